@@ -1,0 +1,145 @@
+"""The run context: a dict of values visible to whatever is running now.
+
+``headwater.context`` is a mapping with attribute access whose contents live in a
+:class:`contextvars.ContextVar`. Each thread, asyncio task and flow run therefore sees its own
+values, and a ``with`` block restores the previous values on exit::
+
+    import headwater
+
+    with headwater.context(answer=42):
+        assert headwater.context.answer == 42
+        assert headwater.context.get("missing", "default") == "default"
+    assert "answer" not in headwater.context
+
+Writes (``context.x = 1``, ``context.update(...)``) replace the current dict rather than
+mutating it, so a dict handed to another thread or an executor (see :meth:`Context.snapshot`)
+never changes under it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["Context", "context"]
+
+_MISSING = object()
+
+
+class Context:
+    """Attribute-accessible mapping backed by a ``ContextVar``.
+
+    Args:
+        init: initial values, visible in every thread until overridden there.
+        **kwargs: more initial values.
+    """
+
+    __slots__ = ("_var", "_base")
+
+    def __init__(self, init: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        base = dict(init or {})
+        base.update(kwargs)
+        object.__setattr__(self, "_base", base)
+        object.__setattr__(
+            self, "_var", contextvars.ContextVar(f"headwater_context_{id(self)}", default=None)
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+    def _get(self) -> dict[str, Any]:
+        d = self._var.get()
+        return self._base if d is None else d
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._get()[key]
+        except KeyError:
+            raise AttributeError(f"context has no key {key!r}") from None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._get().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._get()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._get()))
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def keys(self):  # noqa: D102
+        return self._get().keys()
+
+    def items(self):  # noqa: D102
+        return self._get().items()
+
+    def values(self):  # noqa: D102
+        return self._get().values()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A shallow copy of the current values as a plain dict."""
+        return dict(self._get())
+
+    def snapshot(self) -> dict[str, Any]:
+        """The current values, as passed with each task submitted to an executor."""
+        return dict(self._get())
+
+    def __repr__(self) -> str:
+        return f"<Context: {', '.join(sorted(map(repr, self._get())))}>"
+
+    # -- writing -----------------------------------------------------------------------------
+    def _set(self, new: dict[str, Any]) -> contextvars.Token:
+        return self._var.set(new)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Set several keys in the current context (this thread / task / run only)."""
+        new = dict(self._get())
+        new.update(*args, **kwargs)
+        self._var.set(new)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self.update({key: value})
+
+    __setitem__ = __setattr__
+
+    def __delitem__(self, key: str) -> None:
+        new = dict(self._get())
+        del new[key]
+        self._var.set(new)
+
+    __delattr__ = __delitem__
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        cur = self._get()
+        if key in cur:
+            return cur[key]
+        self.update({key: default})
+        return default
+
+    def clear(self) -> None:
+        """Remove every key from the current context (this thread / task / run only)."""
+        self._var.set({})
+
+    @contextmanager
+    def __call__(self, *args: Mapping[str, Any], **kwargs: Any) -> Iterator[Context]:
+        """Temporarily set keys; the previous values come back when the block exits."""
+        new = dict(self._get())
+        for a in args:
+            new.update(a)
+        new.update(kwargs)
+        token = self._var.set(new)
+        try:
+            yield self
+        finally:
+            self._var.reset(token)
+
+    def __reduce__(self):
+        return (Context, (self.to_dict(),))
+
+
+context = Context()

@@ -1,0 +1,54 @@
+"""The executor contract: how the flow runner hands work out.
+
+An executor has three methods:
+
+- :meth:`Executor.start` — a context manager that owns any pools, processes or clusters for the
+  length of one flow run, and releases them on exit (also on errors and Ctrl-C);
+- :meth:`Executor.submit` — schedule ``fn(*args, **kwargs)`` and return a future. Futures
+  returned by earlier ``submit`` calls may sit anywhere inside ``args``/``kwargs`` (also nested
+  in lists, tuples, sets and dicts); they are replaced by their values before ``fn`` runs.
+  ``extra_context`` is a plain dict of :mod:`headwater.context` values the call runs under —
+  the only way context reaches work on another thread, process or machine;
+- :meth:`Executor.wait` — take futures in any nested shape and return the same shape holding
+  their values.
+
+Every executor must be picklable before and after ``start()``. ``headwater.testing``'s
+``ExecutorContract`` checks all of this for any implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["Executor"]
+
+
+class Executor:
+    """Base class for executors."""
+
+    def __init__(self) -> None:
+        self.executor_id = f"{type(self).__name__}-{id(self):x}"
+
+    def __repr__(self) -> str:
+        return f"<Executor: {type(self).__name__}>"
+
+    @contextmanager
+    def start(self) -> Iterator[None]:
+        """Acquire the resources this executor needs for one flow run."""
+        yield
+
+    def submit(
+        self, fn: Callable[..., Any], *args: Any, extra_context: dict[str, Any] | None = None, **kwargs: Any
+    ) -> Any:
+        """Schedule ``fn(*args, **kwargs)`` and return a future of its value."""
+        raise NotImplementedError
+
+    def wait(self, futures: Any) -> Any:
+        """Resolve ``futures`` (any nesting of lists, tuples, sets and dicts) to values."""
+        raise NotImplementedError
+
+    # Optional hooks: executors that can say so return a truthy ``is_process_based``; the flow
+    # runner then checks that tasks and inputs pickle and explains failures up front.
+    is_process_based: bool = False

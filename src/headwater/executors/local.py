@@ -1,0 +1,41 @@
+"""``LocalExecutor``: run each submitted call at once, in the calling thread.
+
+It is the default executor: no threads, no processes, no serialization, and so the cheapest
+way to run a flow. A "future" is simply the value.
+
+>>> from headwater.executors import LocalExecutor
+>>> ex = LocalExecutor()
+>>> with ex.start():
+...     f = ex.submit(lambda x: x + 1, 1)
+...     ex.wait([f, ex.submit(lambda y: y * 2, f)])
+[2, 4]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from headwater.context import context as _context
+from headwater.executors.base import Executor
+
+__all__ = ["LocalExecutor"]
+
+
+class LocalExecutor(Executor):
+    """Runs every submitted call immediately in the calling thread."""
+
+    def submit(
+        self, fn: Callable[..., Any], *args: Any, extra_context: dict[str, Any] | None = None, **kwargs: Any
+    ) -> Any:
+        if extra_context:
+            var = _context._var
+            token = var.set({**_context._get(), **extra_context})
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                var.reset(token)
+        return fn(*args, **kwargs)
+
+    def wait(self, futures: Any) -> Any:
+        return futures

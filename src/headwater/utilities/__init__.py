@@ -1,0 +1,1 @@
+"""Small single-purpose helpers behind headwater's public utility paths."""

@@ -1,0 +1,5 @@
+import headwater
+
+
+def test_version():
+    assert headwater.__version__

@@ -1,4 +1,22 @@
-"""headwater: embeddable, in-process workflow orchestration."""
+"""headwater: embeddable, in-process workflow orchestration.
+
+::
+
+    from headwater import Flow, task
+
+    @task
+    def add(x, y):
+        return x + y
+
+    with Flow("math") as flow:
+        total = add(1, 2)
+
+    state = flow.run()
+    assert state.result[total].result == 3
+
+Importing headwater creates its configuration and context and nothing else: no signal
+handlers, no root-logger changes, no import of dask, distributed or pendulum's parsers.
+"""
 
 from __future__ import annotations
 
@@ -7,4 +25,43 @@ __version__ = "0.1.0"
 from headwater.configuration import config
 from headwater.context import context
 
-context.update(config=config)
+context._base["config"] = config
+
+import headwater.triggers as triggers  # noqa: E402
+from headwater.core import Flow, Parameter, Task  # noqa: E402
+from headwater.core.edge import flatten, mapped, unmapped  # noqa: E402
+from headwater.utilities.tasks import apply_map, tags, task  # noqa: E402
+
+__all__ = [
+    "Flow",
+    "Parameter",
+    "Task",
+    "__version__",
+    "apply_map",
+    "case",
+    "config",
+    "context",
+    "flatten",
+    "mapped",
+    "resource_manager",
+    "tags",
+    "task",
+    "triggers",
+    "unmapped",
+]
+
+
+def __getattr__(name: str):  # noqa: ANN202
+    if name == "case":
+        from headwater.tasks.control_flow import case
+
+        return case
+    if name == "resource_manager":
+        from headwater.tasks.core.resource_manager import resource_manager
+
+        return resource_manager
+    if name in ("schedules", "executors", "engine", "utilities", "tasks", "storage", "client"):
+        import importlib
+
+        return importlib.import_module(f"headwater.{name}")
+    raise AttributeError(f"module 'headwater' has no attribute {name!r}")

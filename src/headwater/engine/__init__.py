@@ -1,0 +1,85 @@
+"""Running flows: states, signals, runners, results and serializers.
+
+The default runner and executor classes come from configuration
+(``engine.flow_runner.default_class``, ``engine.task_runner.default_class``,
+``engine.executor.default_class``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "FlowRunner",
+    "TaskRunner",
+    "get_default_executor_class",
+    "get_default_flow_runner_class",
+    "get_default_task_runner_class",
+]
+
+
+def _load(key: str, value: Any, fallback: str) -> Any:
+    if isinstance(value, type):
+        return value
+    path = str(value or fallback)
+    module, _, name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        from headwater.exceptions import ConfigurationError
+
+        raise ConfigurationError(
+            f"Configuration key {key} = {path!r} does not name an importable class ({exc})."
+        ) from None
+
+
+def _cfg(*path: str) -> Any:
+    from headwater.configuration import config
+
+    node: Any = config
+    for p in path:
+        try:
+            node = node[p]
+        except (KeyError, TypeError):
+            return None
+    return node
+
+
+def get_default_executor_class() -> type:
+    """The executor class named by ``config.engine.executor.default_class``."""
+    return _load(
+        "engine.executor.default_class",
+        _cfg("engine", "executor", "default_class"),
+        "headwater.executors.LocalExecutor",
+    )
+
+
+def get_default_flow_runner_class() -> type:
+    """The flow runner class named by ``config.engine.flow_runner.default_class``."""
+    return _load(
+        "engine.flow_runner.default_class",
+        _cfg("engine", "flow_runner", "default_class"),
+        "headwater.engine.flow_runner.FlowRunner",
+    )
+
+
+def get_default_task_runner_class() -> type:
+    """The task runner class named by ``config.engine.task_runner.default_class``."""
+    return _load(
+        "engine.task_runner.default_class",
+        _cfg("engine", "task_runner", "default_class"),
+        "headwater.engine.task_runner.TaskRunner",
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FlowRunner":
+        from headwater.engine.flow_runner import FlowRunner
+
+        return FlowRunner
+    if name == "TaskRunner":
+        from headwater.engine.task_runner import TaskRunner
+
+        return TaskRunner
+    raise AttributeError(f"module 'headwater.engine' has no attribute {name!r}")

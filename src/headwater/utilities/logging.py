@@ -66,7 +66,9 @@ def configure_logging(force: bool = False) -> logging.Logger:
     handler.setFormatter(logging.Formatter(config.logging.format, config.logging.datefmt))
     handler.addFilter(ContextFilter())
     logger.addHandler(handler)
-    logger.setLevel(str(config.logging.level).upper())
+    if force or logger.level == logging.NOTSET:
+        # a level the application already set on "headwater" is kept
+        logger.setLevel(str(config.logging.level).upper())
     _configured.append(handler)
     for name in _extra_logger_names(config):
         extra = logging.getLogger(name)
@@ -113,3 +115,60 @@ class StdoutToLogger(io.TextIOBase):
         if self._buf:
             self.logger.info(self._buf)
             self._buf = ""
+
+
+class _StdoutRouter(io.TextIOBase):
+    """Installed as ``sys.stdout`` while any ``log_stdout`` task runs: output written from a
+    context with a capture target goes to that task's logger, the rest to the real stdout."""
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        target = _capture_target.get()
+        if target is None:
+            return self.original.write(s)
+        return target.write(s)
+
+    def flush(self) -> None:
+        target = _capture_target.get()
+        if target is not None:
+            target.flush()
+        self.original.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.original, name)
+
+
+import contextvars as _contextvars  # noqa: E402
+import threading as _threading  # noqa: E402
+from contextlib import contextmanager as _contextmanager  # noqa: E402
+
+_capture_target: _contextvars.ContextVar[StdoutToLogger | None] = _contextvars.ContextVar(
+    "headwater_stdout_capture", default=None
+)
+_router_lock = _threading.Lock()
+_router_users = [0]
+
+
+@_contextmanager
+def capture_stdout(logger: logging.Logger):  # type: ignore[no-untyped-def]
+    """Send ``print`` output of the current context (thread / task) to ``logger``."""
+    with _router_lock:
+        if _router_users[0] == 0 or not isinstance(sys.stdout, _StdoutRouter):
+            sys.stdout = _StdoutRouter(sys.stdout)
+        _router_users[0] += 1
+    stream = StdoutToLogger(logger)
+    token = _capture_target.set(stream)
+    try:
+        yield stream
+    finally:
+        stream.flush()
+        _capture_target.reset(token)
+        with _router_lock:
+            _router_users[0] -= 1
+            if _router_users[0] == 0 and isinstance(sys.stdout, _StdoutRouter):
+                sys.stdout = sys.stdout.original

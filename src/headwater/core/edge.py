@@ -1,0 +1,126 @@
+"""Edges: a dependency between two tasks, optionally passing data under ``key``.
+
+>>> from headwater import Task
+>>> a, b = Task(name="a"), Task(name="b")
+>>> Edge(a, b, key="x")
+<Edge (key=x): a to b>
+
+``mapped=True`` maps the downstream task over the upstream's result; ``flattened=True`` first
+flattens a list of lists. The annotations :func:`mapped`, :func:`unmapped` and :func:`flatten`
+set these flags from the call site: ``t.map(x=items, y=unmapped(config))``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from headwater.core.task import Task
+
+__all__ = ["Edge", "EdgeAnnotation", "flatten", "mapped", "unmapped"]
+
+
+class EdgeAnnotation:
+    """Base of the call-site annotations that set edge flags."""
+
+    annotations: dict[str, bool] = {}
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.value!r})"
+
+
+class mapped(EdgeAnnotation):  # noqa: N801 - public lowercase name
+    """Map over this argument (used with ``task(...)`` rather than ``task.map(...)``)."""
+
+    annotations = {"mapped": True}
+
+
+class unmapped(EdgeAnnotation):  # noqa: N801
+    """Pass this argument whole to every mapped child."""
+
+    annotations = {"mapped": False}
+
+
+class flatten(EdgeAnnotation):  # noqa: N801
+    """Flatten a list of lists (e.g. a mapped task's results) before mapping over it."""
+
+    annotations = {"flattened": True}
+
+
+class Edge:
+    """A dependency of ``downstream_task`` on ``upstream_task``.
+
+    Args:
+        upstream_task: the task that runs first.
+        downstream_task: the task that runs after it.
+        key: if given, the upstream result is passed to the downstream ``run()`` under this
+            keyword; must be a valid Python identifier.
+        mapped: map the downstream task over the upstream result.
+        flattened: flatten the upstream result (a list of lists) first.
+    """
+
+    __slots__ = ("upstream_task", "downstream_task", "key", "mapped", "flattened", "_hash")
+
+    def __init__(
+        self,
+        upstream_task: Task,
+        downstream_task: Task,
+        key: str | None = None,
+        mapped: bool = False,
+        flattened: bool = False,
+    ) -> None:
+        from headwater.core.task import Task
+
+        for name, t in (("upstream_task", upstream_task), ("downstream_task", downstream_task)):
+            if not isinstance(t, Task):
+                raise TypeError(f"Edge {name} must be a Task, got {type(t).__name__}: {t!r}")
+        if upstream_task is downstream_task:
+            raise ValueError(f"A task cannot depend on itself: {upstream_task!r}")
+        if key is not None and not (isinstance(key, str) and key.isidentifier()):
+            raise ValueError(
+                f"Edge key {key!r} (from {upstream_task!r} to {downstream_task!r}) is not a valid "
+                "Python identifier; keys name the downstream run() argument."
+            )
+        self.upstream_task = upstream_task
+        self.downstream_task = downstream_task
+        self.key = key
+        self.mapped = bool(mapped)
+        self.flattened = bool(flattened)
+        self._hash = hash((id(upstream_task), id(downstream_task), key, self.mapped, self.flattened))
+
+    @property
+    def tasks(self) -> set[Task]:
+        return {self.upstream_task, self.downstream_task}
+
+    def _key(self) -> tuple:
+        return (id(self.upstream_task), id(self.downstream_task), self.key, self.mapped, self.flattened)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._key() == other._key()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        extra = []
+        if self.key:
+            extra.append(f"key={self.key}")
+        if self.mapped:
+            extra.append("mapped")
+        if self.flattened:
+            extra.append("flattened")
+        info = f" ({', '.join(extra)})" if extra else ""
+        return f"<Edge{info}: {self.upstream_task.name} to {self.downstream_task.name}>"
+
+    def __getstate__(self):
+        return {s: getattr(self, s) for s in self.__slots__ if s != "_hash"}
+
+    def __setstate__(self, d):
+        for k, v in d.items():
+            object.__setattr__(self, k, v)
+        self._hash = hash(self._key())

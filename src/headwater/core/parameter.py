@@ -1,0 +1,138 @@
+"""Parameters: root tasks whose values come from ``flow.run(parameters=...)``.
+
+::
+
+    from headwater import Flow, Parameter
+
+    with Flow("greet") as flow:
+        name = Parameter("name", default="world")
+        times = Parameter("times", default=1, type=int)    # validated with pydantic
+
+    flow.run(name="headwater", times="3")   # "3" is converted to 3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from headwater.core.task import Task
+
+__all__ = ["DateTimeParameter", "Parameter", "REQUIRED"]
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "<required>"
+
+    def __reduce__(self):
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+class Parameter(Task):
+    """A flow input.
+
+    Args:
+        name: the parameter's name (also its slug: unique within a flow).
+        default: the value used when none is given; omit it to make the parameter required.
+        required: force required (``True``) or optional (``False``, default ``None``).
+        tags: tags of the task.
+        type: a type (or annotation) the value is validated and converted with
+            (``pydantic.TypeAdapter``).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        default: Any = REQUIRED,
+        required: bool | None = None,
+        tags: Iterable[str] | None = None,
+        type: Any = None,  # noqa: A002 - public argument name
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"A Parameter needs a non-empty string name, got {name!r}")
+        if required is None:
+            required = default is REQUIRED
+        if default is REQUIRED:
+            default = None
+        self.required = required
+        self.default = default
+        self.type = type
+        self._adapter: Any = None
+        super().__init__(name=name, slug=name, tags=tags, checkpoint=False)
+
+    def __repr__(self) -> str:
+        return f"<Parameter: {self.name}>"
+
+    def copy(self, name: str | None = None, **task_args: Any) -> Task:  # type: ignore[override]
+        if name is not None:
+            task_args["name"] = name
+            task_args.setdefault("slug", name)
+        new = super().copy(**task_args)
+        new.slug = new.name
+        return new
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Task:  # type: ignore[override]
+        return super().__call__(*args, **kwargs)
+
+    def validate_value(self, value: Any) -> Any:
+        """Validate/convert ``value`` with ``type`` (pydantic); raises ``ValueError``."""
+        if self.type is None:
+            return value
+        if self._adapter is None:
+            from pydantic import TypeAdapter
+
+            self._adapter = TypeAdapter(self.type)
+        from pydantic import ValidationError
+
+        try:
+            return self._adapter.validate_python(value)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ValueError(f"Invalid value for parameter {self.name!r}: {value!r} ({problems})") from None
+
+    def __getstate__(self) -> dict[str, Any]:
+        d = super().__getstate__()
+        d["_adapter"] = None
+        return d
+
+    def run(self) -> Any:
+        from headwater.context import context
+
+        params = context.get("parameters") or {}
+        if self.name in params:
+            return params[self.name]
+        if self.required:
+            raise ValueError(f"No value was given for the required parameter {self.name!r}.")
+        return self.default
+
+
+class DateTimeParameter(Parameter):
+    """A parameter whose value (an ISO-8601 string, ``datetime`` or ``None``) becomes a
+    timezone-aware ``pendulum.DateTime``."""
+
+    def validate_value(self, value: Any) -> Any:
+        value = super().validate_value(value)
+        if value is None:
+            return None
+        import datetime
+
+        import pendulum
+
+        if isinstance(value, datetime.datetime):
+            return pendulum.instance(value)
+        try:
+            parsed = pendulum.parse(str(value))
+        except Exception as exc:  # noqa: BLE001 - pendulum raises several types
+            raise ValueError(f"Parameter {self.name!r}: {value!r} is not an ISO-8601 datetime ({exc})") from None
+        if not isinstance(parsed, pendulum.DateTime):
+            raise ValueError(f"Parameter {self.name!r}: {value!r} is not a datetime (parsed as {parsed!r})")
+        return parsed
+
+    def run(self) -> Any:
+        return self.validate_value(super().run())

@@ -1,0 +1,602 @@
+"""Tasks: the units of work in a flow.
+
+Subclass :class:`Task` and implement ``run()``, or decorate a function with ``@task``::
+
+    from headwater import Flow, Task, task
+
+    class Add(Task):
+        def run(self, x, y=1):
+            return x + y
+
+    @task(max_retries=2, retry_delay=timedelta(seconds=1))
+    def fetch(url):
+        ...
+
+    with Flow("example") as flow:
+        total = Add()(x=1, y=2)
+
+Calling a task inside a ``with Flow(...)`` block copies it and binds the arguments as its
+inputs; ``task.run(...)`` calls the function directly, which is how you unit-test a task.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import datetime
+import inspect
+import itertools
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from headwater.context import context as _context
+
+if TYPE_CHECKING:
+    from headwater.core.flow import Flow
+    from headwater.engine.state import State
+
+__all__ = ["RESERVED_ARGS", "Task", "TaskSignature"]
+
+RESERVED_ARGS = frozenset({"upstream_tasks", "mapped", "task_args", "flow"})
+_ids = itertools.count(1)
+_NOT_SET = object()
+
+
+class TaskSignature:
+    """What the engine needs to know about a ``run()`` signature, computed once per function."""
+
+    __slots__ = ("names", "required", "defaults", "var_kw", "params")
+
+    def __init__(self, fn: Callable[..., Any], owner: str, skip_self: bool) -> None:
+        sig = inspect.signature(fn)
+        params = list(sig.parameters.values())
+        if skip_self and params and params[0].name == "self":
+            params = params[1:]
+        names: list[str] = []
+        required: list[str] = []
+        defaults: dict[str, Any] = {}
+        var_kw = False
+        for p in params:
+            if p.kind is p.VAR_POSITIONAL:
+                raise ValueError(
+                    f"Tasks cannot have *args in run(): {owner} declares *{p.name}. Use named "
+                    "arguments (or a single list argument) instead."
+                )
+            if p.kind is p.POSITIONAL_ONLY:
+                raise ValueError(
+                    f"Tasks cannot have positional-only arguments in run(): {owner} declares "
+                    f"{p.name!r} before '/'."
+                )
+            if p.kind is p.VAR_KEYWORD:
+                var_kw = True
+                continue
+            if p.name in RESERVED_ARGS:
+                raise ValueError(
+                    f"{owner}: run() argument {p.name!r} is reserved by headwater "
+                    f"({', '.join(sorted(RESERVED_ARGS))}); rename it."
+                )
+            names.append(p.name)
+            if p.default is p.empty:
+                required.append(p.name)
+            else:
+                defaults[p.name] = p.default
+        self.names = tuple(names)
+        self.required = tuple(required)
+        self.defaults = defaults
+        self.var_kw = var_kw
+        self.params = params
+
+
+def _infer_nout(fn: Callable[..., Any]) -> int | None:
+    ann = getattr(fn, "__annotations__", {}).get("return")
+    if ann is None:
+        return None
+    if isinstance(ann, str):
+        try:
+            import typing
+
+            ann = typing.get_type_hints(fn).get("return")
+        except Exception:  # noqa: BLE001 - unresolvable annotations just mean "unknown"
+            return None
+    import typing
+
+    origin = typing.get_origin(ann)
+    if origin is tuple:
+        args = typing.get_args(ann)
+        if args and args[-1] is not Ellipsis and args != ((),):
+            return len(args)
+    return None
+
+
+def _seconds(value: Any, what: str, owner: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.timedelta):
+        secs = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        secs = float(value)
+    else:
+        raise TypeError(
+            f"{owner}: {what} must be a number of seconds or a datetime.timedelta, got "
+            f"{type(value).__name__}: {value!r}"
+        )
+    if secs < 0:
+        raise ValueError(f"{owner}: {what} must not be negative, got {value!r}")
+    return secs
+
+
+class Task:
+    """A unit of work. Subclass and implement ``run()``.
+
+    Args:
+        name: display name (default: the class name).
+        slug: unique identifier within a flow (default: generated when added to a flow).
+        tags: an iterable of tag strings (a bare string is a ``TypeError``).
+        max_retries: how many times a failed run is retried (needs ``retry_delay``).
+        retry_delay: ``timedelta`` to wait before a retry.
+        retry_on: exception type(s) that trigger a retry; others fail at once.
+        timeout: seconds (int) or ``timedelta`` after which the run is ``TimedOut``.
+        trigger: ``fn(upstream_states) -> bool`` deciding whether the task runs
+            (default ``all_successful``).
+        skip_on_upstream_skip: become ``Skipped`` when an upstream task was skipped.
+        cache_for: how long a successful result may be reused.
+        cache_validator: ``fn(state, inputs, parameters) -> bool`` checking a cached state.
+        cache_key: share cached states between tasks under this key.
+        checkpoint: set to ``False`` to never persist this task's results.
+        state_handlers: ``fn(task, old_state, new_state) -> Optional[State]`` called on changes.
+        on_failure: ``fn(task, state)`` called when the task fails.
+        log_stdout: send ``print`` output of ``run()`` to the task's logger.
+        result: the :class:`~headwater.engine.result.Result` used to persist results.
+        target: location template; if it exists, the task is skipped as ``Cached``.
+        task_run_name: template (or callable) naming each run, formatted from inputs/context.
+        nout: number of outputs, so that ``a, b = task()`` works.
+    """
+
+    _signature: TaskSignature  # set per class (or per instance for FunctionTask)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "run" in cls.__dict__:
+            cls._signature = TaskSignature(cls.run, f"Task {cls.__name__}", skip_self=True)
+            cls._class_nout = _infer_nout(cls.run)
+
+    def __init__(
+        self,
+        name: str | None = None,
+        slug: str | None = None,
+        tags: Iterable[str] | None = None,
+        max_retries: int | None = None,
+        retry_delay: datetime.timedelta | None = None,
+        retry_on: type[BaseException] | Iterable[type[BaseException]] | None = None,
+        timeout: int | datetime.timedelta | None = None,
+        trigger: Callable[..., bool] | None = None,
+        skip_on_upstream_skip: bool = True,
+        cache_for: datetime.timedelta | None = None,
+        cache_validator: Callable[..., bool] | None = None,
+        cache_key: str | None = None,
+        checkpoint: bool | None = None,
+        state_handlers: list[Callable[..., Any]] | None = None,
+        on_failure: Callable[..., Any] | None = None,
+        log_stdout: bool = False,
+        result: Any = None,
+        target: str | Callable[..., str] | None = None,
+        task_run_name: str | Callable[..., str] | None = None,
+        nout: int | None = None,
+    ) -> None:
+        self.name = name if name is not None else type(self).__name__
+        if not isinstance(self.name, str):
+            raise TypeError(f"Task name must be a string, got {type(self.name).__name__}: {self.name!r}")
+        self.slug = slug
+        owner = f"Task {self.name!r}"
+        self.id = next(_ids)
+        self.auto_generated = False
+
+        if isinstance(tags, str):
+            raise TypeError(
+                f"{owner}: tags must be an iterable of strings, not a bare string {tags!r} "
+                f"(write tags=[{tags!r}])."
+            )
+        self.tags = set(tags) if tags else set()
+        ctx_tags = _context.get("tags")
+        if ctx_tags:
+            self.tags.update(ctx_tags)
+
+        defaults = _task_defaults()
+        if max_retries is None:
+            max_retries = defaults[0]
+        if retry_delay is None:
+            retry_delay = defaults[1]
+        if timeout is None:
+            timeout = defaults[2]
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+            raise ValueError(f"{owner}: max_retries must be a non-negative int, got {max_retries!r}")
+        if retry_delay is not None and not isinstance(retry_delay, datetime.timedelta):
+            raise TypeError(
+                f"{owner}: retry_delay must be a datetime.timedelta, got "
+                f"{type(retry_delay).__name__}: {retry_delay!r}"
+            )
+        if max_retries > 0 and retry_delay is None:
+            raise ValueError(
+                f"{owner}: a retry_delay (datetime.timedelta) must be given when max_retries > 0."
+            )
+        if retry_on is not None:
+            if max_retries == 0:
+                raise ValueError(f"{owner}: retry_on is only meaningful with max_retries > 0.")
+            retry_on = (retry_on,) if isinstance(retry_on, type) else tuple(retry_on)
+            for exc in retry_on:
+                if not (isinstance(exc, type) and issubclass(exc, BaseException)):
+                    raise TypeError(f"{owner}: retry_on must hold exception types, got {exc!r}")
+        self.max_retries = max_retries
+        self.retry_delay = retry_delay
+        self.retry_on = retry_on
+        t = _seconds(timeout, "timeout", owner)
+        self.timeout = None if not t else (int(t) if float(t).is_integer() else t)
+
+        if trigger is None:
+            from headwater.triggers import all_successful
+
+            trigger = all_successful
+        elif not callable(trigger):
+            raise TypeError(f"{owner}: trigger must be callable, got {trigger!r}")
+        self.trigger = trigger
+        self.skip_on_upstream_skip = skip_on_upstream_skip
+
+        if cache_for is not None and not isinstance(cache_for, datetime.timedelta):
+            raise TypeError(f"{owner}: cache_for must be a datetime.timedelta, got {cache_for!r}")
+        if cache_validator is not None and cache_for is None and cache_key is None:
+            raise ValueError(f"{owner}: cache_validator needs cache_for (how long a result is valid).")
+        if cache_for is not None and cache_validator is None:
+            from headwater.engine.cache_validators import duration_only
+
+            cache_validator = duration_only
+        self.cache_for = cache_for
+        self.cache_validator = cache_validator
+        self.cache_key = cache_key
+        self.checkpoint = checkpoint
+
+        if state_handlers is not None and not isinstance(state_handlers, (list, tuple)):
+            raise TypeError(f"{owner}: state_handlers must be a list of callables.")
+        self.state_handlers = list(state_handlers or [])
+        if on_failure is not None and not callable(on_failure):
+            raise TypeError(f"{owner}: on_failure must be callable, got {on_failure!r}")
+        self.on_failure = on_failure
+        self.log_stdout = log_stdout
+
+        if result is not None and target is not None:
+            result = result.copy()
+            result.location = target
+        self.result = result
+        self.target = target
+        self.task_run_name = task_run_name
+
+        if nout is None:
+            nout = getattr(type(self), "_class_nout", None)
+        if nout is not None and (not isinstance(nout, int) or nout < 0):
+            raise ValueError(f"{owner}: nout must be a non-negative int, got {nout!r}")
+        self.nout = nout
+
+    # -- identity -------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<Task: {self.name}>"
+
+    __hash__ = object.__hash__
+
+    @property
+    def logger(self) -> logging.Logger:
+        from headwater.utilities.logging import get_logger
+
+        return get_logger(self.name)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+    # -- running --------------------------------------------------------------------------
+    def run(self) -> Any:  # pragma: no cover - abstract
+        """The work itself; override in subclasses."""
+
+    def inputs(self) -> dict[str, dict[str, Any]]:
+        """``{argument: {"type": annotation, "required": bool}}`` of ``run()``."""
+        out: dict[str, dict[str, Any]] = {}
+        sig = self._signature
+        for p in sig.params:
+            if p.kind is p.VAR_KEYWORD:
+                continue
+            ann = p.annotation if p.annotation is not p.empty else Any
+            out[p.name] = {"type": ann, "required": p.default is p.empty}
+        return out
+
+    def outputs(self) -> Any:
+        """The return annotation of ``run()``, or ``Any``."""
+        ret = inspect.signature(self._run_callable()).return_annotation
+        return Any if ret is inspect.Signature.empty else ret
+
+    def _run_callable(self) -> Callable[..., Any]:
+        return self.run
+
+    # -- graph building -------------------------------------------------------------------
+    def copy(self, **task_args: Any) -> Task:
+        """A copy with a new identity; ``task_args`` override attributes (e.g. ``name``)."""
+        flow = _context.get("flow")
+        if flow is not None and self in flow.tasks and (flow.edges_to(self) or flow.edges_from(self)):
+            import warnings
+
+            warnings.warn(
+                f"You are making a copy of {self!r} after it was added to a flow with edges; "
+                "the copy does not keep them.",
+                stacklevel=2,
+            )
+        if "tags" in task_args and isinstance(task_args["tags"], str):
+            raise TypeError(f"tags must be an iterable of strings, not a bare string {task_args['tags']!r}")
+        new = _copy.copy(self)
+        d = new.__dict__
+        d["id"] = next(_ids)
+        d["slug"] = None
+        d["tags"] = set(self.tags)
+        d["state_handlers"] = list(self.state_handlers)
+        for k, v in task_args.items():
+            if k not in d:
+                raise AttributeError(f"{self!r} has no attribute {k!r} to override in copy()")
+            if k == "tags":
+                v = set(v or ())
+            d[k] = v
+        ctx_tags = _context.get("tags")
+        if ctx_tags:
+            d["tags"].update(ctx_tags)
+        if "target" in task_args and self.result is not None:
+            res = self.result.copy()
+            res.location = task_args["target"]
+            d["result"] = res
+        return new
+
+    def __call__(
+        self,
+        *args: Any,
+        mapped: bool = False,
+        task_args: dict[str, Any] | None = None,
+        upstream_tasks: Iterable[Any] | None = None,
+        flow: Flow | None = None,
+        **kwargs: Any,
+    ) -> Task:
+        """Copy the task and bind the arguments in the active flow (or ``flow``)."""
+        new = self.copy(**(task_args or {}))
+        return new.bind(*args, mapped=mapped, upstream_tasks=upstream_tasks, flow=flow, **kwargs)
+
+    def bind(
+        self,
+        *args: Any,
+        mapped: bool = False,
+        upstream_tasks: Iterable[Any] | None = None,
+        flow: Flow | None = None,
+        **kwargs: Any,
+    ) -> Task:
+        """Bind arguments to this task (no copy) in the active flow (or ``flow``)."""
+        flow = flow if flow is not None else _active_flow(self, "bind")
+        callargs = self._bind_arguments(args, kwargs)
+        flow.set_dependencies(
+            task=self,
+            upstream_tasks=upstream_tasks,
+            keyword_tasks=callargs,
+            mapped=mapped,
+            validate=False,
+        )
+        case = _context.get("case")
+        if case is not None:
+            case.add_task(self, flow)
+        resource = _context.get("resource")
+        if resource is not None:
+            resource.add_task(self, flow)
+        return self
+
+    def _bind_arguments(self, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+        sig = self._signature
+        if len(args) > len(sig.names):
+            raise TypeError(
+                f"{self!r} takes {len(sig.names)} positional argument(s) "
+                f"({', '.join(sig.names) or 'none'}) but {len(args)} were given."
+            )
+        callargs = dict(zip(sig.names, args))
+        for k, v in kwargs.items():
+            if k in callargs:
+                raise TypeError(f"{self!r} got multiple values for argument {k!r}")
+            if k not in sig.names and not sig.var_kw:
+                raise TypeError(
+                    f"{self!r} got an unexpected keyword argument {k!r}; run() accepts "
+                    f"{', '.join(sig.names) or 'no arguments'}."
+                )
+            callargs[k] = v
+        return callargs
+
+    def map(
+        self,
+        *args: Any,
+        upstream_tasks: Iterable[Any] | None = None,
+        flow: Flow | None = None,
+        task_args: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Task:
+        """Copy the task and map it over the arguments (wrap one in ``unmapped`` to pass it whole)."""
+        new = self.copy(**(task_args or {}))
+        return new.bind(*args, mapped=True, upstream_tasks=upstream_tasks, flow=flow, **kwargs)
+
+    def set_dependencies(
+        self,
+        flow: Flow | None = None,
+        upstream_tasks: Iterable[Any] | None = None,
+        downstream_tasks: Iterable[Any] | None = None,
+        keyword_tasks: dict[str, Any] | None = None,
+        mapped: bool = False,
+        validate: bool | None = None,
+    ) -> None:
+        """Set dependencies of this task in ``flow`` (default: the active flow)."""
+        flow = flow if flow is not None else _active_flow(self, "set_dependencies")
+        flow.set_dependencies(
+            task=self,
+            upstream_tasks=upstream_tasks,
+            downstream_tasks=downstream_tasks,
+            keyword_tasks=keyword_tasks,
+            mapped=mapped,
+            validate=validate,
+        )
+
+    def set_upstream(self, task: Any, flow: Flow | None = None, key: str | None = None, mapped: bool = False) -> None:
+        """Make this task depend on ``task`` (passing its result as ``key`` if given)."""
+        if key is not None:
+            self.set_dependencies(flow=flow, keyword_tasks={key: task}, mapped=mapped)
+        else:
+            self.set_dependencies(flow=flow, upstream_tasks=[task], mapped=mapped)
+
+    def set_downstream(self, task: Any, flow: Flow | None = None, key: str | None = None, mapped: bool = False) -> None:
+        """Make ``task`` depend on this task (receiving its result as ``key`` if given)."""
+        flow = flow if flow is not None else _active_flow(self, "set_downstream")
+        if key is not None:
+            flow.set_dependencies(task=task, keyword_tasks={key: self}, mapped=mapped)
+        else:
+            flow.set_dependencies(task=task, upstream_tasks=[self], mapped=mapped)
+
+    def pipe(self, _task: Task, **kwargs: Any) -> Task:
+        """``self.pipe(t, a=1)`` is ``t(self, a=1)``: chain calls fluently."""
+        return _task(self, **kwargs)
+
+    def __iter__(self) -> Iterator[Task]:
+        if self.nout is None:
+            raise TypeError(
+                f"{self!r} is not iterable. If it returns several values, give it nout=<n> "
+                "(or annotate run()'s return as Tuple[...]) to unpack it."
+            )
+        return (self[i] for i in range(self.nout))
+
+    # -- operators ------------------------------------------------------------------------
+    def __getitem__(self, key: Any) -> Task:
+        from headwater.tasks.core.operators import GetItem
+
+        name = f"{self.name}[{key!r}]"
+        return GetItem(name=name).bind(self, key)
+
+    def __or__(self, other: Task) -> Task:
+        self.set_downstream(other)
+        return other
+
+    def __ror__(self, other: Any) -> Task:
+        self.set_upstream(other)
+        return self
+
+    def _op(self, cls_name: str, *args: Any) -> Task:
+        from headwater.tasks.core import operators
+
+        return getattr(operators, cls_name)().bind(*args)
+
+    def __add__(self, other: Any) -> Task:
+        return self._op("Add", self, other)
+
+    def __radd__(self, other: Any) -> Task:
+        return self._op("Add", other, self)
+
+    def __sub__(self, other: Any) -> Task:
+        return self._op("Sub", self, other)
+
+    def __rsub__(self, other: Any) -> Task:
+        return self._op("Sub", other, self)
+
+    def __mul__(self, other: Any) -> Task:
+        return self._op("Mul", self, other)
+
+    def __rmul__(self, other: Any) -> Task:
+        return self._op("Mul", other, self)
+
+    def __truediv__(self, other: Any) -> Task:
+        return self._op("Div", self, other)
+
+    def __rtruediv__(self, other: Any) -> Task:
+        return self._op("Div", other, self)
+
+    def __floordiv__(self, other: Any) -> Task:
+        return self._op("FloorDiv", self, other)
+
+    def __rfloordiv__(self, other: Any) -> Task:
+        return self._op("FloorDiv", other, self)
+
+    def __mod__(self, other: Any) -> Task:
+        return self._op("Mod", self, other)
+
+    def __rmod__(self, other: Any) -> Task:
+        return self._op("Mod", other, self)
+
+    def __pow__(self, other: Any) -> Task:
+        return self._op("Pow", self, other)
+
+    def __rpow__(self, other: Any) -> Task:
+        return self._op("Pow", other, self)
+
+    def __and__(self, other: Any) -> Task:
+        return self._op("And", self, other)
+
+    def __rand__(self, other: Any) -> Task:
+        return self._op("And", other, self)
+
+    def __gt__(self, other: Any) -> Task:
+        return self._op("GreaterThan", self, other)
+
+    def __ge__(self, other: Any) -> Task:
+        return self._op("GreaterThanOrEqual", self, other)
+
+    def __lt__(self, other: Any) -> Task:
+        return self._op("LessThan", self, other)
+
+    def __le__(self, other: Any) -> Task:
+        return self._op("LessThanOrEqual", self, other)
+
+    def is_equal(self, other: Any) -> Task:
+        """A task whose result is ``self == other``."""
+        return self._op("Equal", self, other)
+
+    def is_not_equal(self, other: Any) -> Task:
+        """A task whose result is ``self != other``."""
+        return self._op("NotEqual", self, other)
+
+    def not_(self) -> Task:
+        """A task whose result is ``not self``."""
+        return self._op("Not", self)
+
+    def or_(self, other: Any) -> Task:
+        """A task whose result is ``self or other``."""
+        return self._op("Or", self, other)
+
+
+Task._signature = TaskSignature(Task.run, "Task", skip_self=True)
+Task._class_nout = None  # type: ignore[attr-defined]
+
+
+def _active_flow(task: Task, what: str) -> Flow:
+    flow = _context.get("flow")
+    if flow is None:
+        raise ValueError(
+            f"Could not infer an active Flow context while calling {what}() on {task!r}: no flow is "
+            "active. Call tasks inside a `with Flow(...):` block, pass flow=..., or use "
+            "task.run(...) to call the function directly."
+        )
+    return flow
+
+
+_defaults_cache: list[Any] = [None, None]
+
+
+def _task_defaults() -> tuple[int, datetime.timedelta | None, Any]:
+    """(max_retries, retry_delay, timeout) defaults from ``config.tasks.defaults``."""
+    from headwater.configuration import config
+
+    try:
+        d = config.tasks.defaults
+        key = (d.get("max_retries"), d.get("retry_delay"), d.get("timeout"))
+    except AttributeError:
+        key = (0, None, None)
+    if _defaults_cache[0] == key:
+        return _defaults_cache[1]
+    mr, rd, to = key
+    mr = int(mr or 0)
+    if isinstance(rd, (int, float)) and not isinstance(rd, bool):
+        rd = datetime.timedelta(seconds=rd) if rd else None
+    to = to or None
+    out = (mr, rd, to)
+    _defaults_cache[0] = key
+    _defaults_cache[1] = out
+    return out

@@ -1,0 +1,131 @@
+"""``flow.run()``: run a flow in this process until it is done.
+
+A single call runs the flow once — or, with a schedule and ``run_on_schedule``, once per
+scheduled event. Within one run, tasks left ``Retrying`` (or ``Scheduled``) for a later time
+are waited for and run again: everything else that was ready has already run, so waiting
+never holds up ready work and never occupies a worker.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from headwater.context import context as _context
+from headwater.engine.state import Mapped, Scheduled, State
+
+if TYPE_CHECKING:
+    from headwater.core.flow import Flow
+
+__all__ = ["run_flow"]
+
+_RUNNER_KWARGS = {
+    "executor",
+    "context",
+    "task_states",
+    "task_contexts",
+    "return_tasks",
+    "task_runner_state_handlers",
+}
+
+
+def run_flow(
+    flow: Flow,
+    parameters: dict[str, Any] | None = None,
+    run_on_schedule: bool | None = None,
+    runner_cls: type | None = None,
+    **kwargs: Any,
+) -> State:
+    """Implementation of :meth:`Flow.run`."""
+    if _context.get("flow") is flow:
+        raise ValueError(
+            f"{flow!r}.run() was called inside its own `with Flow(...)` block; call it after the "
+            "block ends."
+        )
+    flow_param_names = {p.name for p in flow.parameters()}
+    params = dict(parameters or {})
+    for key in list(kwargs):
+        if key in flow_param_names:
+            params[key] = kwargs.pop(key)
+    unknown = set(kwargs) - _RUNNER_KWARGS
+    if unknown:
+        raise ValueError(
+            f"{flow!r}.run() got unexpected keyword argument(s) {', '.join(sorted(unknown))}: they are "
+            f"neither parameters of the flow ({', '.join(sorted(flow_param_names)) or 'none'}) nor "
+            f"runner options ({', '.join(sorted(_RUNNER_KWARGS))})."
+        )
+    flow.validate()
+    if runner_cls is None:
+        from headwater.engine import get_default_flow_runner_class
+
+        runner_cls = get_default_flow_runner_class()
+    # Check parameters before anything runs (also before waiting for a schedule).
+    runner_cls(flow=flow).validate_parameters(params) if hasattr(runner_cls, "validate_parameters") else None
+
+    if run_on_schedule is None:
+        from headwater.configuration import config
+
+        try:
+            run_on_schedule = bool(config.flows.run_on_schedule)
+        except AttributeError:
+            run_on_schedule = True
+    if flow.schedule is not None and run_on_schedule:
+        from headwater.engine.schedule_loop import run_on_schedule as loop
+
+        def run_once(parameter_defaults: dict[str, Any], scheduled_start_time: Any) -> State:
+            merged = {**(parameter_defaults or {}), **params}
+            ctx = dict(kwargs.get("context") or {})
+            ctx["scheduled_start_time"] = scheduled_start_time
+            return _run_until_done(flow, runner_cls, merged, {**kwargs, "context": ctx})
+
+        return loop(flow.schedule, run_once, logger=_logger())
+    return _run_until_done(flow, runner_cls, params, kwargs)
+
+
+def _logger():
+    from headwater.utilities.logging import get_logger
+
+    return get_logger("FlowRunner")
+
+
+def _run_until_done(flow: Flow, runner_cls: type, params: dict[str, Any], kwargs: dict[str, Any]) -> State:
+    import pendulum
+
+    runner_kwargs = dict(kwargs)
+    user_return = runner_kwargs.pop("return_tasks", None)
+    return_tasks = set(flow.tasks) if user_return is None else set(user_return)
+    task_states: dict[Any, State] = dict(runner_kwargs.pop("task_states", None) or {})
+    logger = _logger()
+    while True:
+        runner = runner_cls(flow=flow)
+        state = runner.run(
+            parameters=params,
+            task_states=task_states,
+            return_tasks=set(flow.tasks),
+            **runner_kwargs,
+        )
+        all_states: dict[Any, State] = getattr(runner, "task_states", None) or dict(state.result or {})
+        if not isinstance(state.result, dict) or not all_states:
+            return state
+        wake = _next_wake(all_states.values())
+        if wake is None or state.is_finished():
+            if user_return is not None and isinstance(state.result, dict):
+                state.result = {t: s for t, s in state.result.items() if t in return_tasks}
+            return state
+        naptime = max((wake - pendulum.now("UTC")).total_seconds(), 0.0)
+        if naptime > 0 and logger.isEnabledFor(20):
+            logger.info("Waiting %.3g s for tasks scheduled to retry at %s", naptime, wake)
+        time.sleep(naptime)
+        task_states = all_states
+
+
+def _next_wake(states: Any) -> Any:
+    """Earliest start time among Scheduled/Retrying states (mapped children included)."""
+    earliest = None
+    for s in states:
+        children = s.map_states if type(s) is Mapped else (s,)
+        for c in children:
+            if isinstance(c, Scheduled) and c.start_time is not None:
+                if earliest is None or c.start_time < earliest:
+                    earliest = c.start_time
+    return earliest

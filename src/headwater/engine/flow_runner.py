@@ -1,0 +1,502 @@
+"""``FlowRunner``: runs a flow's tasks on an executor and decides the flow's final state.
+
+The flow is planned once (topological order, upstream edges per task: all O(tasks + edges)).
+Then a work stack hands task runs to the executor as soon as what they depend on has been
+*submitted* — upstream futures travel as arguments, so distributed executors chain them
+without round trips. A mapped task is expanded into children as soon as its length is known;
+child ``i`` of a task mapped over another mapped task depends only on child ``i`` upstream, and
+the stack runs the deepest ready work first, so chains of maps run depth-first, index by index,
+on every executor (on ``LocalExecutor`` that is also the order in which they run).
+
+The final state: if any terminal task is unfinished the flow stays ``Running``; if any
+reference task (default: the terminal tasks; mapped ones child by child) failed it is
+``Failed``; otherwise ``Success``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from headwater.context import context as _context
+from headwater.engine.mapping import _mapped_values, index_state
+from headwater.engine.runner import Runner
+from headwater.engine.signals import ENDRUN
+from headwater.engine.state import (
+    Failed,
+    Mapped,
+    Pending,
+    Running,
+    Scheduled,
+    State,
+    Success,
+)
+from headwater.engine.task_runner import _PROCESS_CACHES, TaskRunner
+
+if TYPE_CHECKING:
+    from headwater.core.edge import Edge
+    from headwater.core.flow import Flow
+    from headwater.core.task import Task
+
+__all__ = ["ENDRUN", "FlowRunner"]
+
+_NOT_YET = object()
+_EMPTY_MAPPED_PLACEHOLDER = Mapped(map_states=[])
+
+
+def _run_task(runner: TaskRunner, state: State | None, upstream: dict, ctx: dict, map_index: int | None) -> State:
+    """What the executor runs for one task (or mapped child)."""
+    for e, s in upstream.items():
+        if type(s) is list:
+            upstream[e] = Mapped(message="Mapped tasks submitted for execution.", map_states=s)
+    return runner.run_unit(state, upstream, ctx, map_index)
+
+
+class FlowRunner(Runner):
+    """Runs a :class:`~headwater.core.flow.Flow`.
+
+    Args:
+        flow: the flow to run.
+        task_runner_cls: the class running each task (default from config).
+        state_handlers: runner-level handlers ``fn(runner, old, new)``.
+    """
+
+    def __init__(
+        self,
+        flow: Flow,
+        task_runner_cls: type | None = None,
+        state_handlers: list[Callable[..., Any]] | None = None,
+    ) -> None:
+        super().__init__(state_handlers=state_handlers)
+        self.flow = flow
+        if task_runner_cls is None:
+            from headwater.engine import get_default_task_runner_class
+
+            task_runner_cls = get_default_task_runner_class()
+        self.task_runner_cls = task_runner_cls
+
+    def __repr__(self) -> str:
+        return f"<FlowRunner: {self.flow.name}>"
+
+    def call_runner_target_handlers(self, old_state: State, new_state: State) -> State:
+        flow = self.flow
+        for handler in flow.state_handlers:
+            new_state = handler(flow, old_state, new_state) or new_state
+        if flow.on_failure is not None and new_state.is_failed() and not old_state.is_failed():
+            flow.on_failure(flow, new_state)
+        return new_state
+
+    # -- entry point ----------------------------------------------------------------------
+    def run(
+        self,
+        state: State | None = None,
+        task_states: dict[Task, State] | None = None,
+        return_tasks: Iterable[Task] | None = None,
+        parameters: dict[str, Any] | None = None,
+        task_runner_state_handlers: list[Callable[..., Any]] | None = None,
+        executor: Any = None,
+        context: dict[str, Any] | None = None,
+        task_contexts: dict[Task, dict[str, Any]] | None = None,
+    ) -> State:
+        """Run the flow once and return its state; ``state.result`` maps ``return_tasks`` to
+        their states.
+
+        Raises:
+            ValueError: unknown parameters, a missing required parameter, an invalid parameter
+                value, or ``return_tasks`` not in the flow — before any task runs.
+        """
+        flow = self.flow
+        return_set = set(return_tasks or ())
+        if not return_set <= flow.tasks:
+            missing = ", ".join(sorted(repr(t) for t in return_set - flow.tasks))
+            raise ValueError(f"return_tasks not in {flow!r}: {missing}")
+        params = self.validate_parameters(parameters or {})
+        context = dict(context or {})
+        if executor is None:
+            executor = flow.executor
+        if executor is None:
+            from headwater.engine import get_default_executor_class
+
+            executor = get_default_executor_class()()
+        ctx = self.initialize_run(params, context)
+        var = _context._var
+        token = var.set(ctx)
+        self.task_states: dict[Task, State] = {}
+        try:
+            try:
+                state = state or Pending()
+                state = self.check_flow_is_pending_or_running(state)
+                state = self.check_flow_reached_start_time(state)
+                state = self.set_flow_to_running(state)
+                state = self.get_flow_run_state(
+                    state,
+                    task_states=dict(task_states or {}),
+                    task_contexts=dict(task_contexts or {}),
+                    return_tasks=return_set,
+                    task_runner_state_handlers=task_runner_state_handlers,
+                    executor=executor,
+                    ctx=ctx,
+                )
+            except ENDRUN as exc:
+                state = exc.state
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            if ctx.get("raise_on_exception"):
+                raise
+            msg = f"Unexpected error while running flow: {exc!r}"
+            self.logger.exception(msg)
+            state = Failed(msg, result=exc)
+        finally:
+            var.reset(token)
+        return state
+
+    # -- steps ----------------------------------------------------------------------------
+    def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """Check names, required values and types of the flow's parameters."""
+        flow_params = {p.name: p for p in self.flow.parameters()}
+        unknown = sorted(set(parameters) - set(flow_params))
+        if unknown:
+            known = ", ".join(sorted(flow_params)) or "none"
+            raise ValueError(
+                f"Flow {self.flow.name!r} got unknown parameter(s): {', '.join(unknown)}. "
+                f"Its parameters are: {known}."
+            )
+        missing = sorted(n for n, p in flow_params.items() if p.required and n not in parameters)
+        if missing:
+            raise ValueError(
+                f"Flow {self.flow.name!r} is missing required parameter(s): {', '.join(missing)}. "
+                "Pass them with flow.run(parameters={...}) or as keyword arguments."
+            )
+        out = dict(parameters)
+        for name, p in flow_params.items():
+            value = out[name] if name in out else p.default
+            out[name] = p.validate_value(value) if (p.type is not None or name in out) else value
+        return out
+
+    def initialize_run(self, parameters: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        """Build the run context (flow keys, dates, parameters, caches, secrets, config)."""
+        import pendulum
+
+        from headwater.configuration import config
+
+        base = _context.to_dict()
+        base.update(context)
+        flow = self.flow
+        now = pendulum.now("UTC")
+        start = base.get("scheduled_start_time") or now
+        if not isinstance(start, pendulum.DateTime):
+            start = pendulum.instance(start)
+        flow_run_id = base.get("flow_run_id") or str(uuid.uuid4())
+        cfg = base.get("config") or config
+        secrets = {}
+        try:
+            secrets.update(cfg.context.secrets or {})
+        except AttributeError:
+            pass
+        secrets.update(base.get("secrets") or {})
+        try:
+            checkpointing = bool(cfg.flows.checkpointing)
+        except AttributeError:
+            checkpointing = False
+        date = start
+        ctx = {
+            **base,
+            "flow": None,
+            "flow_name": flow.name,
+            "flow_run_id": flow_run_id,
+            "flow_run_name": base.get("flow_run_name") or f"{flow.name}-{flow_run_id[:8]}",
+            "scheduled_start_time": start,
+            "parameters": parameters,
+            "date": date,
+            "today": date.strftime("%Y-%m-%d"),
+            "yesterday": date.add(days=-1).strftime("%Y-%m-%d"),
+            "tomorrow": date.add(days=1).strftime("%Y-%m-%d"),
+            "today_nodash": date.strftime("%Y%m%d"),
+            "yesterday_nodash": date.add(days=-1).strftime("%Y%m%d"),
+            "tomorrow_nodash": date.add(days=1).strftime("%Y%m%d"),
+            "checkpointing": base.get("checkpointing", checkpointing),
+            "resume": base.get("resume", False),
+            "caches": base.get("caches") if base.get("caches") is not None else _PROCESS_CACHES,
+            "secrets": secrets,
+            "config": cfg,
+            "logger": self.logger,
+            "task_run_count": 1,
+            "task_loop_count": 1,
+            "task_loop_result": None,
+        }
+        cache_dir = getattr(flow, "cache_dir", None)
+        persistent = False
+        try:
+            persistent = bool(cfg.flows.get("persistent_cache", False))
+        except AttributeError:
+            pass
+        if cache_dir is not None or persistent:
+            from headwater.engine.persistent_cache import PersistentCache
+
+            ctx["_persistent_cache"] = PersistentCache.for_flow(flow, cache_dir, cfg)
+        return ctx
+
+    def check_flow_is_pending_or_running(self, state: State) -> State:
+        """Only pending or running flow states run; others are returned as they are."""
+        if state.is_pending() or state.is_running():
+            return state
+        raise ENDRUN(state)
+
+    def check_flow_reached_start_time(self, state: State) -> State:
+        """A flow ``Scheduled`` for the future is returned as it is."""
+        import pendulum
+
+        if isinstance(state, Scheduled) and state.start_time and state.start_time > pendulum.now("UTC"):
+            raise ENDRUN(state)
+        return state
+
+    def set_flow_to_running(self, state: State) -> State:
+        """Move to ``Running``."""
+        if state.is_running():
+            return state
+        new = Running(message="Running flow.")
+        if self.flow.state_handlers or self.state_handlers or self.flow.on_failure:
+            new = self.handle_state_change(state, new)
+        if self.logger.isEnabledFor(20):
+            self.logger.info("Beginning Flow run for '%s'", self.flow.name)
+        return new
+
+    # -- the scheduler --------------------------------------------------------------------
+    def get_flow_run_state(
+        self,
+        state: State,
+        task_states: dict[Task, State],
+        task_contexts: dict[Task, dict[str, Any]],
+        return_tasks: set[Task],
+        task_runner_state_handlers: list[Callable[..., Any]] | None,
+        executor: Any,
+        ctx: dict[str, Any],
+    ) -> State:
+        """Submit every task run to ``executor``, collect the states, decide the final state."""
+        flow = self.flow
+        tasks = flow.sorted_tasks()
+        up = flow._up
+        down = flow._down
+        constants = flow.constants
+        is_mapped = {t: any(e.mapped for e in up[t]) for t in tasks}
+        runners: dict[Task, TaskRunner] = {}
+        for t in tasks:
+            r = self.task_runner_cls(task=t, state_handlers=task_runner_state_handlers, flow_result=flow.result)
+            if t in constants:
+                r.constants = constants[t]
+            runners[t] = r
+
+        # dependency conditions: d waits for u to be "expanded" (child-wise map) or "complete"
+        childwise: dict[Task, list[Edge]] = {}
+        wait_expanded: dict[Task, list[Task]] = {t: [] for t in tasks}
+        wait_complete: dict[Task, list[Task]] = {t: [] for t in tasks}
+        need: dict[Task, int] = {}
+        for d in tasks:
+            by_up: dict[Task, list[Edge]] = {}
+            for e in up[d]:
+                by_up.setdefault(e.upstream_task, []).append(e)
+            cw = []
+            for u, es in by_up.items():
+                if is_mapped[d] and is_mapped[u] and all(e.mapped and not e.flattened for e in es):
+                    wait_expanded[u].append(d)
+                    cw.extend(es)
+                else:
+                    wait_complete[u].append(d)
+            childwise[d] = cw
+            need[d] = len(by_up)
+
+        handles: dict[Task, Any] = {}
+        submitted: dict[Task, int] = {}
+        resolved: dict[Task, dict[Edge, list[Any]]] = {}
+        # children of mapped task d, waiting on child-wise upstream slots
+        stack: list[tuple[Task, int]] = [(t, -1) for t in reversed(tasks) if need[t] == 0]
+        submit = executor.submit
+        light = _is_light(executor)
+        task_ctx_cache: dict[Task, dict[str, Any]] = {}
+
+        def ctx_for(t: Task) -> dict[str, Any]:
+            c = task_ctx_cache.get(t)
+            if c is None:
+                c = {**ctx, **task_contexts[t]} if t in task_contexts else ctx
+                task_ctx_cache[t] = c
+            return c
+
+        def extra_for(t: Task, i: int | None) -> dict[str, Any] | None:
+            if light:
+                return None
+            name = t.name if i is None else f"{t.name}[{i}]"
+            return {"task_full_name": name, "map_index": i, "task_tags": t.tags, "task_name": t.name}
+
+        def fire(u: Task, waiters: list[Task]) -> None:
+            for d in waiters:
+                need[d] -= 1
+                if need[d] == 0:
+                    stack.append((d, -1))
+
+        def whole(u: Task) -> Any:
+            return handles[u]
+
+        def child_ready(d: Task, i: int) -> bool:
+            res_d = resolved.get(d, ())
+            for e in childwise[d]:
+                if e in res_d:
+                    continue
+                slots = handles[e.upstream_task]
+                if type(slots) is not list or slots[i] is _NOT_YET:
+                    return False
+            return True
+
+        wait = executor.wait
+        while stack:
+            t, i = stack.pop()
+            if i >= 0:
+                # one child of a mapped task
+                slots = handles[t]
+                ups: dict[Edge, Any] = {}
+                res = resolved[t]
+                for e in up[t]:
+                    if e in res:
+                        ups[e] = res[e][i]
+                    else:
+                        h = handles[e.upstream_task]
+                        ups[e] = h[i] if (type(h) is list and e.mapped and not e.flattened) else h
+                prior = task_states.get(t)
+                child_state = None
+                if type(prior) is Mapped and i < len(prior.map_states):
+                    child_state = prior.map_states[i]
+                if light:
+                    fut = submit(_run_task, runners[t], child_state, ups, ctx_for(t), i)
+                else:
+                    fut = submit(_run_task, runners[t], child_state, ups, ctx_for(t), i, extra_context=extra_for(t, i))
+                slots[i] = fut
+                submitted[t] += 1
+                for d in wait_expanded[t]:
+                    hd = handles.get(d)
+                    if type(hd) is list and i < len(hd) and hd[i] is _NOT_YET and child_ready(d, i):
+                        stack.append((d, i))
+                if submitted[t] == len(slots):
+                    fire(t, wait_complete[t])
+                continue
+
+            runner = runners[t]
+            if not is_mapped[t]:
+                ups = {e: handles[e.upstream_task] for e in up[t]}
+                if light:
+                    fut = submit(_run_task, runner, task_states.get(t), ups, ctx_for(t), None)
+                else:
+                    fut = submit(_run_task, runner, task_states.get(t), ups, ctx_for(t), None, extra_context=extra_for(t, None))
+                handles[t] = fut
+                fire(t, wait_expanded[t])
+                fire(t, wait_complete[t])
+                continue
+
+            # a mapped task: learn its length, or settle it at the parent level
+            cw = set(childwise[t])
+            parent_view: dict[Edge, State] = {}
+            lengths: list[int] = []
+            res = {}
+            for e in up[t]:
+                h = handles[e.upstream_task]
+                if e in cw and type(h) is list:
+                    parent_view[e] = _EMPTY_MAPPED_PLACEHOLDER
+                    lengths.append(len(h))
+                    continue
+                if not e.mapped:
+                    continue
+                s = wait(h)
+                if type(s) is list:
+                    s = Mapped(message="Mapped tasks submitted for execution.", map_states=s)
+                parent_view[e] = s
+            prior = task_states.get(t)
+            ready, parent_state = runner.map_readiness(prior or Pending(), parent_view)
+            if ready:
+                for e, s in parent_view.items():
+                    if e in cw and type(handles[e.upstream_task]) is list:
+                        continue
+                    values = _mapped_values(e, s)
+                    lengths.append(len(values))
+                    if type(s) is Mapped and not e.flattened:
+                        res[e] = values
+                    elif type(s) is Mapped:
+                        res[e] = [Success(result=v) for v in values]
+                    else:
+                        res[e] = [index_state(s, v) for v in values]
+                n = min(lengths) if lengths else 0
+                slots = [_NOT_YET] * n
+                handles[t] = slots
+                resolved[t] = res
+                submitted[t] = 0
+                for j in range(n - 1, -1, -1):
+                    if child_ready(t, j):
+                        stack.append((t, j))
+                # pushed after the children, so downstream maps expand first and then pick
+                # up each child as soon as it is submitted: depth-first
+                fire(t, wait_expanded[t])
+                if n == 0:
+                    fire(t, wait_complete[t])
+                continue
+            handles[t] = parent_state
+            fire(t, wait_expanded[t])
+            fire(t, wait_complete[t])
+
+        # collect
+        raw = wait(handles)
+        final: dict[Task, State] = {}
+        for t in tasks:
+            s = raw[t]
+            if type(s) is list:
+                s = Mapped(message="Mapped tasks submitted for execution.", map_states=s)
+            final[t] = s
+        self.task_states = final
+        return self.determine_final_state(state, final, return_tasks)
+
+    def determine_final_state(self, state: State, task_states: dict[Task, State], return_tasks: set[Task]) -> State:
+        """Apply the final-state rules and the flow's ``terminal_state_handler``."""
+        flow = self.flow
+        terminal = flow.terminal_tasks()
+        reference = flow.reference_tasks()
+        returned = {t: task_states[t] for t in return_tasks if t in task_states}
+
+        def expand(states: Iterable[State]) -> list[State]:
+            out: list[State] = []
+            for s in states:
+                if type(s) is Mapped:
+                    out.extend(s.map_states)
+                    if not s.map_states:
+                        out.append(s)
+                else:
+                    out.append(s)
+            return out
+
+        terminal_states = expand(task_states[t] for t in terminal)
+        reference_states = expand(task_states[t] for t in reference)
+        if not all(s.is_finished() for s in terminal_states):
+            if self.logger.isEnabledFor(20):
+                self.logger.info("Flow run RUNNING: terminal tasks are incomplete.")
+            new: State = Running(message="Flow run in progress.", result=returned)
+        elif any(s.is_failed() for s in reference_states):
+            if self.logger.isEnabledFor(20):
+                self.logger.info("Flow run FAILED: some reference tasks failed.")
+            new = Failed(message="Some reference tasks failed.", result=returned)
+        elif all(s.is_successful() for s in reference_states):
+            if self.logger.isEnabledFor(20):
+                self.logger.info("Flow run SUCCESS: all reference tasks succeeded")
+            new = Success(message="All reference tasks succeeded.", result=returned)
+        else:
+            new = Success(message="No reference tasks failed.", result=returned)
+        handler = flow.terminal_state_handler
+        if handler is not None:
+            replaced = handler(flow, new, {t: task_states[t] for t in reference})
+            if replaced is not None:
+                new = replaced
+        if new is not state and (flow.state_handlers or self.state_handlers or flow.on_failure):
+            new = self.handle_state_change(state, new)
+        return new
+
+
+def _is_light(executor: Any) -> bool:
+    from headwater.executors.local import LocalExecutor
+
+    return type(executor) is LocalExecutor

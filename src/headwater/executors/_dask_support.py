@@ -1,0 +1,397 @@
+"""Helpers shared by the dask executors (private; see :mod:`headwater.executors.dask`).
+
+Nothing here imports dask or distributed: these functions also run inside worker threads and
+processes, where they only need the standard library, ``cloudpickle`` and headwater itself.
+
+- :func:`map_futures` walks the (possibly nested) arguments of a submission and swaps futures for
+  something else — placeholders when a call is submitted, values when it runs;
+- :func:`run_node` is what a :class:`~headwater.executors.LocalDaskExecutor` graph node calls;
+- :func:`run_in_context` is what :class:`~headwater.executors.DaskExecutor` submits;
+- :class:`DaemonThreadPool` is a minimal ``concurrent.futures``-style pool whose threads never
+  keep the interpreter alive after Ctrl-C;
+- :func:`explain_pickling_error` names the part of a submission that cannot be pickled.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import pickle
+import queue
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from headwater.context import context as _context
+from headwater.exceptions import HeadwaterError, SerializationError
+
+__all__ = [
+    "DaemonThreadPool",
+    "Failure",
+    "Packed",
+    "Ref",
+    "WorkerLostError",
+    "explain_pickling_error",
+    "ignore_sigint",
+    "map_futures",
+    "run_in_context",
+    "run_node",
+]
+
+
+class WorkerLostError(HeadwaterError):
+    """The thread, process or machine running a task died before the task finished.
+
+    The task itself did not raise: its worker went away (killed, out of memory, crashed). The
+    flow runner turns this into a ``Failed`` state (or a retry, per the task's retry settings).
+
+    Attributes:
+        key: the executor's key of the call whose worker was lost, when known.
+        task_name: the ``task_full_name`` the call was submitted with, when known.
+    """
+
+    def __init__(self, message: str, key: Any = None, task_name: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.task_name = task_name
+
+    def __reduce__(self):
+        return (type(self), (self.args[0], self.key, self.task_name))
+
+
+# -- walking nested arguments ------------------------------------------------------------------
+def map_futures(obj: Any, leaf_type: type | tuple[type, ...], fn: Callable[[Any], Any]) -> Any:
+    """Return ``obj`` with every instance of ``leaf_type`` replaced by ``fn(instance)``.
+
+    Lists, tuples (named tuples too), sets, frozensets and dicts (values only) are searched at any
+    depth. Containers without a match are returned as they are, not copied.
+    """
+    if isinstance(obj, leaf_type):
+        return fn(obj)
+    t = type(obj)
+    if t is dict or (isinstance(obj, dict) and t is not dict):
+        changed = False
+        new = {}
+        for k, v in obj.items():
+            w = map_futures(v, leaf_type, fn)
+            changed = changed or w is not v
+            new[k] = w
+        if not changed:
+            return obj
+        if t is dict:
+            return new
+        try:
+            out = obj.copy()
+            out.update(new)
+            return out
+        except Exception:
+            return new
+    if (
+        t is list
+        or t is tuple
+        or t is set
+        or t is frozenset
+        or isinstance(obj, (list, tuple, set, frozenset))
+    ):
+        changed = False
+        items = []
+        for v in obj:
+            w = map_futures(v, leaf_type, fn)
+            changed = changed or w is not v
+            items.append(w)
+        if not changed:
+            return obj
+        if t in (list, tuple, set, frozenset):
+            return t(items)
+        if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # named tuple
+            return t(*items)
+        try:
+            return t(items)
+        except Exception:
+            for base in (list, tuple, set, frozenset):
+                if isinstance(obj, base):
+                    return base(items)
+    return obj
+
+
+class Ref:
+    """Placeholder for the value of graph node ``key`` inside a submission's arguments."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __reduce__(self):
+        return (Ref, (self.key,))
+
+    def __repr__(self) -> str:
+        return f"Ref({self.key!r})"
+
+
+class Failure:
+    """The exception a graph node's call raised, passed along instead of a value.
+
+    Nodes downstream of a failure do not run; they hand the same failure on, and ``wait``
+    raises the exception.
+    """
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def __reduce__(self):
+        return (Failure, (self.exc,))
+
+
+class Packed:
+    """A node result pickled in the worker process that produced it."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __reduce__(self):
+        return (Packed, (self.data,))
+
+    def load(self) -> Any:
+        import cloudpickle
+
+        return cloudpickle.loads(self.data)
+
+
+# -- running calls -----------------------------------------------------------------------------
+def _call(fn: Callable[..., Any], args: Any, kwargs: Any, ctx: dict[str, Any] | None) -> Any:
+    if ctx:
+        var = _context._var
+        token = var.set({**_context._get(), **ctx})
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            var.reset(token)
+    return fn(*args, **kwargs)
+
+
+def run_node(payload: Any, *dep_values: Any) -> Any:
+    """Run one LocalDaskExecutor graph node.
+
+    Args:
+        payload: ``(fn, args, kwargs, extra_context, dep_keys)`` with :class:`Ref` placeholders
+            in ``args``/``kwargs``; pickled to bytes for process pools.
+        *dep_values: the values of ``dep_keys``, in order.
+
+    Returns:
+        The call's value, a :class:`Failure` if it (or an upstream node) raised, or — when the
+        payload came pickled — a :class:`Packed` value to send back to the parent process.
+    """
+    packed = type(payload) is bytes
+    if packed:
+        try:
+            import cloudpickle
+
+            payload = cloudpickle.loads(payload)
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller of wait
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            return Failure(
+                SerializationError(
+                    f"A worker process could not load the submitted call: {exc!r}. Functions "
+                    "and arguments must be importable in a fresh process: define them at "
+                    "module level in an importable module (not in __main__ of an interactive "
+                    "session, not inside another function)."
+                )
+            )
+    fn, args, kwargs, ctx, deps = payload
+    if deps:
+        values = {}
+        for k, v in zip(deps, dep_values):
+            t = type(v)
+            if t is Failure:
+                return v
+            if t is Packed:
+                v = v.load()
+            values[k] = v
+
+        def _value(ref: Ref) -> Any:
+            return values[ref.key]
+
+        args = map_futures(args, Ref, _value)
+        kwargs = map_futures(kwargs, Ref, _value)
+    try:
+        result = _call(fn, args, kwargs, ctx)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - signals are BaseExceptions too
+        return _picklable_failure(exc) if packed else Failure(exc)
+    if not packed:
+        return result
+    import cloudpickle
+
+    try:
+        return Packed(cloudpickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception as exc:
+        return Failure(
+            SerializationError(
+                f"{_describe(fn)} returned {_short_repr(result)}, which cannot be pickled to "
+                f"send it back from the worker process ({exc}). Return plain data (no open "
+                "files, locks, connections or generators), or use a thread-based executor."
+            )
+        )
+
+
+def _picklable_failure(exc: BaseException) -> Failure:
+    import cloudpickle
+
+    try:
+        cloudpickle.loads(cloudpickle.dumps(exc))
+        return Failure(exc)
+    except Exception:
+        import traceback
+
+        text = "".join(traceback.format_exception(exc))
+        return Failure(HeadwaterError(f"{exc!r} (could not be pickled; traceback:\n{text})"))
+
+
+def run_in_context(
+    fn: Callable[..., Any], extra_context: dict[str, Any] | None, args: tuple, kwargs: dict
+) -> Any:
+    """Call ``fn(*args, **kwargs)`` with ``extra_context`` installed as the headwater context."""
+    return _call(fn, args, kwargs, extra_context)
+
+
+# -- pools ---------------------------------------------------------------------------------------
+class DaemonThreadPool:
+    """A fixed-size pool of daemon threads with the ``concurrent.futures.Executor.submit`` API.
+
+    Calls run in a copy of the submitting thread's ``contextvars`` context. Unlike
+    ``ThreadPoolExecutor``, the threads do not hold up interpreter exit, so a Ctrl-C during a
+    long call returns control at once (the call itself finishes in the background).
+    """
+
+    def __init__(self, num_workers: int, name: str = "headwater-dask") -> None:
+        self._max_workers = max(1, int(num_workers))
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+            for i in range(self._max_workers)
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _work(self) -> None:
+        q = self._queue
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            fut, ctx, fn, args, kwargs = item
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                result = ctx.run(fn, *args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting scheduler
+                fut.set_exception(exc)
+            else:
+                fut.set_result(result)
+            del item, fut, fn, args, kwargs, result
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Schedule ``fn(*args, **kwargs)``; return its ``concurrent.futures.Future``."""
+        fut: Future = Future()
+        self._queue.put((fut, contextvars.copy_context(), fn, args, kwargs))
+        return fut
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Cancel queued calls and stop the threads (``wait``: join idle ones)."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[0].cancel()
+        for _ in self._threads:
+            self._queue.put(None)
+        if wait:
+            for t in self._threads:
+                t.join()
+
+
+def ignore_sigint() -> None:
+    """Process-pool initializer: leave Ctrl-C to the parent, which shuts the pool down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# -- explaining pickling errors ----------------------------------------------------------------
+def _short_repr(obj: Any, limit: int = 80) -> str:
+    try:
+        r = repr(obj)
+    except Exception:
+        r = f"<{type(obj).__name__} object>"
+    return r if len(r) <= limit else r[: limit - 3] + "..."
+
+
+def _describe(fn: Any) -> str:
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    if name is None:
+        return f"the callable {_short_repr(fn)}"
+    code = getattr(fn, "__code__", None)
+    where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
+    return f"function {name!r}{where}"
+
+
+def _fix_hint(obj: Any) -> str:
+    name = getattr(obj, "__qualname__", "") or ""
+    if name.endswith("<lambda>") or "<locals>" in name:
+        return (
+            "it is a lambda or a function defined inside another function: define it with "
+            "`def` at module level (in an importable module) so it can be sent by reference, "
+            "and pass what it needs as arguments rather than closing over it"
+        )
+    return (
+        "make sure it and everything it refers to can be pickled (no open files, locks, "
+        "sockets, database connections or generators), or use a thread-based executor"
+    )
+
+
+def explain_pickling_error(
+    executor_name: str,
+    fn: Callable[..., Any],
+    args: tuple,
+    kwargs: dict[str, Any],
+    extra_context: dict[str, Any] | None,
+    error: BaseException,
+) -> SerializationError:
+    """Build a :class:`SerializationError` naming the part of a submission that won't pickle."""
+    import cloudpickle
+
+    def fails(obj: Any) -> BaseException | None:
+        try:
+            cloudpickle.dumps(obj)
+        except Exception as exc:
+            return exc
+        return None
+
+    culprit: str | None = None
+    hint_obj: Any = None
+    cause: BaseException | None = fails(fn)
+    if cause is not None:
+        culprit, hint_obj = _describe(fn), fn
+    else:
+        parts: list[tuple[str, Any]] = [(f"argument {i}", a) for i, a in enumerate(args)]
+        parts += [(f"keyword argument {k!r}", v) for k, v in kwargs.items()]
+        parts += [(f"context key {k!r}", v) for k, v in (extra_context or {}).items()]
+        for label, value in parts:
+            cause = fails(value)
+            if cause is not None:
+                culprit, hint_obj = f"{label} ({_short_repr(value)})", value
+                break
+    if culprit is None:
+        culprit, hint_obj, cause = f"the call to {_describe(fn)}", fn, error
+    return SerializationError(
+        f"{executor_name} runs tasks in other processes, so it must pickle them, but "
+        f"{culprit} cannot be pickled: {cause}. To fix: {_fix_hint(hint_obj)}."
+    )

@@ -1,0 +1,8 @@
+"""The core task library: constants, functions, collections and operators."""
+
+from headwater.tasks.core.collections import Dict, List, Set, Tuple
+from headwater.tasks.core.constants import Constant
+from headwater.tasks.core.function import FunctionTask
+from headwater.tasks.core.operators import GetAttr, GetItem
+
+__all__ = ["Constant", "Dict", "FunctionTask", "GetAttr", "GetItem", "List", "Set", "Tuple"]

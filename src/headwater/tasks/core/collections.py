@@ -1,0 +1,64 @@
+"""Collection tasks: gather the results of several tasks into a list, tuple, set or dict.
+
+``as_task([a, b, 3])`` builds a ``List`` task whose upstream tasks are ``a`` and ``b``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from headwater.core.task import Task
+
+__all__ = ["Dict", "List", "Set", "Tuple", "VarArgsTask"]
+
+
+class VarArgsTask(Task):
+    """Base of collection tasks: accepts its items as keyword arguments ``arg_1, arg_2 ...``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("name", type(self).__name__)
+        super().__init__(*args, **kwargs)
+        self.auto_generated = True
+
+    def _bind_arguments(self, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+        out = {f"arg_{i + 1}": a for i, a in enumerate(args)}
+        out.update(kwargs)
+        return out
+
+    def run(self, **task_results: Any) -> Any:  # noqa: D102
+        return [task_results[k] for k in sorted(task_results, key=lambda k: int(k.split("_")[1]))]
+
+
+class List(VarArgsTask):
+    """Collects its inputs into a list."""
+
+    def run(self, **task_results: Any) -> list:  # noqa: D102
+        return [task_results[k] for k in sorted(task_results, key=lambda k: int(k.split("_")[1]))]
+
+
+class Tuple(VarArgsTask):
+    """Collects its inputs into a tuple."""
+
+    def run(self, **task_results: Any) -> tuple:  # noqa: D102
+        return tuple(task_results[k] for k in sorted(task_results, key=lambda k: int(k.split("_")[1])))
+
+
+class Set(VarArgsTask):
+    """Collects its inputs into a set."""
+
+    def run(self, **task_results: Any) -> set:  # noqa: D102
+        return set(task_results.values())
+
+
+class Dict(Task):
+    """Builds a dict from ``keys`` and ``values`` (lists of equal length)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("name", "Dict")
+        super().__init__(*args, **kwargs)
+        self.auto_generated = True
+
+    def run(self, keys: list, values: list) -> dict:  # noqa: D102
+        if len(keys) != len(values):
+            raise ValueError(f"Dict task: {len(keys)} keys but {len(values)} values.")
+        return dict(zip(keys, values))

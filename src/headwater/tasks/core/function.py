@@ -1,0 +1,56 @@
+"""``FunctionTask``: a task whose ``run()`` is a plain function (what ``@task`` builds).
+
+>>> from headwater.tasks.core.function import FunctionTask
+>>> double = FunctionTask(lambda x: 2 * x, name="double")
+>>> double.run(4)
+8
+
+``async def`` functions work too: the engine runs them on an event loop it owns, also when a
+loop is already running in the calling thread (as in Jupyter).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from headwater.core.task import Task, TaskSignature, _infer_nout
+
+__all__ = ["FunctionTask"]
+
+
+class FunctionTask(Task):
+    """A task that runs ``fn``.
+
+    Args:
+        fn: the function (or coroutine function) to run; may not take ``*args``.
+        name: defaults to ``fn.__name__``.
+        **kwargs: any other :class:`~headwater.core.task.Task` option.
+    """
+
+    def __init__(self, fn: Callable[..., Any], name: str | None = None, **kwargs: Any) -> None:
+        if not callable(fn):
+            raise TypeError(f"FunctionTask needs a callable, got {type(fn).__name__}: {fn!r}")
+        if name is None:
+            name = getattr(fn, "__name__", type(self).__name__)
+        self._signature = TaskSignature(fn, f"Task {name!r}", skip_self=False)
+        if kwargs.get("nout") is None:
+            kwargs["nout"] = _infer_nout(fn)
+        self.run = fn  # type: ignore[method-assign]
+        self.is_async = inspect.iscoroutinefunction(fn)
+        for attr in ("__doc__", "__name__", "__module__", "__qualname__"):
+            value = getattr(fn, attr, None)
+            if value is not None:
+                try:
+                    setattr(self, attr, value)
+                except (AttributeError, TypeError):
+                    pass
+        self.__wrapped__ = fn
+        super().__init__(name=name, **kwargs)
+
+    def _run_callable(self) -> Callable[..., Any]:
+        return self.run
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__.copy()

@@ -195,7 +195,8 @@ class LocalDaskExecutor(Executor):
         **kwargs: Any,
     ) -> LocalDaskFuture:
         """Add ``fn(*args, **kwargs)`` to the graph; futures in the arguments become edges."""
-        key = f"{getattr(fn, '__name__', 'call')}-{next(self._counter)}"
+        name = extra_context and extra_context.get("task_full_name")
+        key = f"{name or getattr(fn, '__name__', 'call')}-{next(self._counter)}"
         deps: list[str] = []
 
         def _ref(fut: LocalDaskFuture) -> Ref:
@@ -250,6 +251,7 @@ class LocalDaskExecutor(Executor):
             return fut
 
         map_futures(futures, LocalDaskFuture, _collect)
+        self._release_unreferenced()
         missing = [k for k in dict.fromkeys(keys) if k not in self._results]
         if missing:
             self._compute(missing)
@@ -271,6 +273,13 @@ class LocalDaskExecutor(Executor):
             return v
 
         return map_futures(futures, LocalDaskFuture, _value)
+
+    def _release_unreferenced(self) -> None:
+        """Forget results whose future is gone and that no pending call needs."""
+        futures, needed = self._futures, self._needed_by
+        dead = [k for k in self._results if k not in futures and k not in needed]
+        for k in dead:
+            del self._results[k]
 
     # -- running the graph --------------------------------------------------------------------
     def _compute(self, targets: list[str]) -> None:
@@ -307,23 +316,34 @@ class LocalDaskExecutor(Executor):
         transient = pool is None and self.scheduler != "sync"
         if transient:
             pool = self._make_pool()
+        lost: list[str] = []
         try:
             self._get(dsk, want, pool, callbacks)
         except BaseException as exc:
-            if _is_broken_pool(exc):
-                lost = sorted(self._running)
-                if not transient and self._pool is not None:
-                    self._close_pool(self._pool, kill=True)
-                    self._pool = self._make_pool()
-                raise WorkerLostError(
-                    f"A LocalDaskExecutor worker process died while running {', '.join(lost) or 'a call'}"
-                    " (it was killed, ran out of memory or crashed); the worker was lost.",
-                    key=lost[0] if len(lost) == 1 else None,
-                ) from exc
-            raise
+            if not _is_broken_pool(exc) or not self._running:
+                raise
+            # A worker process died. The calls that were running fail with WorkerLostError
+            # (their dependents fail with it too); everything else runs again on a new pool.
+            lost = sorted(self._running)
+            for k in lost:
+                err = WorkerLostError(
+                    f"The worker process running {k!r} died (killed, out of memory or crashed); "
+                    "the worker was lost.",
+                    key=k,
+                    task_name=k.rpartition("-")[0],
+                )
+                err.__cause__ = exc
+                self._on_done_task(k, Failure(err), None, None, None)
+            if pool is not None:
+                self._close_pool(pool, kill=True)
+                pool = self._make_pool()
+                if not transient:
+                    self._pool = pool
         finally:
             if transient:
                 self._close_pool(pool, kill=False)
+        if lost:
+            self._compute(targets)
 
     def _get(self, dsk: dict[str, Any], want: list[str], pool: Any, callbacks: list) -> None:
         import dask

@@ -1,0 +1,142 @@
+"""Fixtures for the executor tests: a loopback dask cluster and a Ctrl-C harness."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+psutil = pytest.importorskip("psutil")
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[Any]:
+    """A ``distributed`` cluster of two single-threaded worker processes on 127.0.0.1.
+
+    Workers offer ``GPU=2`` resources; the scheduler gives up on a task the first time its worker
+    dies (``allowed-failures: 0``), so lost-worker tests need a single kill.
+    """
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(
+            host="127.0.0.1",
+            processes=True,
+            n_workers=2,
+            threads_per_worker=1,
+            dashboard_address=None,
+            resources={"GPU": 2},
+            silence_logs=logging.CRITICAL,
+        )
+    client = Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., Any]:
+    """``wait_for(predicate, timeout, what)``: poll until ``predicate()`` is truthy."""
+    return _wait_for
+
+
+INTERRUPT_SCRIPT = """
+import sys, time
+from pathlib import Path
+
+MARKER = Path({marker!r})
+
+
+def long_call():
+    MARKER.write_text("started")
+    time.sleep(120)
+    return "finished"
+
+
+def main():
+    from headwater.executors import LocalExecutor, LocalDaskExecutor, DaskExecutor
+
+    executor = {executor}
+    try:
+        with executor.start():
+            fut = executor.submit(long_call)
+            print(executor.wait(fut))
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt reached the caller", flush=True)
+        raise
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+@pytest.fixture
+def interrupt_during_wait(tmp_path: Path) -> Callable[[str], None]:
+    """Run ``executor.wait`` on a long call in a subprocess, send it SIGINT, and check it stops.
+
+    The argument is the Python expression that builds the executor. Asserts that the process
+    exits promptly with ``KeyboardInterrupt`` and that none of its child processes survive.
+    """
+
+    def run(executor_expr: str, *, exit_timeout: float = 30) -> None:
+        marker = tmp_path / "started"
+        script = tmp_path / "interrupted.py"
+        script.write_text(
+            textwrap.dedent(INTERRUPT_SCRIPT).format(marker=str(marker), executor=executor_expr)
+        )
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        proc = subprocess.Popen(
+            [sys.executable, str(script)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            _wait_for(lambda: marker.exists() or proc.poll() is not None, 90, "the long call")
+            assert proc.poll() is None, proc.communicate()
+            parent = psutil.Process(proc.pid)
+            children = parent.children(recursive=True)
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=exit_timeout)
+            elapsed = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert "KeyboardInterrupt reached the caller" in out, (out, err)
+        assert "KeyboardInterrupt" in err, err
+        assert proc.returncode != 0
+        assert elapsed < exit_timeout
+
+        def all_gone() -> bool:
+            return not [c for c in children if c.is_running() and c.status() != "zombie"]
+
+        _wait_for(all_gone, 15, f"child processes {children} to exit")
+
+    return run

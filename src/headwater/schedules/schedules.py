@@ -1,0 +1,283 @@
+"""Schedules: clocks merged, filtered and adjusted.
+
+A :class:`Schedule` answers one question — *when are the next runs?* — by merging the event
+streams of its clocks in time order, keeping the events its filters accept, and moving each kept
+event with its adjustments. A flow given ``schedule=`` runs at those times when it is run with
+``flow.run(run_on_schedule=True)``; each event's ``parameter_defaults`` become that run's
+parameters.
+
+:func:`IntervalSchedule`, :func:`CronSchedule` and :func:`RRuleSchedule` build the common
+one-clock schedules.
+
+Example::
+
+    from datetime import timedelta
+    import pendulum
+    from headwater.schedules import CronSchedule, Schedule, clocks, filters
+
+    schedule = CronSchedule("30 2 * * *",
+                            start_date=pendulum.datetime(2024, 3, 9, tz="America/New_York"))
+    [t.isoformat() for t in schedule.next(3, after=pendulum.datetime(2024, 3, 9, tz="UTC"))]
+    # ['2024-03-09T02:30:00-05:00', '2024-03-10T03:00:00-04:00', '2024-03-11T02:30:00-04:00']
+    # (02:30 does not exist on 2024-03-10 in New York: that run starts when the clocks jump)
+
+    weekly = Schedule(
+        clocks=[clocks.IntervalClock(timedelta(days=1), parameter_defaults={"full": False}),
+                clocks.CronClock("0 0 * * 0", parameter_defaults={"full": True})],
+        filters=[filters.is_weekday],
+        or_filters=[],
+    )
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import heapq
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal, overload
+
+import pendulum
+
+from headwater.schedules._time import ScheduleTypeError, to_datetime
+from headwater.schedules.clocks import (
+    Clock,
+    ClockEvent,
+    CronClock,
+    IntervalClock,
+    RRuleClock,
+)
+
+__all__ = ["CronSchedule", "IntervalSchedule", "RRuleSchedule", "Schedule"]
+
+#: How many clock events in a row the filters may reject before the search gives up.
+MAX_REJECTED = 100_000
+
+
+def _callables(value: Iterable[Callable[..., Any]] | None, what: str) -> list[Callable[..., Any]]:
+    if value is None:
+        return []
+    if callable(value) or not isinstance(value, Iterable):
+        raise ScheduleTypeError(
+            f"Schedule: {what} must be a list of functions, got {value!r}; "
+            "wrap a single function in a list."
+        )
+    items = list(value)
+    for item in items:
+        if not callable(item):
+            raise ScheduleTypeError(
+                f"Schedule: every item of {what} must be callable, got {item!r}."
+            )
+    return items
+
+
+class Schedule:
+    """When a flow runs: clocks merged in time order, then filtered, then adjusted.
+
+    An event is kept when every function in ``filters`` returns true, at least one in
+    ``or_filters`` does (when that list is not empty), and none in ``not_filters`` does. The
+    kept event's start time then passes through each of ``adjustments`` in turn.
+
+    Events from different clocks at the same time are all kept unless they are equal (same time,
+    parameter defaults and labels). Adjusted events that would fall at or before ``after``, or
+    before an event already emitted, are dropped, so the stream stays sorted and never repeats.
+
+    Args:
+        clocks: one or more :class:`~headwater.schedules.clocks.Clock`\\ s.
+        filters: functions ``datetime -> bool`` that must all accept an event.
+        or_filters: functions of which at least one must accept an event.
+        not_filters: functions of which none may accept an event.
+        adjustments: functions ``datetime -> datetime`` applied in order to each kept event.
+
+    Raises:
+        ValueError: ``clocks`` is empty or holds something that is not a clock, or a filter or
+            adjustment is not callable.
+    """
+
+    def __init__(
+        self,
+        clocks: Iterable[Clock],
+        filters: Iterable[Callable[[_dt.datetime], bool]] | None = None,
+        or_filters: Iterable[Callable[[_dt.datetime], bool]] | None = None,
+        not_filters: Iterable[Callable[[_dt.datetime], bool]] | None = None,
+        adjustments: Iterable[Callable[[_dt.datetime], _dt.datetime]] | None = None,
+    ) -> None:
+        if isinstance(clocks, Clock) or not isinstance(clocks, Iterable):
+            raise ScheduleTypeError(
+                f"Schedule: clocks must be a list of clocks, got {clocks!r}; "
+                "wrap a single clock in a list."
+            )
+        self.clocks: list[Clock] = list(clocks)
+        if not self.clocks:
+            raise ValueError("Schedule: clocks must not be empty; a schedule needs a clock.")
+        for clock in self.clocks:
+            if not isinstance(clock, Clock):
+                raise ScheduleTypeError(
+                    f"Schedule: every item of clocks must be a Clock (IntervalClock, CronClock, "
+                    f"DatesClock, RRuleClock), got {clock!r}."
+                )
+        self.filters = _callables(filters, "filters")
+        self.or_filters = _callables(or_filters, "or_filters")
+        self.not_filters = _callables(not_filters, "not_filters")
+        self.adjustments = _callables(adjustments, "adjustments")
+
+    @property
+    def start_date(self) -> pendulum.DateTime | None:
+        """The earliest clock start date (``None`` if a clock has none)."""
+        dates = [c.start_date for c in self.clocks]
+        return None if any(d is None for d in dates) else min(d for d in dates if d is not None)
+
+    @property
+    def end_date(self) -> pendulum.DateTime | None:
+        """The latest clock end date (``None`` if a clock runs forever)."""
+        dates = [c.end_date for c in self.clocks]
+        return None if any(d is None for d in dates) else max(d for d in dates if d is not None)
+
+    def _accepts(self, dt: _dt.datetime) -> bool:
+        return (
+            all(f(dt) for f in self.filters)
+            and (not self.or_filters or any(f(dt) for f in self.or_filters))
+            and not any(f(dt) for f in self.not_filters)
+        )
+
+    def _adjust(self, dt: pendulum.DateTime) -> pendulum.DateTime:
+        for adjust in self.adjustments:
+            dt = to_datetime(adjust(dt), "adjusted time")
+        return dt
+
+    def emit_events(self, after: _dt.datetime | None = None) -> Iterator[ClockEvent]:
+        """Yield the schedule's events in time order, lazily.
+
+        Args:
+            after: only events strictly after this instant (default: now).
+
+        Yields:
+            ClockEvent: filtered and adjusted events; the stream ends when every clock has
+            ended (warning if the filters rejected ``MAX_REJECTED`` events in a row).
+        """
+        after_dt = pendulum.now("UTC") if after is None else to_datetime(after, "after")
+        merged = heapq.merge(*(clock.events(after=after_dt) for clock in self.clocks))
+        last: pendulum.DateTime | None = None
+        emitted_at_last: list[ClockEvent] = []
+        rejected = 0
+        for event in merged:
+            if not self._accepts(event.start_time):
+                rejected += 1
+                if rejected >= MAX_REJECTED:
+                    warnings.warn(
+                        f"Schedule: the filters rejected {MAX_REJECTED} clock events in a row "
+                        f"(up to {event.start_time.isoformat()}); no further events are searched.",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+                    return
+                continue
+            rejected = 0
+            start = self._adjust(event.start_time)
+            if start <= after_dt or (last is not None and start < last):
+                continue
+            out = ClockEvent(start, event.parameter_defaults, event.labels)
+            if start == last:
+                if out in emitted_at_last:
+                    continue
+                emitted_at_last.append(out)
+            else:
+                last, emitted_at_last = start, [out]
+            yield out
+
+    @overload
+    def next(
+        self, n: int, after: _dt.datetime | None = None, return_events: Literal[False] = False
+    ) -> list[pendulum.DateTime]: ...
+
+    @overload
+    def next(
+        self, n: int, after: _dt.datetime | None = None, *, return_events: Literal[True]
+    ) -> list[ClockEvent]: ...
+
+    @overload
+    def next(
+        self, n: int, after: _dt.datetime | None, return_events: Literal[True]
+    ) -> list[ClockEvent]: ...
+
+    def next(
+        self, n: int, after: _dt.datetime | None = None, return_events: bool = False
+    ) -> list[pendulum.DateTime] | list[ClockEvent]:
+        """The next ``n`` scheduled times (fewer if the schedule ends).
+
+        Args:
+            n: how many.
+            after: only times strictly after this instant (default: now).
+            return_events: return :class:`~headwater.schedules.clocks.ClockEvent`\\ s (with
+                parameter defaults and labels) instead of datetimes.
+
+        Raises:
+            ValueError: ``n`` is negative or not an int.
+        """
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise ScheduleTypeError(f"Schedule.next: n must be an int, got {n!r}.")
+        if n < 0:
+            raise ValueError(f"Schedule.next: n must not be negative, got {n}.")
+        events: list[ClockEvent] = []
+        if n:
+            for event in self.emit_events(after=after):
+                events.append(event)
+                if len(events) >= n:
+                    break
+        if return_events:
+            return events
+        return [e.start_time for e in events]
+
+    def __repr__(self) -> str:
+        parts = [f"clocks={self.clocks!r}"]
+        for name in ("filters", "or_filters", "not_filters", "adjustments"):
+            value = getattr(self, name)
+            if value:
+                names = ", ".join(getattr(f, "__qualname__", repr(f)) for f in value)
+                parts.append(f"{name}=[{names}]")
+        return f"Schedule({', '.join(parts)})"
+
+
+def IntervalSchedule(  # noqa: N802 - a Prefect Core 1.x name
+    start_date: _dt.datetime | None = None,
+    interval: _dt.timedelta | None = None,
+    end_date: _dt.datetime | None = None,
+) -> Schedule:
+    """A schedule with one :class:`~headwater.schedules.clocks.IntervalClock`.
+
+    Raises:
+        ValueError: ``interval`` is missing or not a positive ``timedelta``, or a date is
+            invalid.
+    """
+    if interval is None:
+        raise ValueError("IntervalSchedule: interval is required, e.g. timedelta(hours=1).")
+    return Schedule(clocks=[IntervalClock(interval, start_date=start_date, end_date=end_date)])
+
+
+def CronSchedule(  # noqa: N802 - a Prefect Core 1.x name
+    cron: str,
+    start_date: _dt.datetime | None = None,
+    end_date: _dt.datetime | None = None,
+    day_or: bool | None = None,
+) -> Schedule:
+    """A schedule with one :class:`~headwater.schedules.clocks.CronClock`.
+
+    Raises:
+        ValueError: the cron expression or a date is invalid.
+    """
+    return Schedule(
+        clocks=[CronClock(cron, start_date=start_date, end_date=end_date, day_or=day_or)]
+    )
+
+
+def RRuleSchedule(  # noqa: N802 - a Prefect Core 1.x name
+    rrule: Any,
+    start_date: _dt.datetime | None = None,
+    end_date: _dt.datetime | None = None,
+) -> Schedule:
+    """A schedule with one :class:`~headwater.schedules.clocks.RRuleClock`.
+
+    Raises:
+        ValueError: ``rrule`` is not a ``dateutil.rrule.rrule`` or a date is invalid.
+    """
+    return Schedule(clocks=[RRuleClock(rrule, start_date=start_date, end_date=end_date)])

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from headwater.engine import signals
-from headwater.engine.state import Mapped, State
+from headwater.engine.state import Mapped, State, Success
 
 __all__ = [
     "all_failed",
@@ -68,9 +68,15 @@ def manual_only(upstream_states: dict[Any, State]) -> bool:
 
 def all_successful(upstream_states: dict[Any, State]) -> bool:
     """Run when every upstream task succeeded (the default)."""
-    if not all(s.is_successful() for s in _states(upstream_states)):
-        raise signals.TRIGGERFAIL('Trigger was "all_successful" but some of the upstream tasks failed.')
-    return True
+    for s in upstream_states.values():
+        if isinstance(s, Success):
+            if type(s) is Mapped and not all(c.is_successful() for c in s.map_states):
+                break
+            continue
+        break
+    else:
+        return True
+    raise signals.TRIGGERFAIL('Trigger was "all_successful" but some of the upstream tasks failed.')
 
 
 def all_failed(upstream_states: dict[Any, State]) -> bool:

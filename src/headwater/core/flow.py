@@ -104,6 +104,7 @@ class Flow:
         self._order: dict[Task, int] = {}
         self._up: dict[Task, list[Edge]] = {}
         self._down: dict[Task, list[Edge]] = {}
+        self._bound_keys: dict[Task, set[str]] = {}
         self._slug_counts: dict[str, int] = collections.Counter()
         self._taken_slugs: set[str] = set()
         self._reference_tasks: set[Task] = set()
@@ -200,12 +201,13 @@ class Flow:
         downstream_task = as_task(downstream_task, flow=self)
         edge = Edge(upstream_task, downstream_task, key=key, mapped=mapped, flattened=flattened)
         if key is not None:
-            for e in self._up.get(downstream_task, ()):
-                if e.key == key:
-                    raise ValueError(
-                        f"Argument {key!r} of {downstream_task!r} is already bound (to "
-                        f"{e.upstream_task!r}); each key may have only one upstream task."
-                    )
+            bound = self._bound_keys.get(downstream_task)
+            if bound is not None and key in bound:
+                other = next(e.upstream_task for e in self._up[downstream_task] if e.key == key)
+                raise ValueError(
+                    f"Argument {key!r} of {downstream_task!r} is already bound (to "
+                    f"{other!r}); each key may have only one upstream task."
+                )
             if key in self.constants.get(downstream_task, {}):
                 raise ValueError(f"Argument {key!r} of {downstream_task!r} is already bound to a constant.")
             sig = downstream_task._signature
@@ -218,11 +220,15 @@ class Flow:
         self.edges.add(edge)
         self._up[downstream_task].append(edge)
         self._down[upstream_task].append(edge)
+        if key is not None:
+            self._bound_keys.setdefault(downstream_task, set()).add(key)
         self._sorted = None
         if validate if validate is not None else self.validate_edges:
             try:
                 self.sorted_tasks()
             except ValueError:
+                if key is not None:
+                    self._bound_keys[downstream_task].discard(key)
                 self.edges.discard(edge)
                 self._up[downstream_task].remove(edge)
                 self._down[upstream_task].remove(edge)
@@ -259,9 +265,8 @@ class Flow:
             if isinstance(t, Task) or is_mapped or flattened or _contains_task(t):
                 self.add_edge(as_task(t, flow=self), task, key=key, mapped=is_mapped, flattened=flattened, validate=validate)
             else:
-                for e in self._up[task]:
-                    if e.key == key:
-                        raise ValueError(f"Argument {key!r} of {task!r} is already bound to {e.upstream_task!r}.")
+                if key in self._bound_keys.get(task, ()):
+                    raise ValueError(f"Argument {key!r} of {task!r} is already bound to an upstream task.")
                 self.constants[task][key] = t
 
     def chain(self, *tasks: Any, validate: bool | None = None) -> list[Edge]:
@@ -298,6 +303,10 @@ class Flow:
         new = as_task(new, flow=self)
         up = list(self._up[old])
         down = list(self._down[old])
+        self._bound_keys.pop(old, None)
+        for e in down:
+            if e.key is not None:
+                self._bound_keys[e.downstream_task].discard(e.key)
         for e in up + down:
             self.edges.discard(e)
             self._up[e.downstream_task].remove(e)
@@ -334,6 +343,7 @@ class Flow:
         new._order = dict(self._order)
         new._up = {t: list(es) for t, es in self._up.items()}
         new._down = {t: list(es) for t, es in self._down.items()}
+        new._bound_keys = {t: set(ks) for t, ks in self._bound_keys.items()}
         new._slug_counts = collections.Counter(self._slug_counts)
         new._taken_slugs = set(self._taken_slugs)
         new._reference_tasks = set(self._reference_tasks)

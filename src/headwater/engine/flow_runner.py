@@ -47,9 +47,12 @@ _EMPTY_MAPPED_PLACEHOLDER = Mapped(map_states=[])
 
 def _run_task(runner: TaskRunner, state: State | None, upstream: dict, ctx: dict, map_index: int | None) -> State:
     """What the executor runs for one task (or mapped child)."""
-    for e, s in upstream.items():
+    for s in upstream.values():
         if type(s) is list:
-            upstream[e] = Mapped(message="Mapped tasks submitted for execution.", map_states=s)
+            for e, s2 in upstream.items():
+                if type(s2) is list:
+                    upstream[e] = Mapped(message="Mapped tasks submitted for execution.", map_states=s2)
+            break
     return runner.run_unit(state, upstream, ctx, map_index)
 
 
@@ -280,10 +283,19 @@ class FlowRunner(Runner):
         up = flow._up
         down = flow._down
         constants = flow.constants
-        is_mapped = {t: any(e.mapped for e in up[t]) for t in tasks}
+        is_mapped: dict[Task, bool] = {}
+        for t in tasks:
+            m = False
+            for e in up[t]:
+                if e.mapped:
+                    m = True
+                    break
+            is_mapped[t] = m
+        runner_cls = self.task_runner_cls
+        flow_result = flow.result
         runners: dict[Task, TaskRunner] = {}
         for t in tasks:
-            r = self.task_runner_cls(task=t, state_handlers=task_runner_state_handlers, flow_result=flow.result)
+            r = runner_cls(task=t, state_handlers=task_runner_state_handlers, flow_result=flow_result)
             if t in constants:
                 r.constants = constants[t]
             runners[t] = r
@@ -293,13 +305,26 @@ class FlowRunner(Runner):
         wait_expanded: dict[Task, list[Task]] = {t: [] for t in tasks}
         wait_complete: dict[Task, list[Task]] = {t: [] for t in tasks}
         need: dict[Task, int] = {}
+        no_edges: list[Edge] = []
         for d in tasks:
+            edges_in = up[d]
+            if not edges_in:
+                need[d] = 0
+                childwise[d] = no_edges
+                continue
+            if not is_mapped[d]:
+                ups = {e.upstream_task for e in edges_in} if len(edges_in) > 1 else (edges_in[0].upstream_task,)
+                for u in ups:
+                    wait_complete[u].append(d)
+                childwise[d] = no_edges
+                need[d] = len(ups)
+                continue
             by_up: dict[Task, list[Edge]] = {}
-            for e in up[d]:
+            for e in edges_in:
                 by_up.setdefault(e.upstream_task, []).append(e)
             cw = []
             for u, es in by_up.items():
-                if is_mapped[d] and is_mapped[u] and all(e.mapped and not e.flattened for e in es):
+                if is_mapped[u] and all(e.mapped and not e.flattened for e in es):
                     wait_expanded[u].append(d)
                     cw.extend(es)
                 else:
@@ -317,6 +342,8 @@ class FlowRunner(Runner):
         task_ctx_cache: dict[Task, dict[str, Any]] = {}
 
         def ctx_for(t: Task) -> dict[str, Any]:
+            if not task_contexts:
+                return ctx
             c = task_ctx_cache.get(t)
             if c is None:
                 c = {**ctx, **task_contexts[t]} if t in task_contexts else ctx
@@ -384,12 +411,21 @@ class FlowRunner(Runner):
             if not is_mapped[t]:
                 ups = {e: handles[e.upstream_task] for e in up[t]}
                 if light:
-                    fut = submit(_run_task, runner, task_states.get(t), ups, ctx_for(t), None)
+                    fut = submit(
+                        _run_task, runner, task_states.get(t) if task_states else None, ups,
+                        ctx_for(t) if task_contexts else ctx, None,
+                    )
                 else:
                     fut = submit(_run_task, runner, task_states.get(t), ups, ctx_for(t), None, extra_context=extra_for(t, None))
                 handles[t] = fut
-                fire(t, wait_expanded[t])
-                fire(t, wait_complete[t])
+                for d in wait_expanded[t]:
+                    need[d] -= 1
+                    if need[d] == 0:
+                        stack.append((d, -1))
+                for d in wait_complete[t]:
+                    need[d] -= 1
+                    if need[d] == 0:
+                        stack.append((d, -1))
                 continue
 
             # a mapped task: learn its length, or settle it at the parent level

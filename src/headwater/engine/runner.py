@@ -27,7 +27,7 @@ class Runner:
     def __init__(self, state_handlers: list[Callable[..., Any]] | None = None) -> None:
         if state_handlers is not None and not isinstance(state_handlers, (list, tuple)):
             raise TypeError("state_handlers must be a list of callables.")
-        self.state_handlers = list(state_handlers or [])
+        self.state_handlers = list(state_handlers) if state_handlers else []
         from headwater.utilities.logging import get_logger
 
         self.logger = get_logger(type(self).__name__)

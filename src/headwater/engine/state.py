@@ -84,7 +84,7 @@ class State:
         cached_inputs: the inputs the task ran with, kept for resuming and caching.
     """
 
-    __slots__ = ("message", "result", "_result", "context", "cached_inputs")
+    __slots__ = ("message", "result", "_result", "_context", "cached_inputs")
     color = "#996633"
 
     def __init__(
@@ -95,7 +95,7 @@ class State:
         cached_inputs: dict[str, Any] | None = None,
     ) -> None:
         self.message = message
-        self.context = context or {}
+        self._context = context
         self.cached_inputs = cached_inputs
         # ``result`` may be given as a Result object: keep it as the location holder.
         if getattr(type(result), "_is_headwater_result", False):
@@ -104,6 +104,18 @@ class State:
         else:
             self._result = None
             self.result = result
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Extra information carried with the state (created on first use)."""
+        ctx = self._context
+        if ctx is None:
+            ctx = self._context = {}
+        return ctx
+
+    @context.setter
+    def context(self, value: dict[str, Any] | None) -> None:
+        self._context = value
 
     # -- identity -------------------------------------------------------------------------
     def __repr__(self) -> str:

@@ -30,6 +30,7 @@ from headwater.engine.signals import ENDRUN
 from headwater.engine.state import (
     Cached,
     Failed,
+    Finished,
     Looped,
     Mapped,
     Paused,
@@ -45,6 +46,7 @@ from headwater.engine.state import (
     TriggerFailed,
 )
 from headwater.exceptions import TaskTimeoutSignal
+from headwater.utilities.logging import get_logger
 
 if TYPE_CHECKING:
     from headwater.core.edge import Edge
@@ -54,6 +56,11 @@ __all__ = ["TaskRunner"]
 
 _run_ids = itertools.count(1)
 _PROCESS_CACHES: dict[str, list[State]] = {}
+_RUNNING = Running(message="Starting task run.")
+
+
+def _runner_logger() -> Any:
+    return get_logger("TaskRunner")
 
 
 def _now():
@@ -77,12 +84,17 @@ class TaskRunner(Runner):
         state_handlers: list[Callable[..., Any]] | None = None,
         flow_result: Any = None,
     ) -> None:
-        super().__init__(state_handlers=state_handlers)
+        # (Runner.__init__ inlined: one TaskRunner is made per task per flow run)
+        if state_handlers is not None and not isinstance(state_handlers, (list, tuple)):
+            raise TypeError("state_handlers must be a list of callables.")
+        self.state_handlers = list(state_handlers) if state_handlers else []
+        self.logger = _runner_logger()
         self.task = task
         self.result = task.result if task.result is not None else flow_result
         self.constants: dict[str, Any] = {}
         self._has_handlers = bool(task.state_handlers or self.state_handlers or task.on_failure)
-        self._task_logger = task.logger
+        self._merged: tuple[dict[str, Any], dict[str, Any], str] | None = None
+        self._task_logger = get_logger(task.name)
         self._static_ctx = {
             "task_name": task.name,
             "task_slug": task.slug,
@@ -98,6 +110,7 @@ class TaskRunner(Runner):
         d = self.__dict__.copy()
         d.pop("logger", None)
         d.pop("_task_logger", None)
+        d["_merged"] = None
         d["_static_ctx"] = {k: v for k, v in self._static_ctx.items() if k != "logger"}
         return d
 
@@ -155,13 +168,21 @@ class TaskRunner(Runner):
         """Run the pipeline once (a plain task, or child ``map_index`` of a mapped task)."""
         if state is None:
             state = Pending()
+        # the merge of the run context with this task's keys is made once per flow run
+        merged = self._merged
+        if merged is None or merged[0] is not base_ctx:
+            merged = self._merged = (
+                base_ctx,
+                {**base_ctx, **self._static_ctx},
+                f"{base_ctx.get('flow_run_id', 'run')}-",
+            )
+        ctx = merged[1].copy()
         name = self.task.name
         full_name = name if map_index is None else f"{name}[{map_index}]"
-        ctx = {**base_ctx, **self._static_ctx}
         ctx["map_index"] = map_index
         ctx["task_full_name"] = full_name
         ctx["task_run_name"] = full_name
-        ctx["task_run_id"] = f"{base_ctx.get('flow_run_id', 'run')}-{next(_run_ids)}"
+        ctx["task_run_id"] = f"{merged[2]}{next(_run_ids)}"
         var = _context._var
         token = var.set(ctx)
         try:
@@ -250,10 +271,12 @@ class TaskRunner(Runner):
     def check_upstream_finished(self, state: State, upstream_states: dict[Edge, State]) -> State:
         """Every upstream state must be finished (mapped: every child too)."""
         for s in upstream_states.values():
-            if not s.is_finished():
+            if not isinstance(s, Finished):
                 raise ENDRUN(state)
-            if type(s) is Mapped and not all(c.is_finished() for c in s.map_states):
-                raise ENDRUN(state)
+            if type(s) is Mapped:
+                for c in s.map_states:
+                    if not isinstance(c, Finished):
+                        raise ENDRUN(state)
         return state
 
     def check_upstream_skipped(self, state: State, upstream_states: dict[Edge, State]) -> State:
@@ -261,6 +284,8 @@ class TaskRunner(Runner):
         if not self.task.skip_on_upstream_skip:
             return state
         for e, s in upstream_states.items():
+            if not isinstance(s, Success):
+                continue
             if isinstance(s, Skipped) or (type(s) is Mapped and e.key is not None and not e.mapped and s.map_states and all(c.is_skipped() for c in s.map_states)):
                 new = Skipped(message="Upstream task was skipped; if this was not the intended behavior, consider changing `skip_on_upstream_skip=False` for this task.")
                 raise ENDRUN(self._change(state, new))
@@ -356,10 +381,10 @@ class TaskRunner(Runner):
         """Move to ``Running`` (only from a pending state)."""
         if not isinstance(state, Pending):
             raise ENDRUN(state)
-        new = Running(message="Starting task run.")
-        if self._has_handlers:
-            new = self.handle_state_change(state, new)
-        return new
+        if not self._has_handlers:
+            # nobody can observe this transitional state: share one instance
+            return _RUNNING
+        return self.handle_state_change(state, Running(message="Starting task run."))
 
     def get_task_run_state(self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]) -> State:
         """Call ``task.run(**inputs)`` (with timeout and stdout capture) and checkpoint."""

@@ -85,12 +85,18 @@ def _extra_logger_names(config: Any) -> list[str]:
     return [n for n in names if n != _ROOT_NAME and not n.startswith(_ROOT_NAME + ".")]
 
 
+_loggers: dict[str | None, logging.Logger] = {}
+
+
 def get_logger(name: str | None = None) -> logging.Logger:
     """The ``"headwater"`` logger, or its child ``"headwater.<name>"``."""
+    logger = _loggers.get(name)
+    if logger is not None and _configured:
+        return logger
     root = configure_logging()
-    if name is None:
-        return root
-    return root.getChild(name)
+    logger = root if name is None else root.getChild(name)
+    _loggers[name] = logger
+    return logger
 
 
 class StdoutToLogger(io.TextIOBase):

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from headwater.configuration import config
+from headwater.configuration import config, global_config
 from headwater.context import context
 
-context._base["config"] = config
+# The loaded configuration lives in the base context, which every thread sees; blocks override
+# it with ``set_temporary_config`` or ``context(config=...)``. ``config`` follows the context.
+context._base["config"] = global_config()
 
 import headwater.triggers as triggers  # noqa: E402
 from headwater.core import Flow, Parameter, Task  # noqa: E402

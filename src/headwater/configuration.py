@@ -1,28 +1,415 @@
-"""Configuration loading (minimal; extended in the configuration module proper)."""
+"""headwater's configuration: packaged defaults, user file, environment, interpolation.
+
+The configuration is read once, when ``headwater`` is imported, from these layers (later ones
+win, key by key):
+
+1. the packaged ``config.toml`` next to this module (every key is documented there);
+2. the user file named by ``HEADWATER__USER_CONFIG_PATH`` (default ``~/.headwater/config.toml``;
+   a missing user file is fine);
+3. environment variables ``HEADWATER__SECTION__KEY=value``. Values are typed with
+   :func:`string_to_type` (``true``/``false`` in any case, numbers, Python literals, else text);
+   the text is kept verbatim for keys known to be strings.
+
+On the merged result, string values then get
+
+4. ``$NAME`` / ``${NAME}`` environment variables and a leading ``~`` expanded
+   (:func:`interpolate_env_vars`), and
+5. ``${section.key}`` references to other keys replaced. References may nest; a value that is
+   exactly one reference takes the referenced value with its type. ``${name}`` is a reference
+   when ``name`` is a top-level key, otherwise an environment variable. Values under
+   ``[context.secrets]`` are used verbatim, so a password may contain ``$``.
+
+Mistakes raise :class:`~headwater.exceptions.ConfigurationError` naming the file, environment
+variable or key at fault. Keys headwater does not know are kept, so the configuration can carry
+settings of your own::
+
+    from headwater.configuration import load_configuration
+
+    cfg = load_configuration(env={
+        "HEADWATER__USER_CONFIG_PATH": "/nonexistent/config.toml",
+        "HEADWATER__TASKS__DEFAULTS__MAX_RETRIES": "2",
+        "HEADWATER__MY_APP__RESULTS": "${home_dir}/my-app",
+    })
+    assert cfg.tasks.defaults.max_retries == 2
+    assert cfg.my_app.results == cfg.home_dir + "/my-app"
+
+Reading the configuration. :data:`config` (also ``headwater.config``) is a proxy that resolves,
+on each access, to ``headwater.context.config`` when a block set one (see
+:func:`headwater.utilities.configuration.set_temporary_config`) and to the loaded configuration
+otherwise; the loaded configuration sits in the base context, so every thread sees it. Each
+attribute access through the proxy costs one context-variable lookup; code that reads many keys
+in a loop can take the object once with :func:`current_config`.
+
+Validation. The values of known keys are checked at load against a small hand-written table
+(:data:`_KNOWN`). Importing pydantic costs about 100 ms, two thirds of the 150 ms that
+``import headwater`` may take, so pydantic is used only by the explicit
+:func:`validate_config`, which checks a whole configuration against a pydantic model.
+"""
 
 from __future__ import annotations
 
+import datetime
 import os
-import tomllib
-from pathlib import Path
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
+from headwater._config_loading import (
+    _SECRETS,
+    ENV_PREFIX,
+    _dotted,
+    _env_name,
+    _flatten,
+    _is_num,
+    _load,
+    interpolate_env_vars,
+    string_to_type,
+)
+from headwater.context import context as _context
+from headwater.exceptions import ConfigurationError
 from headwater.utilities.collections import DotDict, as_nested_dict
 
-__all__ = ["Config", "config", "load_configuration"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "Config",
+    "ConfigProxy",
+    "config",
+    "current_config",
+    "explain_configuration",
+    "global_config",
+    "interpolate_env_vars",
+    "load_class_from_config",
+    "load_configuration",
+    "process_task_defaults",
+    "string_to_type",
+    "to_environment_variables",
+    "validate_config",
+]
 
-DEFAULT_CONFIG = Path(__file__).with_name("config.toml")
+DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.toml")
+"""Path of the packaged defaults."""
 
 
+# ------------------------------------------------------------------------------------ Config --
 class Config(DotDict):
-    """Nested, attribute-accessible configuration."""
+    """Nested, attribute-accessible configuration (each section is itself a ``Config``)."""
+
+    def __getattr__(self, attr: str) -> Any:
+        # Only reached when ``attr`` is not a key.
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        raise AttributeError(f"Config has no key {attr!r}")
+
+    def copy(self) -> Config:
+        """A copy in which every section is a new ``Config`` and every list a new list."""
+        new = Config()
+        for key, value in self.items():
+            if isinstance(value, Config):
+                value = value.copy()
+            elif isinstance(value, list):
+                value = list(value)
+            new[key] = value
+        return new
+
+    def get_nested(self, key: str, default: Any = None) -> Any:
+        """The value at dotted ``key`` (``"tasks.defaults.timeout"``), or ``default``."""
+        value: Any = self
+        for part in key.split("."):
+            if not isinstance(value, Mapping) or part not in value:
+                return default
+            value = value[part]
+        return value
+
+    def set_nested(self, key: str, value: Any) -> None:
+        """Set the value at dotted ``key``, creating missing sections.
+
+        Raises:
+            ConfigurationError: a part of ``key`` before the last names a value, not a section.
+        """
+        parts = key.split(".")
+        if not all(parts):
+            raise ConfigurationError(f"invalid configuration key {key!r}: empty part")
+        node: MutableMapping = self
+        for i, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = Config()
+            elif not isinstance(child, MutableMapping):
+                raise ConfigurationError(
+                    f"cannot set {key!r}: {'.'.join(parts[: i + 1])!r} is a value, not a section"
+                )
+            node = child
+        node[parts[-1]] = as_nested_dict(value, Config) if isinstance(value, Mapping) else value
 
 
-def load_configuration(path: str | os.PathLike = DEFAULT_CONFIG, env: Any = None) -> Config:
-    with open(path, "rb") as f:
-        data = tomllib.load(f)
-    data["home_dir"] = os.path.expanduser(data["home_dir"])
-    return as_nested_dict(data, Config)
+class ConfigProxy(Config):
+    """``headwater.config``: the configuration in effect in the current context.
+
+    Reads and writes go to ``headwater.context.config`` when a block set one, else to the
+    configuration loaded at import. The proxy holds no data itself.
+    """
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(current_config(), attr)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        current_config()[key] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return current_config()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        current_config()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del current_config()[key]
+
+    __delattr__ = __delitem__
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(current_config())
+
+    def __len__(self) -> int:
+        return len(current_config())
+
+    def __contains__(self, key: object) -> bool:
+        return key in current_config()
+
+    def __eq__(self, other: object) -> bool:
+        return current_config() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(current_config())
+
+    def __reduce__(self) -> str:
+        return "config"  # pickles by reference to this module's ``config``
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return current_config().get(key, default)
+
+    def copy(self) -> Config:
+        return current_config().copy()
+
+    def to_dict(self) -> dict:
+        return current_config().to_dict()
+
+    def get_nested(self, key: str, default: Any = None) -> Any:
+        return current_config().get_nested(key, default)
+
+    def set_nested(self, key: str, value: Any) -> None:
+        current_config().set_nested(key, value)
 
 
-config = load_configuration()
+_global_config: Config = Config()
+_context_get = _context.get
+
+
+def current_config() -> Config:
+    """The configuration in effect here: ``context.config`` if set, else the loaded one."""
+    cfg = _context_get("config")
+    if cfg.__class__ is Config:
+        return cfg
+    if cfg is None or isinstance(cfg, ConfigProxy):
+        return _global_config
+    if isinstance(cfg, Config):
+        return cfg
+    if isinstance(cfg, Mapping):
+        return as_nested_dict(cfg, Config)
+    raise ConfigurationError(
+        f"context.config must be a Config or a mapping, not {type(cfg).__name__}"
+    )
+
+
+def _reserved_names() -> frozenset[str]:
+    """Names a key may not take, because they are methods of ``Config``."""
+    return frozenset(n for n in dir(ConfigProxy) if not n.startswith("__"))
+
+
+def global_config() -> Config:
+    """The configuration loaded at import (what every context sees unless overridden)."""
+    return _global_config
+
+
+def load_configuration(
+    path: str | os.PathLike = DEFAULT_CONFIG,
+    user_config_path: str | os.PathLike | None = None,
+    env: Mapping[str, str] | None = None,
+    env_prefix: str = ENV_PREFIX,
+) -> Config:
+    """Load a configuration: defaults file, user file, environment, then interpolation.
+
+    Args:
+        path: the defaults file (the packaged ``config.toml`` by default).
+        user_config_path: the user file; ``None`` reads ``HEADWATER__USER_CONFIG_PATH`` from
+            ``env`` and falls back to ``~/.headwater/config.toml``. A missing file is skipped.
+        env: the environment to read variables from (default ``os.environ``).
+        env_prefix: the prefix of configuration variables.
+
+    Returns:
+        The configuration, with task defaults normalised by :func:`process_task_defaults`.
+
+    Raises:
+        ConfigurationError: a file is unreadable or not valid TOML, a value has the wrong type
+            for its key, or a reference is missing or part of a cycle.
+    """
+    data, _, _ = _load(path, user_config_path, env, env_prefix, _reserved_names())
+    return process_task_defaults(as_nested_dict(data, Config))
+
+
+def explain_configuration(
+    path: str | os.PathLike = DEFAULT_CONFIG,
+    user_config_path: str | os.PathLike | None = None,
+    env: Mapping[str, str] | None = None,
+    env_prefix: str = ENV_PREFIX,
+) -> tuple[list[tuple[str, Any, str]], str | None]:
+    """Load as :func:`load_configuration` does and say where each value came from.
+
+    Returns:
+        ``(rows, user_file)``: one ``(dotted_key, value, source)`` row per key, in file order,
+        with values as written (before :func:`process_task_defaults`), and the user file that
+        was read (or the path that was looked for, marked ``(not found)``).
+    """
+    data, sources, user_path = _load(path, user_config_path, env, env_prefix, _reserved_names())
+    flat: dict[tuple[str, ...], Any] = {}
+    _flatten(data, flat, set())
+    rows = [(_dotted(k), v, str(sources.get(k, "unknown"))) for k, v in flat.items()]
+    return rows, user_path
+
+
+# ----------------------------------------------------------------------------- helpers --
+def process_task_defaults(config: Config) -> Config:
+    """Normalise ``tasks.defaults`` in place: 0/None values mean "not set".
+
+    ``max_retries`` becomes ``0`` when unset; ``retry_delay`` and ``timeout`` become ``None``
+    when 0 or unset, and a ``timedelta`` when given in seconds.
+
+    Returns:
+        ``config`` itself.
+    """
+    tasks = config.setdefault("tasks", Config())
+    defaults = tasks.setdefault("defaults", Config())
+    defaults["max_retries"] = defaults.get("max_retries") or 0
+    for key in ("retry_delay", "timeout"):
+        value = defaults.get(key)
+        if not value:
+            defaults[key] = None
+        elif _is_num(value):
+            defaults[key] = datetime.timedelta(seconds=value)
+    return config
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime.timedelta):
+        seconds = value.total_seconds()
+        return str(int(seconds)) if seconds.is_integer() else str(seconds)
+    if isinstance(value, (list, tuple, set, dict)):
+        return repr(value)
+    return str(value)
+
+
+def to_environment_variables(
+    config: Mapping, include: Any = None, prefix: str = ENV_PREFIX
+) -> dict[str, str]:
+    """The environment variables that reproduce ``config`` when loaded.
+
+    Args:
+        config: the configuration to export.
+        include: dotted keys or section names to export (``{"logging", "tasks.defaults.timeout"}``);
+            ``None`` exports every key.
+        prefix: the variable prefix.
+
+    Returns:
+        ``{"HEADWATER__SECTION__KEY": "value"}``; values re-type to the same value when loaded.
+    """
+    wanted = None if include is None else {str(i) for i in include}
+    flat: dict[tuple[str, ...], Any] = {}
+    _flatten(config, flat, set())
+    out: dict[str, str] = {}
+    for key, value in flat.items():
+        if wanted is not None and not any(
+            _dotted(key[:i]) in wanted for i in range(1, len(key) + 1)
+        ):
+            continue
+        if key[:2] == _SECRETS and len(key) == 3:
+            name = f"{_env_name(key[:2], prefix)}__{key[2]}"
+        else:
+            name = _env_name(key, prefix)
+        out[name] = _env_text(value)
+    return out
+
+
+def load_class_from_config(key: str, config: Mapping | None = None) -> Any:
+    """Import the class named by dotted configuration ``key`` (``"engine.executor.default_class"``).
+
+    A class object stored at ``key`` (e.g. by ``set_temporary_config``) is returned as it is.
+
+    Raises:
+        ConfigurationError: the key is not set, or its value does not name an importable object.
+    """
+    cfg = current_config() if config is None else config
+    value: Any = cfg
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    fix = f"set {key} (or {_env_name(tuple(key.split('.')))}) to an importable dotted path"
+    if value is None:
+        raise ConfigurationError(f"configuration key {key} is not set; {fix}")
+    if not isinstance(value, str):
+        if callable(value):
+            return value
+        raise ConfigurationError(f"configuration key {key} = {value!r} is not a class; {fix}")
+    import importlib
+
+    parts = value.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:i])
+        try:
+            obj: Any = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+                continue  # this prefix is not a module; try a shorter one
+            raise ConfigurationError(
+                f"configuration key {key} = {value!r}: importing {module_name} failed: {exc}; {fix}"
+            ) from exc
+        except Exception as exc:
+            raise ConfigurationError(
+                f"configuration key {key} = {value!r}: importing {module_name} failed: "
+                f"{type(exc).__name__}: {exc}; {fix}"
+            ) from exc
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            raise ConfigurationError(
+                f"configuration key {key} = {value!r}: module {module_name} has no attribute "
+                f"{'.'.join(parts[i:])!r}; {fix}"
+            ) from None
+        return obj
+    raise ConfigurationError(
+        f"configuration key {key} = {value!r}: no module {parts[0]!r} can be imported; {fix}"
+    )
+
+
+def validate_config(config: Mapping | None = None) -> None:
+    """Check a whole configuration against headwater's pydantic model of its known keys.
+
+    Imports pydantic, so it is not run at import time; see the module docstring.
+
+    Args:
+        config: the configuration to check (default: the one in effect).
+
+    Raises:
+        ConfigurationError: listing every invalid key and why.
+    """
+    from headwater.utilities.configuration import validate_config as _validate_config
+
+    _validate_config(current_config() if config is None else config)
+
+
+_global_config = load_configuration()
+config: Config = ConfigProxy()
+"""The configuration in effect in the current context (see the module docstring)."""

@@ -150,6 +150,7 @@ _KNOWN: dict[tuple[str, ...], _Spec] = {
     ("flows", "checkpointing"): _BOOL,
     ("flows", "run_on_schedule"): _BOOL,
     ("flows", "eager_edge_validation"): _BOOL,
+    ("flows", "persistent_cache"): _BOOL,
     ("tasks", "defaults", "max_retries"): _RETRIES,
     ("tasks", "defaults", "retry_delay"): _SECONDS,
     ("tasks", "defaults", "timeout"): _SECONDS,

@@ -94,6 +94,7 @@ def _model() -> Any:
         checkpointing: bool
         run_on_schedule: bool
         eager_edge_validation: bool
+        persistent_cache: bool = False
 
     class TaskDefaults(_Section):
         max_retries: int | None = Field(ge=0)

@@ -295,14 +295,15 @@ class Task:
         """The work itself; override in subclasses."""
 
     def inputs(self) -> dict[str, dict[str, Any]]:
-        """``{argument: {"type": annotation, "required": bool}}`` of ``run()``."""
+        """``{argument: {"type": annotation, "required": bool, "default": value}}`` of ``run()``."""
         out: dict[str, dict[str, Any]] = {}
         sig = self._signature
         for p in sig.params:
             if p.kind is p.VAR_KEYWORD:
                 continue
             ann = p.annotation if p.annotation is not p.empty else Any
-            out[p.name] = {"type": ann, "required": p.default is p.empty}
+            required = p.default is p.empty
+            out[p.name] = {"type": ann, "required": required, "default": None if required else p.default}
         return out
 
     def outputs(self) -> Any:

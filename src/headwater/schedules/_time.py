@@ -27,10 +27,12 @@ __all__ = [
     "ONE_DAY",
     "ScheduleTypeError",
     "TZ",
+    "instant",
     "localize",
     "shift",
     "to_datetime",
     "to_timezone",
+    "utc_naive",
     "wall_clock",
 ]
 
@@ -152,9 +154,31 @@ def _from_utc(utc: _dt.datetime, tz: TZ) -> pendulum.DateTime:
     )
 
 
+def _plain(dt: _dt.datetime) -> _dt.datetime:
+    """The same fields as a naive standard-library datetime (exact timedelta arithmetic)."""
+    return _dt.datetime(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.microsecond)
+
+
+def utc_naive(dt: _dt.datetime) -> _dt.datetime:
+    """The instant ``dt`` as a naive standard-library datetime in UTC."""
+    return _plain(dt.astimezone(_dt.UTC))
+
+
+def instant(dt: _dt.datetime) -> _dt.datetime:
+    """``dt`` as an aware UTC standard-library datetime, for comparisons.
+
+    Python compares two datetimes that share a ``tzinfo`` object by their clock readings alone,
+    ignoring ``fold``, so the two occurrences of a repeated local time would compare equal;
+    comparing instants avoids that. Naive datetimes are returned unchanged.
+    """
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        return dt
+    return utc_naive(dt).replace(tzinfo=_dt.UTC)
+
+
 def wall_clock(dt: _dt.datetime, tz: TZ) -> _dt.datetime:
     """The naive local date and clock reading of the instant ``dt`` in zone ``tz``."""
-    return dt.astimezone(tz).replace(tzinfo=None, fold=0)
+    return _plain(dt.astimezone(tz))
 
 
 def localize(naive: _dt.datetime, tz: TZ) -> pendulum.DateTime:
@@ -164,7 +188,7 @@ def localize(naive: _dt.datetime, tz: TZ) -> pendulum.DateTime:
     occurrence. A local time that does not exist (the hour skipped when clocks spring forward)
     maps to the first valid instant after the gap, i.e. the moment of the transition.
     """
-    naive = naive.replace(tzinfo=None, fold=0)
+    naive = _plain(naive)
     before = tz.utcoffset(naive.replace(fold=0))
     after = tz.utcoffset(naive.replace(fold=1))
     assert before is not None and after is not None
@@ -204,4 +228,4 @@ def shift(dt: pendulum.DateTime, delta: _dt.timedelta, times: int = 1) -> pendul
     total = delta * times
     if abs(delta) >= ONE_DAY:
         return localize(wall_clock(dt, tz) + total, tz)
-    return _from_utc(dt.astimezone(_dt.UTC) + total, tz)
+    return _from_utc((utc_naive(dt) + total).replace(tzinfo=_dt.UTC), tz)

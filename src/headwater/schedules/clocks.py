@@ -43,9 +43,11 @@ import pendulum
 from headwater.schedules._time import (
     ONE_DAY,
     ScheduleTypeError,
+    instant,
     localize,
     shift,
     to_datetime,
+    utc_naive,
     wall_clock,
 )
 
@@ -88,50 +90,45 @@ class ClockEvent:
         self.parameter_defaults: dict[str, Any] = dict(parameter_defaults or {})
         self.labels: list[str] = list(labels or [])
 
-    def _key(self, other: object) -> _dt.datetime:
+    # Comparisons use instants (see ``instant``): two occurrences of a repeated local time in
+    # the same zone are different events even though their clock readings are equal.
+
+    def _other(self, other: object) -> _dt.datetime | None:
         if isinstance(other, ClockEvent):
-            return other.start_time
+            return instant(other.start_time)
         if isinstance(other, _dt.datetime):
-            return other
-        raise TypeError
+            return instant(other)
+        return None
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ClockEvent):
             return (
-                self.start_time == other.start_time
+                instant(self.start_time) == instant(other.start_time)
                 and self.parameter_defaults == other.parameter_defaults
                 and self.labels == other.labels
             )
         if isinstance(other, _dt.datetime):
-            return self.start_time == other
+            return instant(self.start_time) == instant(other)
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self.start_time)
+        return hash(instant(self.start_time))
 
     def __lt__(self, other: object) -> bool:
-        try:
-            return self.start_time < self._key(other)
-        except TypeError:
-            return NotImplemented
+        key = self._other(other)
+        return NotImplemented if key is None else instant(self.start_time) < key
 
     def __le__(self, other: object) -> bool:
-        try:
-            return self.start_time <= self._key(other)
-        except TypeError:
-            return NotImplemented
+        key = self._other(other)
+        return NotImplemented if key is None else instant(self.start_time) <= key
 
     def __gt__(self, other: object) -> bool:
-        try:
-            return self.start_time > self._key(other)
-        except TypeError:
-            return NotImplemented
+        key = self._other(other)
+        return NotImplemented if key is None else instant(self.start_time) > key
 
     def __ge__(self, other: object) -> bool:
-        try:
-            return self.start_time >= self._key(other)
-        except TypeError:
-            return NotImplemented
+        key = self._other(other)
+        return NotImplemented if key is None else instant(self.start_time) >= key
 
     def __repr__(self) -> str:
         parts = [repr(self.start_time)]
@@ -179,7 +176,7 @@ class Clock:
         self.start_date = None if start_date is None else to_datetime(start_date, "start_date")
         self.end_date = None if end_date is None else to_datetime(end_date, "end_date")
         if self.start_date is not None and self.end_date is not None:
-            if self.end_date < self.start_date:
+            if instant(self.end_date) < instant(self.start_date):
                 raise ValueError(
                     f"{name}: end_date {self.end_date.isoformat()} is before start_date "
                     f"{self.start_date.isoformat()}; no run could ever be scheduled."
@@ -215,15 +212,17 @@ class Clock:
             ``end_date``.
         """
         lower = pendulum.now("UTC") if after is None else to_datetime(after, "after")
-        if self.start_date is not None and lower < self.start_date:
-            lower = self.start_date - _ONE_US
-        last = None
+        if self.start_date is not None and instant(lower) < instant(self.start_date):
+            lower = to_datetime(instant(self.start_date) - _ONE_US, "after")
+        floor = instant(lower)
+        end = None if self.end_date is None else instant(self.end_date)
         for time in self._times(lower):
-            if self.end_date is not None and time > self.end_date:
+            at = instant(time)
+            if end is not None and at > end:
                 return
-            if time <= lower or (last is not None and time <= last):
+            if at <= floor:
                 continue
-            last = time
+            floor = at
             yield ClockEvent(time, self.parameter_defaults, self.labels)
 
     def _times(self, after: pendulum.DateTime) -> Iterator[pendulum.DateTime]:
@@ -294,10 +293,10 @@ class IntervalClock(Clock):
     def _times(self, after: pendulum.DateTime) -> Iterator[pendulum.DateTime]:
         start = self.start_date or DEFAULT_START_DATE
         interval = self.interval
-        if after < start:
+        if instant(after) < instant(start):
             k = 0
         else:
-            k = (after - start) // interval
+            k = (utc_naive(after) - utc_naive(start)) // interval
             if interval >= ONE_DAY:
                 # wall-clock steps can differ from elapsed ones by a DST offset
                 k = max(0, k - 1)
@@ -403,7 +402,8 @@ class DatesClock(Clock):
                 f"DatesClock: dates must be a list of datetimes, got {dates!r}; "
                 "wrap a single date in a list."
             )
-        converted = sorted({to_datetime(d, "DatesClock date") for d in dates})
+        by_instant = {instant(d): d for d in (to_datetime(d, "DatesClock date") for d in dates)}
+        converted = [by_instant[key] for key in sorted(by_instant)]
         if not converted:
             raise ValueError("DatesClock: dates must not be empty.")
         super().__init__(converted[0], converted[-1], parameter_defaults, labels)

@@ -29,7 +29,7 @@ import calendar
 import datetime as _dt
 from collections.abc import Callable
 
-from headwater.schedules._time import ScheduleTypeError, to_datetime
+from headwater.schedules._time import ScheduleTypeError, instant, to_datetime
 
 __all__ = [
     "at_time",
@@ -72,10 +72,10 @@ def _check_time(value: _dt.time, what: str) -> None:
 
 def on_datetime(dt: _dt.datetime) -> Filter:
     """Keep only the event at exactly the instant ``dt`` (naive means UTC)."""
-    target = to_datetime(dt, "on_datetime")
+    target = instant(to_datetime(dt, "on_datetime"))
 
     def _filter(event: _dt.datetime) -> bool:
-        return event == target
+        return instant(event) == target
 
     return _filter
 
@@ -88,13 +88,14 @@ def between_datetimes(start: _dt.datetime, end: _dt.datetime) -> Filter:
     """
     lo = to_datetime(start, "between_datetimes start")
     hi = to_datetime(end, "between_datetimes end")
-    if hi < lo:
+    if instant(hi) < instant(lo):
         raise ValueError(
             f"between_datetimes: end {hi.isoformat()} is before start {lo.isoformat()}."
         )
+    lo_at, hi_at = instant(lo), instant(hi)
 
     def _filter(event: _dt.datetime) -> bool:
-        return lo <= event <= hi
+        return lo_at <= instant(event) <= hi_at
 
     return _filter
 

@@ -39,7 +39,7 @@ from typing import Any, Literal, overload
 
 import pendulum
 
-from headwater.schedules._time import ScheduleTypeError, to_datetime
+from headwater.schedules._time import ScheduleTypeError, instant, to_datetime
 from headwater.schedules.clocks import (
     Clock,
     ClockEvent,
@@ -157,7 +157,8 @@ class Schedule:
         """
         after_dt = pendulum.now("UTC") if after is None else to_datetime(after, "after")
         merged = heapq.merge(*(clock.events(after=after_dt) for clock in self.clocks))
-        last: pendulum.DateTime | None = None
+        floor = instant(after_dt)
+        last: _dt.datetime | None = None
         emitted_at_last: list[ClockEvent] = []
         rejected = 0
         for event in merged:
@@ -174,15 +175,16 @@ class Schedule:
                 continue
             rejected = 0
             start = self._adjust(event.start_time)
-            if start <= after_dt or (last is not None and start < last):
+            at = instant(start)
+            if at <= floor or (last is not None and at < last):
                 continue
             out = ClockEvent(start, event.parameter_defaults, event.labels)
-            if start == last:
+            if at == last:
                 if out in emitted_at_last:
                     continue
                 emitted_at_last.append(out)
             else:
-                last, emitted_at_last = start, [out]
+                last, emitted_at_last = at, [out]
             yield out
 
     @overload

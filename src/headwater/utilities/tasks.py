@@ -104,10 +104,21 @@ def defaults_from_attrs(*attr_args: str) -> Callable[[Callable[..., Any]], Calla
     """
 
     def wrapper(run_method: Callable[..., Any]) -> Callable[..., Any]:
+        import inspect
+
+        # position of each attribute among run()'s arguments (after self), so that an argument
+        # given positionally is not filled in a second time
+        names = list(inspect.signature(run_method).parameters)[1:]
+        positions = {a: names.index(a) for a in attr_args if a in names}
+
         @functools.wraps(run_method)
         def method(self: Any, *args: Any, **kwargs: Any) -> Any:
             for attr in attr_args:
-                if kwargs.get(attr) is None:
+                pos = positions.get(attr)
+                if pos is not None and pos < len(args):
+                    if args[pos] is None:
+                        args = (*args[:pos], getattr(self, attr), *args[pos + 1 :])
+                elif kwargs.get(attr) is None:
                     kwargs[attr] = getattr(self, attr)
             return run_method(self, *args, **kwargs)
 

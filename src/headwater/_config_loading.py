@@ -224,8 +224,13 @@ def _read_toml(path: str, kind: str) -> dict[str, Any]:
         with open(path, "rb") as f:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
+        where = ""
+        if "end of document" in str(exc):
+            with open(path, "rb") as f:
+                last = f.read().count(b"\n") + 1
+            where = f" (line {last} is the end of the file)"
         raise ConfigurationError(
-            f"{kind} configuration file {path} is not valid TOML: {exc}"
+            f"{kind} configuration file {path} is not valid TOML: {exc}{where}"
         ) from exc
     except OSError as exc:
         raise ConfigurationError(

@@ -1,0 +1,750 @@
+"""Configuration loading, typing, interpolation, validation and context-scoped overrides."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime
+import pickle
+import re
+import subprocess
+import sys
+import textwrap
+import threading
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import headwater
+from headwater.configuration import (
+    DEFAULT_CONFIG,
+    Config,
+    ConfigProxy,
+    current_config,
+    explain_configuration,
+    global_config,
+    interpolate_env_vars,
+    load_class_from_config,
+    load_configuration,
+    process_task_defaults,
+    string_to_type,
+    to_environment_variables,
+    validate_config,
+)
+from headwater.exceptions import ConfigurationError
+from headwater.utilities.configuration import set_temporary_config
+
+SPEC_KEYS = [
+    "debug",
+    "home_dir",
+    "logging.level",
+    "logging.format",
+    "logging.datefmt",
+    "logging.log_attributes",
+    "logging.extra_loggers",
+    "flows.checkpointing",
+    "flows.run_on_schedule",
+    "flows.eager_edge_validation",
+    "tasks.defaults.max_retries",
+    "tasks.defaults.retry_delay",
+    "tasks.defaults.timeout",
+    "engine.executor.default_class",
+    "engine.executor.dask.address",
+    "engine.executor.dask.cluster_class",
+    "engine.flow_runner.default_class",
+    "engine.task_runner.default_class",
+]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+@pytest.fixture
+def user_file(tmp_path: Path) -> Path:
+    return tmp_path / "user.toml"
+
+
+@pytest.fixture
+def env(home: Path, user_file: Path) -> dict[str, str]:
+    """A hermetic environment: a fake HOME and a user file path that tests may create."""
+    return {"HOME": str(home), "HEADWATER__USER_CONFIG_PATH": str(user_file)}
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def load(env: dict[str, str], **extra: str) -> Config:
+    return load_configuration(env={**env, **extra})
+
+
+# ------------------------------------------------------------------------ packaged defaults --
+class TestDefaults:
+    def test_every_spec_key_is_present(self, env):
+        cfg = load(env)
+        for key in SPEC_KEYS:
+            assert cfg.get_nested(key, default=KeyError) is not KeyError, key
+        assert isinstance(cfg.context.secrets, Config)
+
+    def test_every_key_in_config_toml_is_commented(self):
+        lines = Path(DEFAULT_CONFIG).read_text().splitlines()
+        for i, line in enumerate(lines):
+            if re.match(r"^[\w\"]+\s*=", line):
+                assert lines[i - 1].startswith("#"), f"key without comment: {line!r}"
+
+    def test_default_values(self, env, home):
+        cfg = load(env)
+        assert cfg.debug is False
+        assert cfg.home_dir == f"{home}/.headwater"
+        assert cfg.logging.level == "INFO"
+        assert cfg.flows.checkpointing is False
+        assert cfg.engine.executor.default_class == "headwater.executors.LocalExecutor"
+        # process_task_defaults: 0 means "not set"
+        assert cfg.tasks.defaults.max_retries == 0
+        assert cfg.tasks.defaults.retry_delay is None
+        assert cfg.tasks.defaults.timeout is None
+
+    def test_packaged_defaults_pass_the_pydantic_model(self, env):
+        validate_config(load(env))
+
+    def test_import_does_not_import_pydantic(self):
+        code = "import sys, headwater.configuration; print('pydantic' in sys.modules)"
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------------------ user file --
+class TestUserFile:
+    def test_missing_user_file_is_fine(self, env, user_file):
+        assert not user_file.exists()
+        assert load(env).logging.level == "INFO"
+
+    def test_user_file_overrides_and_unknown_keys_are_kept(self, env, user_file):
+        write(
+            user_file,
+            """
+            debug = true
+            [logging]
+            level = "DEBUG"
+            colour = "blue"
+            [my_app]
+            retries = 7
+            [my_app.db]
+            url = "sqlite://"
+            """,
+        )
+        cfg = load(env)
+        assert cfg.debug is True
+        assert cfg.logging.level == "DEBUG"
+        assert cfg.logging.format.startswith("[%(asctime)s]")  # untouched default kept
+        assert cfg.logging.colour == "blue"
+        assert cfg.my_app.retries == 7
+        assert cfg.my_app.db.url == "sqlite://"
+        assert isinstance(cfg.my_app.db, Config)
+
+    def test_user_file_path_comes_from_injected_env(self, home):
+        other = write(home / "elsewhere.toml", "[flows]\ncheckpointing = true\n")
+        cfg = load_configuration(env={"HOME": str(home), "HEADWATER__USER_CONFIG_PATH": str(other)})
+        assert cfg.flows.checkpointing is True
+
+    def test_user_file_path_expands_home_of_injected_env(self, home):
+        write(home / "hw.toml", "debug = true\n")
+        env = {"HOME": str(home), "HEADWATER__USER_CONFIG_PATH": "~/hw.toml"}
+        assert load_configuration(env=env).debug is True
+
+    def test_default_user_file_is_under_home(self, home):
+        (home / ".headwater").mkdir()
+        write(home / ".headwater" / "config.toml", "debug = true\n")
+        assert load_configuration(env={"HOME": str(home)}).debug is True
+
+    def test_explicit_user_config_path_wins(self, env, home):
+        explicit = write(home / "explicit.toml", "debug = true\n")
+        assert load_configuration(user_config_path=explicit, env=env).debug is True
+
+    def test_malformed_user_file(self, env, user_file):
+        write(user_file, "[logging]\nlevel = \n")
+        with pytest.raises(ConfigurationError) as info:
+            load(env)
+        msg = str(info.value)
+        assert str(user_file) in msg
+        assert "not valid TOML" in msg
+        assert "line 2" in msg
+
+    def test_malformed_defaults_file(self, env, tmp_path):
+        bad = write(tmp_path / "defaults.toml", "debug = [1,\n")
+        with pytest.raises(ConfigurationError, match=re.escape(str(bad)) + ".*line"):
+            load_configuration(path=bad, env=env)
+
+    def test_missing_defaults_file(self, env, tmp_path):
+        with pytest.raises(ConfigurationError, match="cannot read default configuration file"):
+            load_configuration(path=tmp_path / "nope.toml", env=env)
+
+    def test_user_path_is_a_directory(self, env, tmp_path):
+        with pytest.raises(ConfigurationError, match=re.escape(str(tmp_path))):
+            load_configuration(user_config_path=tmp_path, env=env)
+
+    def test_wrong_type_in_user_file_names_file_and_key(self, env, user_file):
+        write(user_file, '[tasks.defaults]\nmax_retries = "three"\n')
+        with pytest.raises(ConfigurationError) as info:
+            load(env)
+        msg = str(info.value)
+        assert "tasks.defaults.max_retries" in msg
+        assert str(user_file) in msg
+        assert "integer" in msg
+
+    def test_user_file_replacing_a_section_by_a_value(self, env, user_file):
+        write(user_file, 'logging = "loud"\n')
+        with pytest.raises(ConfigurationError, match=r"logging is a section.*user file"):
+            load(env)
+
+    def test_key_shadowing_a_config_method_is_rejected(self, env, user_file):
+        write(user_file, "[my_app]\nget = 1\n")
+        with pytest.raises(ConfigurationError, match=r"my_app\.get.*Config method"):
+            load(env)
+
+
+# ------------------------------------------------------------------------ env variables --
+class TestEnvironment:
+    @pytest.mark.parametrize(
+        "raw, expected",
+        [
+            ("true", True),
+            ("TRUE", True),
+            ("False", False),
+            ("3", 3),
+            ("-2.5", -2.5),
+            ("[1, 'a']", [1, "a"]),
+            ("{'a': 1}", {"a": 1}),
+            ("None", None),
+            ("'quoted'", "quoted"),
+            ("hello world", "hello world"),
+            ("", ""),
+            ("1e3", 1000.0),
+        ],
+    )
+    def test_string_to_type(self, raw, expected):
+        assert string_to_type(raw) == expected
+        assert type(string_to_type(raw)) is type(expected)
+
+    @given(st.integers())
+    def test_string_to_type_ints(self, n):
+        assert string_to_type(str(n)) == n
+
+    @given(st.floats(allow_nan=False, allow_infinity=False))
+    def test_string_to_type_floats(self, x):
+        assert string_to_type(repr(x)) == x
+
+    @given(st.text(alphabet=st.characters(whitelist_categories=("L",)), min_size=1))
+    def test_string_to_type_words_stay_text_unless_bool_or_literal(self, word):
+        result = string_to_type(word)
+        if word.lower() in ("true", "false"):
+            assert result is (word.lower() == "true")
+        elif word in ("None", "True", "False"):
+            assert result is not word
+        else:
+            assert result == word
+
+    def test_env_overrides_user_file(self, env, user_file):
+        write(user_file, "[logging]\nlevel = 'DEBUG'\n")
+        cfg = load(env, HEADWATER__LOGGING__LEVEL="ERROR")
+        assert cfg.logging.level == "ERROR"
+
+    def test_env_values_are_typed(self, env):
+        cfg = load(
+            env,
+            HEADWATER__DEBUG="TRUE",
+            HEADWATER__TASKS__DEFAULTS__MAX_RETRIES="4",
+            HEADWATER__TASKS__DEFAULTS__TIMEOUT="2.5",
+            HEADWATER__LOGGING__EXTRA_LOGGERS="['dask', 'urllib3']",
+        )
+        assert cfg.debug is True
+        assert cfg.tasks.defaults.max_retries == 4
+        assert cfg.tasks.defaults.timeout == datetime.timedelta(seconds=2.5)
+        assert cfg.logging.extra_loggers == ["dask", "urllib3"]
+
+    def test_string_keys_keep_env_text_verbatim(self, env):
+        cfg = load(
+            env,
+            HEADWATER__LOGGING__DATEFMT="123",
+            HEADWATER__ENGINE__EXECUTOR__DASK__ADDRESS="tcp://127.0.0.1:8786",
+        )
+        assert cfg.logging.datefmt == "123"
+        assert cfg.engine.executor.dask.address == "tcp://127.0.0.1:8786"
+
+    def test_unknown_env_keys_are_kept_and_typed(self, env):
+        cfg = load(env, HEADWATER__MY_APP__SIZE="10", HEADWATER__MY_APP__NAME="x")
+        assert cfg.my_app.size == 10
+        assert cfg.my_app.name == "x"
+        assert cfg.debug is False
+
+    def test_keys_are_lowercased_but_secret_names_keep_case(self, env):
+        cfg = load(env, HEADWATER__CONTEXT__SECRETS__MyToken="s3cr$t", HEADWATER__Flows__X="1")
+        assert cfg.context.secrets["MyToken"] == "s3cr$t"
+        assert cfg.flows.x == 1
+
+    def test_other_prefixes_are_ignored(self, env):
+        cfg = load(env, HEADWATERX__DEBUG="true", PREFECT__DEBUG="true", HEADWATER_DEBUG="1")
+        assert cfg.debug is False
+
+    def test_custom_prefix(self, env):
+        cfg = load_configuration(env={**env, "MYAPP__DEBUG": "true"}, env_prefix="MYAPP")
+        assert cfg.debug is True
+
+    @pytest.mark.parametrize(
+        "var, value, expected",
+        [
+            ("HEADWATER__TASKS__DEFAULTS__MAX_RETRIES", "abc", "integer >= 0"),
+            ("HEADWATER__TASKS__DEFAULTS__MAX_RETRIES", "-1", "integer >= 0"),
+            ("HEADWATER__TASKS__DEFAULTS__MAX_RETRIES", "true", "integer >= 0"),
+            ("HEADWATER__DEBUG", "yes", "boolean"),
+            ("HEADWATER__FLOWS__CHECKPOINTING", "1", "boolean"),
+            ("HEADWATER__LOGGING__EXTRA_LOGGERS", "dask", "list of strings"),
+            ("HEADWATER__LOGGING__LEVEL", "LOUD", "logging level"),
+            ("HEADWATER__TASKS__DEFAULTS__TIMEOUT", "soon", "number of seconds"),
+            ("HEADWATER__ENGINE__EXECUTOR__DEFAULT_CLASS", "LocalExecutor", "dotted import path"),
+        ],
+    )
+    def test_wrong_type_names_variable_key_and_type(self, env, var, value, expected):
+        with pytest.raises(ConfigurationError) as info:
+            load(env, **{var: value})
+        msg = str(info.value)
+        assert var in msg
+        key = var.removeprefix("HEADWATER__").lower().replace("__", ".")
+        assert key in msg
+        assert expected in msg
+        assert isinstance(info.value, ValueError)
+
+    def test_env_setting_a_section(self, env):
+        with pytest.raises(ConfigurationError, match=r"HEADWATER__LOGGING sets logging.*section"):
+            load(env, HEADWATER__LOGGING="quiet")
+
+    def test_env_treating_a_value_as_a_section(self, env):
+        with pytest.raises(ConfigurationError, match=r"HEADWATER__DEBUG__X treats debug"):
+            load(env, HEADWATER__DEBUG__X="1")
+
+    def test_env_empty_part(self, env):
+        with pytest.raises(ConfigurationError, match="HEADWATER__LOGGING____LEVEL"):
+            load(env, HEADWATER__LOGGING____LEVEL="DEBUG")
+
+
+# ---------------------------------------------------------------------------- interpolation --
+class TestInterpolation:
+    def test_env_vars_and_home_are_expanded(self, env, home, user_file):
+        write(
+            user_file,
+            """
+            [my_app]
+            a = "$DATA/a"
+            b = "${DATA}/b"
+            c = "~/c"
+            d = "$UNSET_VARIABLE/d"
+            e = "x~y"
+            """,
+        )
+        cfg = load(env, DATA="/data")
+        assert cfg.my_app.a == "/data/a"
+        assert cfg.my_app.b == "/data/b"
+        assert cfg.my_app.c == f"{home}/c"
+        assert cfg.my_app.d == "$UNSET_VARIABLE/d"
+        assert cfg.my_app.e == "x~y"
+
+    def test_expanded_values_are_typed_for_their_key(self, env, user_file):
+        write(user_file, '[tasks.defaults]\nmax_retries = "$RETRIES"\n[my_app]\nn = "$RETRIES"\n')
+        cfg = load(env, RETRIES="3")
+        assert cfg.tasks.defaults.max_retries == 3
+        assert cfg.my_app.n == 3
+
+    def test_wrong_type_after_expansion(self, env, user_file):
+        write(user_file, '[tasks.defaults]\nmax_retries = "$RETRIES"\n')
+        with pytest.raises(ConfigurationError, match="max_retries.*after interpolation"):
+            load(env, RETRIES="many")
+
+    def test_nested_env_vars(self, env):
+        cfg = load(env, HEADWATER__MY_APP__P="$OUTER", OUTER="$INNER/x", INNER="/in")
+        assert cfg.my_app.p == "/in/x"
+
+    def test_references(self, env, user_file, home):
+        write(
+            user_file,
+            """
+            [my_app]
+            root = "${home_dir}/app"
+            results = "${my_app.root}/results"
+            flag = "${flows.checkpointing}"
+            label = "checkpointing=${flows.checkpointing}"
+            """,
+        )
+        cfg = load(env)
+        assert cfg.my_app.root == f"{home}/.headwater/app"
+        assert cfg.my_app.results == f"{home}/.headwater/app/results"  # nested reference
+        assert cfg.my_app.flag is False  # a whole-value reference keeps the type
+        assert cfg.my_app.label == "checkpointing=false"
+
+    def test_references_resolve_after_env_is_merged(self, env, user_file):
+        write(user_file, '[my_app]\nretries = "${tasks.defaults.max_retries}"\n')
+        cfg = load(env, HEADWATER__TASKS__DEFAULTS__MAX_RETRIES="5")
+        assert cfg.my_app.retries == 5
+
+    def test_reference_into_known_key_is_type_checked(self, env, user_file):
+        write(user_file, '[my_app]\nx = "no"\n[flows]\ncheckpointing = "${my_app.x}"\n')
+        with pytest.raises(ConfigurationError, match="flows.checkpointing must be a boolean"):
+            load(env)
+
+    def test_env_var_reference(self, env):
+        cfg = load(env, HEADWATER__MY_APP__DIR="${home_dir}/x")
+        assert cfg.my_app.dir == cfg.home_dir + "/x"
+
+    def test_top_level_key_reference_wins_over_env_var(self, env, home):
+        cfg = load(env, HEADWATER__MY_APP__DIR="${home_dir}/x", home_dir="/not/this")
+        assert cfg.my_app.dir == f"{home}/.headwater/x"
+
+    def test_missing_reference_names_the_key(self, env, user_file):
+        write(user_file, '[my_app]\npath = "${my_app.nowhere}/x"\n')
+        with pytest.raises(ConfigurationError) as info:
+            load(env)
+        assert "my_app.path" in str(info.value)
+        assert "my_app.nowhere" in str(info.value)
+        assert "neither a configuration key nor a set environment variable" in str(info.value)
+
+    def test_reference_to_a_section(self, env, user_file):
+        write(user_file, '[my_app]\nx = "${logging}"\n')
+        with pytest.raises(ConfigurationError, match=r"my_app.x refers to \$\{logging\}.*section"):
+            load(env)
+
+    def test_reference_cycle_names_the_keys(self, env, user_file):
+        write(
+            user_file,
+            """
+            [a]
+            x = "${b.y}/1"
+            [b]
+            y = "${c.z}"
+            [c]
+            z = "pre-${a.x}"
+            """,
+        )
+        with pytest.raises(ConfigurationError) as info:
+            load(env)
+        msg = str(info.value)
+        assert "cycle" in msg
+        assert "a.x -> b.y -> c.z -> a.x" in msg
+
+    def test_self_reference(self, env):
+        with pytest.raises(ConfigurationError, match=r"cycle: my_app.x -> my_app.x"):
+            load(env, HEADWATER__MY_APP__X="${my_app.x}")
+
+    def test_secrets_are_used_verbatim(self, env, user_file):
+        write(user_file, '[context.secrets]\nPW = "p$HOME${nope}~"\n')
+        cfg = load(env)
+        assert cfg.context.secrets.PW == "p$HOME${nope}~"
+
+    def test_interpolate_env_vars(self, home):
+        env = {"A": "1", "B": "$A$A", "HOME": str(home)}
+        assert interpolate_env_vars("$B", env=env) == 11
+        assert interpolate_env_vars("x-$A", env=env) == "x-1"
+        assert interpolate_env_vars("~/d", env=env) == f"{home}/d"
+        assert interpolate_env_vars("123", env=env) == "123"  # unchanged text is not typed
+        assert interpolate_env_vars(5, env=env) == 5
+        assert interpolate_env_vars("", env=env) == ""
+
+    def test_interpolate_env_vars_that_never_settle(self):
+        with pytest.raises(ConfigurationError, match="does not settle"):
+            interpolate_env_vars("$X", env={"X": "a$X"})
+
+
+# ------------------------------------------------------------------------- dotted classes --
+class TestLoadClass:
+    def test_loads_the_default_executor(self, env):
+        from headwater.executors import LocalExecutor
+
+        cls = load_class_from_config("engine.executor.default_class", load(env))
+        assert cls is LocalExecutor
+
+    def test_missing_module(self, env):
+        cfg = load(env, HEADWATER__ENGINE__EXECUTOR__DEFAULT_CLASS="nopkg_xyz.mod.Executor")
+        with pytest.raises(ConfigurationError) as info:
+            load_class_from_config("engine.executor.default_class", cfg)
+        msg = str(info.value)
+        assert "engine.executor.default_class" in msg
+        assert "nopkg_xyz.mod.Executor" in msg
+        assert "HEADWATER__ENGINE__EXECUTOR__DEFAULT_CLASS" in msg
+
+    def test_missing_attribute(self, env):
+        cfg = load(env, HEADWATER__ENGINE__EXECUTOR__DEFAULT_CLASS="headwater.executors.Nope")
+        with pytest.raises(ConfigurationError, match="headwater.executors has no attribute 'Nope'"):
+            load_class_from_config("engine.executor.default_class", cfg)
+
+    def test_module_failing_on_import(self, env, tmp_path, monkeypatch):
+        write(tmp_path / "hw_broken_mod.py", "raise RuntimeError('boom')\n")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        cfg = load(env, HEADWATER__ENGINE__EXECUTOR__DEFAULT_CLASS="hw_broken_mod.X")
+        with pytest.raises(ConfigurationError, match="importing hw_broken_mod failed.*boom"):
+            load_class_from_config("engine.executor.default_class", cfg)
+        sys.modules.pop("hw_broken_mod", None)
+
+    def test_unset_key(self, env):
+        with pytest.raises(ConfigurationError, match="my_app.cls is not set"):
+            load_class_from_config("my_app.cls", load(env))
+
+    def test_class_object_is_returned(self):
+        with set_temporary_config({"engine.executor.default_class": dict}):
+            assert load_class_from_config("engine.executor.default_class") is dict
+
+
+# ------------------------------------------------------------------------------- helpers --
+class TestHelpers:
+    def test_process_task_defaults(self):
+        cfg = Config(tasks=Config(defaults=Config(max_retries=None, retry_delay=3, timeout=0)))
+        out = process_task_defaults(cfg)
+        assert out is cfg
+        assert cfg.tasks.defaults.max_retries == 0
+        assert cfg.tasks.defaults.retry_delay == datetime.timedelta(seconds=3)
+        assert cfg.tasks.defaults.timeout is None
+        assert process_task_defaults(cfg.copy()) == cfg  # idempotent
+
+    def test_process_task_defaults_creates_sections(self):
+        cfg = process_task_defaults(Config())
+        assert cfg.tasks.defaults.to_dict() == {
+            "max_retries": 0,
+            "retry_delay": None,
+            "timeout": None,
+        }
+
+    def test_to_environment_variables(self, env):
+        cfg = load(env, HEADWATER__CONTEXT__SECRETS__Token="t")
+        out = to_environment_variables(cfg, include={"logging.level", "flows"})
+        assert out == {
+            "HEADWATER__LOGGING__LEVEL": "INFO",
+            "HEADWATER__FLOWS__CHECKPOINTING": "false",
+            "HEADWATER__FLOWS__RUN_ON_SCHEDULE": "true",
+            "HEADWATER__FLOWS__EAGER_EDGE_VALIDATION": "false",
+            "HEADWATER__FLOWS__PERSISTENT_CACHE": "false",
+        }
+        everything = to_environment_variables(cfg, prefix="X")
+        assert everything["X__DEBUG"] == "false"
+        assert everything["X__CONTEXT__SECRETS__Token"] == "t"
+
+    def test_to_environment_variables_round_trip(self, env, user_file):
+        write(
+            user_file,
+            """
+            [logging]
+            extra_loggers = ["dask"]
+            level = "DEBUG"
+            [tasks.defaults]
+            max_retries = 2
+            retry_delay = 1.5
+            timeout = 30
+            [my_app]
+            n = 3
+            s = "text"
+            """,
+        )
+        cfg = load(env, HEADWATER__CONTEXT__SECRETS__Api_Key="k")
+        exported = to_environment_variables(cfg)
+        fresh = {"HOME": env["HOME"], "HEADWATER__USER_CONFIG_PATH": "/nonexistent", **exported}
+        assert load_configuration(env=fresh) == cfg
+
+    def test_config_nested_helpers(self):
+        cfg = Config()
+        cfg.set_nested("a.b.c", 1)
+        assert cfg.a.b.c == 1
+        assert cfg.get_nested("a.b.c") == 1
+        assert cfg.get_nested("a.x.c", "dflt") == "dflt"
+        cfg.set_nested("d", {"e": 2})
+        assert isinstance(cfg.d, Config) and cfg.d.e == 2
+        with pytest.raises(ConfigurationError, match="'a.b.c' is a value"):
+            cfg.set_nested("a.b.c.d", 1)
+        with pytest.raises(AttributeError, match="Config has no key 'zzz'"):
+            cfg.zzz  # noqa: B018
+
+    def test_copy_is_independent(self, env):
+        cfg = load(env)
+        other = cfg.copy()
+        other.logging.level = "DEBUG"
+        other.logging.extra_loggers.append("x")
+        assert cfg.logging.level == "INFO"
+        assert cfg.logging.extra_loggers == []
+
+    def test_explain_configuration_sources(self, env, user_file):
+        write(user_file, "debug = true\n")
+        rows, found = explain_configuration(env={**env, "HEADWATER__FLOWS__CHECKPOINTING": "true"})
+        sources = {k: src for k, _, src in rows}
+        values = {k: v for k, v, _ in rows}
+        assert found == str(user_file)
+        assert sources["debug"] == f"user file {user_file}"
+        assert sources["logging.level"] == f"default file {DEFAULT_CONFIG}"
+        assert sources["flows.checkpointing"] == (
+            "environment variable HEADWATER__FLOWS__CHECKPOINTING"
+        )
+        assert values["tasks.defaults.timeout"] == 0  # as written, before processing
+        _, missing = explain_configuration(env={**env, "HEADWATER__USER_CONFIG_PATH": "/no"})
+        assert missing == "/no (not found)"
+
+    def test_validate_config_reports_every_problem(self, env):
+        cfg = load(env)
+        cfg.debug = "yes"
+        del cfg.logging["level"]
+        with pytest.raises(ConfigurationError) as info:
+            validate_config(cfg)
+        msg = str(info.value)
+        assert "debug: Input should be a valid boolean (got 'yes')" in msg
+        assert "logging.level: missing" in msg
+
+
+# -------------------------------------------------------------------- the config proxy --
+class TestProxy:
+    def test_proxy_reads_the_loaded_config(self):
+        assert isinstance(headwater.config, ConfigProxy)
+        assert isinstance(headwater.config, Config)
+        assert headwater.config is headwater.configuration.config
+        assert headwater.context._base["config"] is global_config()
+        assert current_config() is global_config()
+        assert headwater.config.logging.level == global_config().logging.level
+        assert headwater.config["flows"] is global_config().flows
+        assert headwater.config == global_config()
+        assert set(headwater.config) == set(global_config())
+        assert "tasks" in headwater.config
+        assert headwater.config.get_nested("tasks.defaults.max_retries") == 0
+
+    def test_context_config_overrides(self, env):
+        other = load(env, HEADWATER__DEBUG="true")
+        with headwater.context(config=other):
+            assert headwater.config.debug is True
+            assert current_config() is other
+        assert headwater.config.debug is global_config().debug
+
+    def test_context_config_may_be_a_plain_dict(self):
+        with headwater.context(config={"flows": {"checkpointing": "custom"}}):
+            assert headwater.config.flows.checkpointing == "custom"
+
+    def test_context_holding_the_proxy_does_not_recurse(self):
+        with headwater.context(config=headwater.config):
+            assert headwater.config.flows is global_config().flows
+
+    def test_pickle_and_deepcopy_keep_the_proxy(self):
+        assert pickle.loads(pickle.dumps(headwater.config)) is headwater.config
+        assert copy.deepcopy(headwater.config) is headwater.config
+        cfg = Config(a=Config(b=1))
+        assert pickle.loads(pickle.dumps(cfg)) == cfg
+
+
+# ------------------------------------------------------------------ set_temporary_config --
+class TestSetTemporaryConfig:
+    def test_sets_and_restores(self):
+        before = headwater.config.to_dict()
+        with set_temporary_config({"flows.checkpointing": True, "my_app.a.b": 1}) as cfg:
+            assert headwater.config.flows.checkpointing is True
+            assert headwater.config.my_app.a.b == 1
+            assert headwater.context.config is cfg
+        assert headwater.config.to_dict() == before
+        assert "my_app" not in headwater.config
+
+    def test_nesting(self):
+        with set_temporary_config({"my_app.x": 1}):
+            with set_temporary_config({"my_app.y": 2}):
+                assert (headwater.config.my_app.x, headwater.config.my_app.y) == (1, 2)
+            assert "y" not in headwater.config.my_app
+        assert "my_app" not in headwater.config
+
+    def test_task_defaults_are_processed(self):
+        with set_temporary_config({"tasks.defaults.retry_delay": 5, "tasks.defaults.timeout": 0}):
+            assert headwater.config.tasks.defaults.retry_delay == datetime.timedelta(seconds=5)
+            assert headwater.config.tasks.defaults.timeout is None
+
+    def test_known_keys_are_type_checked(self):
+        with pytest.raises(ConfigurationError, match="tasks.defaults.max_retries.*integer"):
+            with set_temporary_config({"tasks.defaults.max_retries": "3"}):
+                pass  # pragma: no cover
+
+    def test_key_through_a_value(self):
+        with pytest.raises(ConfigurationError, match="'debug' is a value"):
+            with set_temporary_config({"debug.x": 1}):
+                pass  # pragma: no cover
+
+    def test_usable_as_decorator(self):
+        @set_temporary_config({"my_app.deco": True})
+        def f():
+            return headwater.config.my_app.deco
+
+        assert f() is True
+        assert "my_app" not in headwater.config
+
+    def test_concurrent_thread_sees_the_normal_config(self):
+        inside, seen_in_thread = threading.Event(), threading.Event()
+        seen: list = []
+
+        def other_thread():
+            assert inside.wait(10)
+            seen.append(headwater.config.tasks.defaults.max_retries)
+            seen.append(headwater.config.get("my_app"))
+            seen_in_thread.set()
+
+        t = threading.Thread(target=other_thread)
+        t.start()
+        with set_temporary_config({"tasks.defaults.max_retries": 9, "my_app.x": 1}):
+            inside.set()
+            assert seen_in_thread.wait(10)  # the thread read while this block was active
+            assert headwater.config.tasks.defaults.max_retries == 9
+        t.join(10)
+        assert seen == [0, None]
+
+    def test_block_in_a_thread_does_not_leak_to_the_main_thread(self):
+        inside, checked = threading.Event(), threading.Event()
+        seen: list = []
+
+        def other_thread():
+            with set_temporary_config({"flows.checkpointing": True}):
+                seen.append(headwater.config.flows.checkpointing)
+                inside.set()
+                assert checked.wait(10)
+
+        t = threading.Thread(target=other_thread)
+        t.start()
+        assert inside.wait(10)
+        main_value = headwater.config.flows.checkpointing
+        checked.set()
+        t.join(10)
+        assert seen == [True]
+        assert main_value is False
+
+    def test_asyncio_tasks_are_isolated(self):
+        async def with_temp(gate: asyncio.Event, done: asyncio.Event):
+            with set_temporary_config({"my_app.x": 1}):
+                gate.set()
+                await done.wait()
+                return headwater.config.my_app.x
+
+        async def without(gate: asyncio.Event, done: asyncio.Event):
+            await gate.wait()
+            value = headwater.config.get("my_app")
+            done.set()
+            return value
+
+        async def run():
+            gate, done = asyncio.Event(), asyncio.Event()
+            return await asyncio.gather(with_temp(gate, done), without(gate, done))
+
+        assert asyncio.run(run()) == [1, None]
+
+
+def test_docs_examples_run():
+    """Every ```python block of docs/configuration.md runs on its own."""
+    doc = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, str(doc), "exec"), {"__name__": "__docs__"})
+
+
+def test_config_toml_is_valid_toml():
+    with open(DEFAULT_CONFIG, "rb") as f:
+        assert tomllib.load(f)["engine"]["executor"]["default_class"]

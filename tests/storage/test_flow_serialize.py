@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import threading
 from pathlib import Path
 
@@ -154,7 +155,7 @@ class TestBadFiles:
             {
                 "format": 1,
                 "headwater_version": headwater.__version__,
-                "python_version": "%d.%d.%d" % __import__("sys").version_info[:3],
+                "python_version": platform.python_version(),
             }
         )
         path.write_bytes(MAGIC + header.encode() + b"\n" + cloudpickle.dumps([1, 2]))

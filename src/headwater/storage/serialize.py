@@ -89,7 +89,7 @@ def _versions() -> dict[str, str]:
 
     return {
         "headwater_version": headwater.__version__,
-        "python_version": "%d.%d.%d" % sys.version_info[:3],
+        "python_version": ".".join(str(n) for n in sys.version_info[:3]),
     }
 
 

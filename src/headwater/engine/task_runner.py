@@ -243,6 +243,7 @@ class TaskRunner(Runner):
             ctx["task_run_count"] = state.run_count + 1
         else:
             ctx.setdefault("task_run_count", 1)
+        ctx.setdefault("task_loop_count", 1)
         if isinstance(state, Resume):
             ctx["resume"] = True
         if isinstance(state, Looped):

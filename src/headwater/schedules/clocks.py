@@ -356,8 +356,8 @@ class CronClock(Clock):
             raise ValueError(f"CronClock: cron expression {cron!r} never matches a date.") from exc
         except (CroniterError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(
-                f"CronClock: invalid cron expression {cron!r} ({exc}); expected five fields "
-                "'minute hour day-of-month month day-of-week', e.g. '30 2 * * 1-5'."
+                f"CronClock: invalid cron expression {cron!r} ({exc}); a cron expression has the "
+                "fields 'minute hour day-of-month month day-of-week', e.g. '30 2 * * 1-5'."
             ) from exc
 
     def _times(self, after: pendulum.DateTime) -> Iterator[pendulum.DateTime]:

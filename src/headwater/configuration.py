@@ -148,10 +148,22 @@ class ConfigProxy(Config):
     configuration loaded at import. The proxy holds no data itself.
     """
 
+    def __getattribute__(self, name: str) -> Any:
+        # The hot path: one context-variable read and one dict lookup. Keys never shadow
+        # methods (loading rejects such keys), so a miss falls back to the proxy's methods.
+        ctx = _context_var_get()
+        cfg = (_context_base if ctx is None else ctx).get("config")
+        if type(cfg) is not Config:
+            cfg = _coerce_config(cfg)
+        value = cfg.__dict__.get(name, _MISSING)
+        if value is _MISSING:
+            return object.__getattribute__(self, name)
+        return value
+
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__"):
             raise AttributeError(attr)
-        return getattr(current_config(), attr)
+        return getattr(current_config(), attr)  # raises "Config has no key ..."
 
     def __setattr__(self, key: str, value: Any) -> None:
         current_config()[key] = value
@@ -204,14 +216,23 @@ class ConfigProxy(Config):
 
 
 _global_config: Config = Config()
-_context_get = _context.get
+_MISSING = object()
+# headwater.context keeps its values in a ContextVar holding a dict, falling back to the base
+# dict every thread sees; reading those two directly keeps ``config.x`` cheap.
+_context_var_get = _context._var.get
+_context_base: dict[str, Any] = _context._base
 
 
 def current_config() -> Config:
     """The configuration in effect here: ``context.config`` if set, else the loaded one."""
-    cfg = _context_get("config")
-    if cfg.__class__ is Config:
+    ctx = _context_var_get()
+    cfg = (_context_base if ctx is None else ctx).get("config")
+    if type(cfg) is Config:
         return cfg
+    return _coerce_config(cfg)
+
+
+def _coerce_config(cfg: Any) -> Config:
     if cfg is None or isinstance(cfg, ConfigProxy):
         return _global_config
     if isinstance(cfg, Config):

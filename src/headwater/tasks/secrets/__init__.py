@@ -1,0 +1,15 @@
+"""Tasks that fetch secrets: :class:`HeadwaterSecret` (local secrets) and :class:`EnvVarSecret`.
+
+::
+
+    from headwater.tasks.secrets import EnvVarSecret, HeadwaterSecret, SecretBase
+
+Secret tasks never checkpoint or log their values.
+"""
+
+from __future__ import annotations
+
+from headwater.tasks.secrets.base import HeadwaterSecret, PrefectSecret, SecretBase
+from headwater.tasks.secrets.env_var import EnvVarSecret
+
+__all__ = ["EnvVarSecret", "HeadwaterSecret", "PrefectSecret", "SecretBase"]

@@ -165,6 +165,13 @@ class TestUserFile:
         write(home / ".headwater" / "config.toml", "debug = true\n")
         assert load_configuration(env={"HOME": str(home)}).debug is True
 
+    def test_empty_user_config_path_reads_no_user_file(self, home):
+        (home / ".headwater").mkdir()
+        write(home / ".headwater" / "config.toml", "debug = true\n")
+        assert load_configuration(user_config_path="", env={"HOME": str(home)}).debug is False
+        env = {"HOME": str(home), "HEADWATER__USER_CONFIG_PATH": ""}
+        assert load_configuration(env=env).debug is False
+
     def test_explicit_user_config_path_wins(self, env, home):
         explicit = write(home / "explicit.toml", "debug = true\n")
         assert load_configuration(user_config_path=explicit, env=env).debug is True

@@ -385,11 +385,13 @@ def _load(
 
     if user_config_path is None:
         user_config_path = env.get(f"{env_prefix}__{USER_CONFIG_VAR}", DEFAULT_USER_CONFIG)
-    user_path = _expand(os.fspath(user_config_path), env, frozenset()) if user_config_path else ""
-    if user_path and os.path.exists(user_path):
-        _merge(data, _read_toml(user_path, "user"), _Source("user", user_path), sources)
-    else:
-        user_path = None if not user_path else user_path + " (not found)"
+    user_path: str | None = None
+    if user_config_path:  # "" reads no user file
+        user_path = _expand(os.fspath(user_config_path), env, frozenset())
+        if os.path.exists(user_path):
+            _merge(data, _read_toml(user_path, "user"), _Source("user", user_path), sources)
+        else:
+            user_path += " (not found)"
 
     for key, raw, name in _env_layer(env, env_prefix):
         _apply_env(data, key, _typed_text(key, raw), name, sources)

@@ -1,0 +1,215 @@
+"""headwater benchmark suite: engine overhead per task, build time, import time, peak memory.
+
+Run everything (one command, prints a table)::
+
+    python benchmarks/run.py            # N = 1,000 / 10,000 / 100,000
+    python benchmarks/run.py --quick    # N = 1,000 / 10,000 only
+
+Each measurement runs in a fresh interpreter, so peak memory (``ru_maxrss``) belongs to that one
+case. Three graph shapes of N trivial tasks (``x + 1``):
+
+- ``chain``: each task takes the previous one's result;
+- ``fan``: N independent tasks feeding one reduce (``sum``);
+- ``map``: one task mapped over N items.
+
+Columns:
+
+- ``bare``: plain Python calling the same function in the same shape (reference);
+- ``dask-sync``: dask's synchronous scheduler (``dask.get``) on the same graph (reference);
+- ``hw``: headwater ``flow.run()`` on ``LocalExecutor`` with log level WARNING;
+- ``hw-info``: the same with the default INFO logging written to a file;
+- ``overhead/task``: ``(hw - bare) / N`` — the engine's cost per task;
+- ``build/task``: time to build the flow, per task;
+- ``peak MB``: peak resident memory of the ``hw`` process (build + run).
+
+Times are the best of several repeats (one repeat at N = 100,000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHAPES = ("chain", "fan", "map")
+
+
+def inc(x: int) -> int:
+    return x + 1
+
+
+# -- one measurement (in a child process) -----------------------------------------------------
+def _total(values: list[int]) -> int:
+    return sum(values)
+
+
+def _bare(shape: str, n: int) -> float:
+    t0 = time.perf_counter()
+    if shape == "chain":
+        x = 0
+        for _ in range(n):
+            x = inc(x)
+    elif shape == "fan":
+        sum([inc(i) for i in range(n)])
+    else:
+        [inc(i) for i in range(n)]
+    return time.perf_counter() - t0
+
+
+def _dask(shape: str, n: int) -> float:
+    """The same graph as a plain dask task graph, run by dask's synchronous scheduler.
+
+    The graph is written as a dict (``{key: (inc, dep)}``), which is what ``dask.delayed``
+    builds underneath; timing ``dask.get`` on it measures dask's scheduling of the graph, not
+    the cost of merging N separate ``delayed`` graphs (which is much larger for wide graphs).
+    """
+    import dask
+
+    if shape == "chain":
+        dsk = {("inc", 0): (inc, 0)}
+        for i in range(1, n):
+            dsk[("inc", i)] = (inc, ("inc", i - 1))
+        keys = [("inc", n - 1)]
+    elif shape == "fan":
+        dsk = {("inc", i): (inc, i) for i in range(n)}
+        dsk["total"] = (sum, [("inc", i) for i in range(n)])
+        keys = ["total"]
+    else:
+        dsk = {("inc", i): (inc, i) for i in range(n)}
+        keys = [[("inc", i) for i in range(n)]]
+    t0 = time.perf_counter()
+    dask.get(dsk, keys)
+    return time.perf_counter() - t0
+
+
+def _build(shape: str, n: int):
+    from headwater import Flow, task
+
+    t_inc = task(inc, name="inc")
+    t_sum = task(_total, name="total")
+    with Flow(f"bench-{shape}") as flow:
+        if shape == "chain":
+            x = t_inc(0)
+            for _ in range(n - 1):
+                x = t_inc(x)
+        elif shape == "fan":
+            t_sum([t_inc(i) for i in range(n)])
+        else:
+            t_inc.map(list(range(n)))
+    return flow
+
+
+def _headwater(shape: str, n: int, info_file: str | None) -> dict:
+    import logging
+
+    if info_file:
+        os.environ["HEADWATER__LOGGING__LEVEL"] = "INFO"
+    import headwater  # noqa: F401
+    from headwater.utilities.logging import get_logger
+
+    logger = get_logger()
+    if info_file:
+        # the default INFO logging, but into a file instead of the terminal
+        for h in list(logger.handlers):
+            h.setStream(open(info_file, "a")) if isinstance(h, logging.StreamHandler) else None
+        logger.setLevel("INFO")
+    else:
+        logger.setLevel("WARNING")
+    t0 = time.perf_counter()
+    flow = _build(shape, n)
+    build = time.perf_counter() - t0
+    repeats = 1 if n >= 100_000 else 3
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        state = flow.run()
+        best = min(best, time.perf_counter() - t0)
+        assert state.is_successful(), state
+    import resource
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"run": best, "build": build, "peak_mb": peak_mb}
+
+
+def _child(args: argparse.Namespace) -> None:
+    shape, n, mode = args.case
+    n = int(n)
+    if mode == "bare":
+        out = {"run": min(_bare(shape, n) for _ in range(3))}
+    elif mode == "dask":
+        out = {"run": min(_dask(shape, n) for _ in range(1 if n >= 100_000 else 3))}
+    elif mode == "hw":
+        out = _headwater(shape, n, None)
+    elif mode == "hw-info":
+        with tempfile.TemporaryDirectory() as tmp:
+            out = _headwater(shape, n, os.path.join(tmp, "headwater.log"))
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+    print(json.dumps(out))
+
+
+def _measure(shape: str, n: int, mode: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--case", shape, str(n), mode], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{shape} N={n} {mode} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _import_time() -> float:
+    code = "import time; t0 = time.perf_counter(); import headwater; print(time.perf_counter() - t0)"
+    times = []
+    for _ in range(7):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        times.append(float(proc.stdout.strip()))
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="headwater benchmarks")
+    parser.add_argument("--quick", action="store_true", help="skip N = 100,000")
+    parser.add_argument("--case", nargs=3, metavar=("SHAPE", "N", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", type=int, nargs="*", help="override the N values")
+    args = parser.parse_args()
+    if args.case:
+        _child(args)
+        return
+
+    sizes = args.sizes or ([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])
+    us = 1e6
+    print(f"Python {sys.version.split()[0]} on {os.cpu_count()} cores")
+    print(f"import headwater: {_import_time() * 1000:.1f} ms (best of 7 fresh interpreters)\n")
+    header = (
+        f"{'shape':6} {'N':>8} | {'bare':>9} {'dask-sync':>10} {'hw':>9} {'hw-info':>9} | "
+        f"{'overhead/task':>13} {'info/task':>10} {'dask/task':>10} {'build/task':>10} {'peak MB':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    results = {}
+    for shape in SHAPES:
+        for n in sizes:
+            bare = _measure(shape, n, "bare")["run"]
+            dsk = _measure(shape, n, "dask")["run"]
+            hw = _measure(shape, n, "hw")
+            info = _measure(shape, n, "hw-info")
+            results[(shape, n)] = hw
+            print(
+                f"{shape:6} {n:>8,} | {bare:8.3f}s {dsk:9.3f}s {hw['run']:8.3f}s {info['run']:8.3f}s | "
+                f"{(hw['run'] - bare) / n * us:10.1f} us {(info['run'] - bare) / n * us:7.1f} us "
+                f"{(dsk - bare) / n * us:7.1f} us {hw['build'] / n * us:7.1f} us {hw['peak_mb']:8.0f}"
+            )
+    if 10_000 in sizes and 100_000 in sizes:
+        print("\nscaling (time at 100,000 / time at 10,000; linear = 10):")
+        for shape in SHAPES:
+            ratio = results[(shape, 100_000)]["run"] / results[(shape, 10_000)]["run"]
+            print(f"  {shape:6} {ratio:5.1f}")
+
+
+if __name__ == "__main__":
+    main()

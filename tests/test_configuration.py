@@ -560,6 +560,31 @@ class TestHelpers:
         fresh = {"HOME": env["HOME"], "HEADWATER__USER_CONFIG_PATH": "/nonexistent", **exported}
         assert load_configuration(env=fresh) == cfg
 
+    @given(
+        st.lists(
+            st.one_of(
+                st.booleans(),
+                st.integers(),
+                st.floats(allow_nan=False, allow_infinity=False),
+                st.none(),
+                st.text().filter(lambda t: "$" not in t and not t.startswith("~")),
+                st.lists(st.text(max_size=5), max_size=3),
+            ),
+            max_size=6,
+        )
+    )
+    def test_to_environment_variables_round_trips_any_value(self, values):
+        cfg = load_configuration(env={"HOME": "/h", "HEADWATER__USER_CONFIG_PATH": ""})
+        for i, value in enumerate(values):
+            cfg.set_nested(f"my_app.k{i}", value)
+        cfg.set_nested("context.secrets.Token", "007")
+        cfg.set_nested("logging.datefmt", "123")
+        exported = to_environment_variables(cfg)
+        reloaded = load_configuration(
+            env={"HOME": "/h", "HEADWATER__USER_CONFIG_PATH": "", **exported}
+        )
+        assert reloaded == cfg
+
     def test_config_nested_helpers(self):
         cfg = Config()
         cfg.set_nested("a.b.c", 1)
@@ -636,6 +661,14 @@ class TestProxy:
     def test_context_holding_the_proxy_does_not_recurse(self):
         with headwater.context(config=headwater.config):
             assert headwater.config.flows is global_config().flows
+
+    def test_writes_go_to_the_config_in_effect(self):
+        with set_temporary_config({}) as temp:
+            headwater.config.my_key = 1
+            headwater.config["my_other"] = 2
+            assert (temp.my_key, temp["my_other"]) == (1, 2)
+        assert "my_key" not in headwater.config
+        assert "my_other" not in global_config()
 
     def test_pickle_and_deepcopy_keep_the_proxy(self):
         assert pickle.loads(pickle.dumps(headwater.config)) is headwater.config

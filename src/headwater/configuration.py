@@ -57,6 +57,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from headwater._config_loading import (
+    _KNOWN,
     _SECRETS,
     ENV_PREFIX,
     _dotted,
@@ -326,7 +327,14 @@ def process_task_defaults(config: Config) -> Config:
     return config
 
 
-def _env_text(value: Any) -> str:
+def _env_text(key: tuple[str, ...], value: Any) -> str:
+    if isinstance(value, str):
+        spec = _KNOWN.get(key)
+        if spec is not None and spec.text:
+            return value  # read back verbatim
+        typed = string_to_type(value)
+        # Quote text that would otherwise come back as another value ("123", "true", "None").
+        return value if type(typed) is str and typed == value else repr(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime.timedelta):
@@ -364,7 +372,7 @@ def to_environment_variables(
             name = f"{_env_name(key[:2], prefix)}__{key[2]}"
         else:
             name = _env_name(key, prefix)
-        out[name] = _env_text(value)
+        out[name] = _env_text(key, value)
     return out
 
 

@@ -104,7 +104,9 @@ def _run_until_done(flow: Flow, runner_cls: type, params: dict[str, Any], kwargs
             return_tasks=set(flow.tasks),
             **runner_kwargs,
         )
-        all_states: dict[Any, State] = getattr(runner, "task_states", None) or dict(state.result or {})
+        all_states: dict[Any, State] = getattr(runner, "task_states", None) or (
+            state.result if isinstance(state.result, dict) else {}
+        )
         if not isinstance(state.result, dict) or not all_states:
             return state
         wake = _next_wake(all_states.values())

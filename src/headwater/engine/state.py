@@ -419,7 +419,7 @@ class Mapped(Success):
     def __init__(self, message=None, result=None, map_states=None, context=None, cached_inputs=None):
         super().__init__(message=message, result=result, context=context, cached_inputs=cached_inputs)
         self.map_states: list[State] = map_states if map_states is not None else []
-        if result is None and map_states:
+        if result is None and map_states is not None:
             self.result = [s.result for s in self.map_states]
 
     @property

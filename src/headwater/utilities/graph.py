@@ -186,7 +186,7 @@ def visualize(
         attrs = {"shape": "box" if n.mapped else "ellipse"}
         if n.color:
             attrs.update(style="filled", fillcolor=n.color)
-        graph.node(n.id, n.label, **attrs)
+        graph.node(n.id, n.label.replace("\n", "\\n"), **attrs)
     for up, down, e in edges:
         attrs = {"style": "dashed"} if e.mapped else {}
         graph.edge(up, down, label=e.key or None, **attrs)

@@ -74,7 +74,7 @@ class Command:
 
 _COMMANDS: dict[str, Command] = {}
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["headwater.cli_flows"]
 """Modules imported before the parser is built; they register commands with :func:`command`."""
 
 

@@ -166,7 +166,9 @@ class Flow:
                 if isinstance(other, Parameter) and other.name == task.name:
                     raise ValueError(f"A parameter named {task.name!r} already exists in {self!r}.")
         slug = task.slug
-        if slug is None:
+        generated = getattr(task, "_generated_slug", None)
+        if slug is None or (slug == generated and slug in self._taken_slugs):
+            # a slug another flow generated for this task may be taken here: make a new one
             base = task.name
             n = self._slug_counts[base] + 1
             slug = f"{base}-{n}"
@@ -174,6 +176,9 @@ class Flow:
                 n += 1
                 slug = f"{base}-{n}"
             self._slug_counts[base] = n
+            if task.slug is None:
+                # the first flow a task joins names it, so that context.task_slug is set
+                task.slug = task._generated_slug = slug  # type: ignore[attr-defined]
         elif slug in self._taken_slugs:
             raise ValueError(f"A task with the slug {slug!r} already exists in {self!r}.")
         self._taken_slugs.add(slug)

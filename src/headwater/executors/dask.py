@@ -605,7 +605,11 @@ class DaskExecutor(Executor):
 
     def _maybe_scatter(self, value: Any) -> Any:
         t = type(value)
-        if t in (int, float, bool, str, type(None)) or t.__name__ == "Future":
+        if t in (int, float, bool, str, type(None)):
+            return value
+        from distributed import Future
+
+        if isinstance(value, Future):
             return value
         ident = id(value)
         hit = self._scattered.get(ident)
@@ -619,6 +623,11 @@ class DaskExecutor(Executor):
             return value
         if size < self.scatter_threshold:
             return value
+        if isinstance(value, (list, tuple, set, frozenset, dict)):
+            found: list[Any] = []
+            map_futures(value, Future, found.append)
+            if found:  # futures inside must stay task dependencies, not scattered data
+                return value
         [remote] = self.client.scatter([value], hash=False)
         self._scattered[ident] = (value, remote)
         return remote

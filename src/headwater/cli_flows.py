@@ -47,7 +47,9 @@ def _parameter(text: str) -> tuple[str, Any]:
 
 def _add_file_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="Python script that defines the flow")
-    parser.add_argument("--flow", dest="flow_name", metavar="NAME", help="which flow, if the script defines several")
+    parser.add_argument(
+        "--flow", dest="flow_name", metavar="NAME", help="which flow, if the script defines several"
+    )
 
 
 def _configure_run(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +74,12 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
 
 def _configure_visualize(parser: argparse.ArgumentParser) -> None:
     _add_file_arguments(parser)
-    parser.add_argument("--format", choices=("mermaid", "dot"), default="mermaid", help="text format (default mermaid)")
+    parser.add_argument(
+        "--format",
+        choices=("mermaid", "dot"),
+        default="mermaid",
+        help="text format (default mermaid)",
+    )
 
 
 def _load(args: argparse.Namespace, io: CommandIO) -> Flow | None:
@@ -141,7 +148,9 @@ def _run(args: argparse.Namespace, io: CommandIO) -> int:
         return 1
     parameters = dict(args.params)
     try:
-        state = flow.run(parameters=parameters, executor=_executor(args.executor), run_on_schedule=False)
+        state = flow.run(
+            parameters=parameters, executor=_executor(args.executor), run_on_schedule=False
+        )
     except ValueError as exc:  # bad or missing parameters
         io.err(f"headwater: {exc}")
         return 1
@@ -149,7 +158,11 @@ def _run(args: argparse.Namespace, io: CommandIO) -> int:
     return 0 if state.is_successful() else 1
 
 
-@command("visualize", help="Print the flow defined in a Python script as a Mermaid or DOT graph.", configure=_configure_visualize)
+@command(
+    "visualize",
+    help="Print the flow defined in a Python script as a Mermaid or DOT graph.",
+    configure=_configure_visualize,
+)
 def _visualize(args: argparse.Namespace, io: CommandIO) -> int:
     flow = _load(args, io)
     if flow is None:

@@ -506,6 +506,20 @@ class TestOperators:
         assert result_of(state, k) == 5
         assert result_of(state, one) == "one"
 
+    def test_getitem_with_a_task_key(self):
+        @task
+        def data():
+            return {"a": 1}
+
+        @task
+        def key():
+            return "a"
+
+        with Flow("f") as flow:
+            item = data()[key()]
+        assert item.name == "data[key]"
+        assert result_of(flow.run(), item) == 1
+
     @pytest.mark.parametrize(
         "build, expected",
         [

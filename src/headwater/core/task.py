@@ -470,7 +470,7 @@ class Task:
     def __getitem__(self, key: Any) -> Task:
         from headwater.tasks.core.operators import GetItem
 
-        name = f"{self.name}[{key!r}]"
+        name = f"{self.name}[{key.name}]" if isinstance(key, Task) else f"{self.name}[{key!r}]"
         return GetItem(name=name).bind(self, key)
 
     def __or__(self, other: Task) -> Task:

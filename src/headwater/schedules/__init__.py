@@ -5,24 +5,21 @@ and *adjustments* (which move the rest). All times are timezone-aware pendulum `
 computed in the zone of each clock's ``start_date`` so that daily and cron schedules keep their
 local wall-clock time across daylight-saving changes.
 
-Example::
+Example:
 
-    from datetime import timedelta
-    import pendulum
-    from headwater import Flow
-    from headwater.schedules import IntervalSchedule
+    >>> from datetime import timedelta
+    >>> import pendulum
+    >>> from headwater.schedules import IntervalSchedule
+    >>> schedule = IntervalSchedule(
+    ...     start_date=pendulum.datetime(2024, 1, 1, 6, tz="Europe/Berlin"),
+    ...     interval=timedelta(days=1),
+    ... )
+    >>> schedule.next(2, after=pendulum.datetime(2024, 1, 1, tz="UTC"))
+    [DateTime(2024, 1, 1, 6, 0, 0, tzinfo=Timezone('Europe/Berlin')),
+     DateTime(2024, 1, 2, 6, 0, 0, tzinfo=Timezone('Europe/Berlin'))]
 
-    schedule = IntervalSchedule(
-        start_date=pendulum.datetime(2024, 1, 1, 6, tz="Europe/Berlin"),
-        interval=timedelta(days=1),
-    )
-    schedule.next(2, after=pendulum.datetime(2024, 1, 1, tz="UTC"))
-    # [DateTime(2024, 1, 1, 6, 0, 0, tzinfo=Timezone('Europe/Berlin')),
-    #  DateTime(2024, 1, 2, 6, 0, 0, tzinfo=Timezone('Europe/Berlin'))]
-
-    with Flow("nightly", schedule=schedule) as flow:
-        ...
-    # flow.run()  sleeps until each scheduled time and runs the flow then
+Given to a flow (``Flow("nightly", schedule=schedule)``), the schedule makes ``flow.run()`` sleep
+until each of these times and run the flow then.
 
 See ``docs/schedules.md`` for the full guide, including how DST changes are handled.
 """

@@ -4,18 +4,18 @@ An adjustment takes an event's start time (an aware ``DateTime`` in the clock's 
 the time the run should really start. A :class:`~headwater.schedules.Schedule` applies its
 ``adjustments`` in order to every event its filters keep.
 
-Example::
+Example: on the 1st of each month at 09:30, or the Monday after when the 1st is a weekend.
 
-    from datetime import timedelta
-    import pendulum
-    from headwater.schedules import Schedule, adjustments, clocks
-
-    schedule = Schedule(
-        clocks=[clocks.CronClock("0 9 1 * *",
-                                 start_date=pendulum.datetime(2024, 1, 1, tz="Europe/Berlin"))],
-        adjustments=[adjustments.next_weekday, adjustments.add(timedelta(minutes=30))],
-    )
-    # the first weekday of each month at 09:30
+    >>> from datetime import timedelta
+    >>> import pendulum
+    >>> from headwater.schedules import Schedule, adjustments, clocks
+    >>> start = pendulum.datetime(2024, 6, 1, tz="Europe/Berlin")
+    >>> schedule = Schedule(
+    ...     clocks=[clocks.CronClock("0 9 1 * *", start_date=start)],
+    ...     adjustments=[adjustments.next_weekday, adjustments.add(timedelta(minutes=30))],
+    ... )
+    >>> [t.format("ddd YYYY-MM-DD HH:mm") for t in schedule.next(2, after=start)]
+    ['Mon 2024-06-03 09:30', 'Mon 2024-07-01 09:30']
 """
 
 from __future__ import annotations

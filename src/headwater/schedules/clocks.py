@@ -15,20 +15,24 @@ Every time is a timezone-aware pendulum ``DateTime`` in the zone of the clock's 
 or more, cron expressions and recurrence rules keep the local wall-clock time across daylight-
 saving changes; intervals shorter than a day keep the elapsed time. See ``docs/schedules.md``.
 
-Example::
+Example:
 
-    from datetime import timedelta
-    import pendulum
-    from headwater.schedules import clocks
+    >>> from datetime import timedelta
+    >>> import pendulum
+    >>> from headwater.schedules import clocks
+    >>> clock = clocks.IntervalClock(
+    ...     timedelta(days=1),
+    ...     start_date=pendulum.datetime(2024, 3, 9, 9, tz="America/New_York"),
+    ...     parameter_defaults={"region": "us"},
+    ... )
+    >>> events = clock.events(after=pendulum.datetime(2024, 3, 9, tz="UTC"))
+    >>> for event in [next(events), next(events)]:
+    ...     print(event.start_time.isoformat(), event.parameter_defaults)
+    2024-03-09T09:00:00-05:00 {'region': 'us'}
+    2024-03-10T09:00:00-04:00 {'region': 'us'}
 
-    clock = clocks.IntervalClock(
-        timedelta(days=1),
-        start_date=pendulum.datetime(2024, 3, 9, 9, tz="America/New_York"),
-        parameter_defaults={"region": "us"},
-    )
-    events = clock.events(after=pendulum.datetime(2024, 3, 9, tz="UTC"))
-    [next(events).start_time.isoformat() for _ in range(2)]
-    # ['2024-03-09T09:00:00-05:00', '2024-03-10T09:00:00-04:00']
+    The daily run stays at 09:00 local time although New York moved its clocks forward on
+    2024-03-10.
 """
 
 from __future__ import annotations

@@ -8,19 +8,21 @@ one of its ``or_filters`` passes (if there are any) and none of its ``not_filter
 
 Date and time-of-day filters read the local calendar and clock of the event's own zone.
 
-Example::
+Example: hourly from 09:00 to 17:00 on weekdays, except at noon.
 
-    from datetime import time, timedelta
-    import pendulum
-    from headwater.schedules import Schedule, clocks, filters
-
-    schedule = Schedule(
-        clocks=[clocks.IntervalClock(timedelta(hours=1),
-                                     start_date=pendulum.datetime(2024, 1, 5, tz="Europe/Berlin"))],
-        filters=[filters.is_weekday, filters.between_times(time(9), time(17))],
-        not_filters=[filters.at_time(time(12))],
-    )
-    # hourly 09:00-17:00 on weekdays, except at noon
+    >>> from datetime import time, timedelta
+    >>> import pendulum
+    >>> from headwater.schedules import Schedule, clocks, filters
+    >>> start = pendulum.datetime(2024, 1, 5, tz="Europe/Berlin")  # a Friday
+    >>> schedule = Schedule(
+    ...     clocks=[clocks.IntervalClock(timedelta(hours=1), start_date=start)],
+    ...     filters=[filters.is_weekday, filters.between_times(time(9), time(17))],
+    ...     not_filters=[filters.at_time(time(12))],
+    ... )
+    >>> times = schedule.next(10, after=start)
+    >>> [t.format("ddd HH:mm") for t in times]  # doctest: +NORMALIZE_WHITESPACE
+    ['Fri 09:00', 'Fri 10:00', 'Fri 11:00', 'Fri 13:00', 'Fri 14:00', 'Fri 15:00',
+     'Fri 16:00', 'Fri 17:00', 'Mon 09:00', 'Mon 10:00']
 """
 
 from __future__ import annotations

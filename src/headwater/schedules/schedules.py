@@ -9,24 +9,31 @@ parameters.
 :func:`IntervalSchedule`, :func:`CronSchedule` and :func:`RRuleSchedule` build the common
 one-clock schedules.
 
-Example::
+Example: 02:30 New York time does not exist on 2024-03-10, so that night's run starts when
+the clocks jump from 02:00 to 03:00.
 
-    from datetime import timedelta
-    import pendulum
-    from headwater.schedules import CronSchedule, Schedule, clocks, filters
+    >>> import pendulum
+    >>> from headwater.schedules import CronSchedule, Schedule, clocks
+    >>> schedule = CronSchedule(
+    ...     "30 2 * * *", start_date=pendulum.datetime(2024, 3, 9, tz="America/New_York")
+    ... )
+    >>> for t in schedule.next(3, after=pendulum.datetime(2024, 3, 9, tz="UTC")):
+    ...     print(t.isoformat())
+    2024-03-09T02:30:00-05:00
+    2024-03-10T03:00:00-04:00
+    2024-03-11T02:30:00-04:00
 
-    schedule = CronSchedule("30 2 * * *",
-                            start_date=pendulum.datetime(2024, 3, 9, tz="America/New_York"))
-    [t.isoformat() for t in schedule.next(3, after=pendulum.datetime(2024, 3, 9, tz="UTC"))]
-    # ['2024-03-09T02:30:00-05:00', '2024-03-10T03:00:00-04:00', '2024-03-11T02:30:00-04:00']
-    # (02:30 does not exist on 2024-03-10 in New York: that run starts when the clocks jump)
+A daily incremental load, plus a full one on Sundays, from one schedule:
 
-    weekly = Schedule(
-        clocks=[clocks.IntervalClock(timedelta(days=1), parameter_defaults={"full": False}),
-                clocks.CronClock("0 0 * * 0", parameter_defaults={"full": True})],
-        filters=[filters.is_weekday],
-        or_filters=[],
-    )
+    >>> schedule = Schedule(clocks=[
+    ...     clocks.CronClock("0 1 * * *", parameter_defaults={"full": False}),
+    ...     clocks.CronClock("0 1 * * 0", parameter_defaults={"full": True}),
+    ... ])
+    >>> for e in schedule.next(3, after=pendulum.datetime(2024, 1, 6), return_events=True):
+    ...     print(e.start_time.format("ddd HH:mm"), e.parameter_defaults)
+    Sat 01:00 {'full': False}
+    Sun 01:00 {'full': False}
+    Sun 01:00 {'full': True}
 """
 
 from __future__ import annotations
@@ -71,6 +78,10 @@ def _callables(value: Iterable[Callable[..., Any]] | None, what: str) -> list[Ca
     return items
 
 
+def _event_instant(event: ClockEvent) -> _dt.datetime:
+    return instant(event.start_time)
+
+
 class Schedule:
     """When a flow runs: clocks merged in time order, then filtered, then adjusted.
 
@@ -78,8 +89,8 @@ class Schedule:
     ``or_filters`` does (when that list is not empty), and none in ``not_filters`` does. The
     kept event's start time then passes through each of ``adjustments`` in turn.
 
-    Events from different clocks at the same time are all kept unless they are equal (same time,
-    parameter defaults and labels). Adjusted events that would fall at or before ``after``, or
+    Events from different clocks at the same time are all kept, in the order of ``clocks``,
+    unless they are equal (same time, parameter defaults and labels). Adjusted events that would fall at or before ``after``, or
     before an event already emitted, are dropped, so the stream stays sorted and never repeats.
 
     Args:
@@ -156,7 +167,9 @@ class Schedule:
             ended (warning if the filters rejected ``MAX_REJECTED`` events in a row).
         """
         after_dt = pendulum.now("UTC") if after is None else to_datetime(after, "after")
-        merged = heapq.merge(*(clock.events(after=after_dt) for clock in self.clocks))
+        merged = heapq.merge(
+            *(clock.events(after=after_dt) for clock in self.clocks), key=_event_instant
+        )
         floor = instant(after_dt)
         last: _dt.datetime | None = None
         emitted_at_last: list[ClockEvent] = []

@@ -163,3 +163,11 @@ class TestStateTable:
     def test_long_results_are_shortened(self):
         html = state_to_html(Success(result="x" * 500))
         assert "x" * 79 + "…" in html and "x" * 81 not in html
+
+
+def test_states_display_as_html_tables_in_jupyter():
+    flow, *_ = build()
+    state = flow.run()
+    assert state._repr_html_() == state_to_html(state)
+    assert "<td>total</td>" in state._repr_html_()
+    assert "<caption>Success</caption>" in Success(result=1)._repr_html_()

@@ -123,6 +123,12 @@ class State:
             return f'<{type(self).__name__}: "{self.message}">'
         return f"<{type(self).__name__}>"
 
+    def _repr_html_(self) -> str:
+        """A table of the state (for a flow state: one row per task), shown by Jupyter."""
+        from headwater.utilities.graph import state_to_html
+
+        return state_to_html(self)
+
     def __eq__(self, other: object) -> bool:
         if type(self) is not type(other):
             return False

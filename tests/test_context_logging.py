@@ -303,6 +303,33 @@ class TestLogging:
         assert "not captured" in out
         assert "printed line" not in out
 
+    def test_log_stdout_in_concurrent_runs(self, records):
+        n_runs = 3
+        barrier = threading.Barrier(n_runs)
+
+        def make(i):
+            @task(log_stdout=True, name=f"printer{i}")
+            def printer():
+                barrier.wait(10)  # all runs print at the same time
+                print(f"line from {i}")
+                barrier.wait(10)
+
+            with Flow(f"f{i}") as flow:
+                printer()
+            return flow
+
+        original = sys.stdout
+        threads = [threading.Thread(target=make(i).run) for i in range(n_runs)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        lines = sorted(
+            (r.name, r.getMessage()) for r in records if r.getMessage().startswith("line from")
+        )
+        assert lines == [(f"headwater.printer{i}", f"line from {i}") for i in range(n_runs)]
+        assert sys.stdout is original
+
     def test_log_stdout_restores_sys_stdout(self):
         @task(log_stdout=True)
         def printer():

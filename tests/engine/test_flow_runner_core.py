@@ -825,6 +825,42 @@ class TestMapping:
             m = inc.map(boom())
         assert type(flow.run().result[m]) is st.TriggerFailed
 
+    def test_child_timeout(self):
+        release = threading.Event()
+
+        @task(timeout=datetime.timedelta(milliseconds=100))
+        def slow_one(x):
+            if x == 1:
+                release.wait(30)
+            return x
+
+        with Flow("f") as flow:
+            m = slow_one.map([0, 1, 2])
+        try:
+            state = flow.run()
+        finally:
+            release.set()
+        assert [type(c) for c in state.result[m].map_states] == [
+            st.Success,
+            st.TimedOut,
+            st.Success,
+        ]
+
+    def test_reduce_over_all_skipped_children_is_skipped(self):
+        @task
+        def skip(x):
+            raise signals.SKIP("skip")
+
+        with Flow("f") as flow:
+            r = task(lambda xs: xs, name="reduce")(skip.map([1, 2]))
+        assert type(flow.run().result[r]) is st.Skipped
+
+    def test_resume_a_mapped_task(self):
+        with Flow("f") as flow:
+            m = inc.map([1, 2])
+        prior = st.Mapped(map_states=[st.Success(result=100), st.Pending()])
+        assert flow.run(task_states={m: prior}).result[m].result == [100, 3]
+
     def test_child_retries(self):
         attempts = {}
 

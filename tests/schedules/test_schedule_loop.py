@@ -215,3 +215,11 @@ def test_real_clock_and_sleep():
     assert [c[1] for c in run.calls] == [start, start + step, start + 2 * step]
     # no run starts before its scheduled time
     assert all(actual >= scheduled for _, scheduled, actual in run.calls)
+
+
+def test_naive_now_is_utc():
+    fake = FakeTime(T0)
+    run = Recorder(fake)
+    naive_now = lambda: fake.current.in_tz("UTC").naive()  # noqa: E731
+    run_on_schedule(short_schedule(), run, sleep=fake.sleep, now=naive_now)
+    assert [c[1] for c in run.calls] == [T0 + timedelta(milliseconds=ms) for ms in (100, 300, 500)]

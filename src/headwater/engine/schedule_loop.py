@@ -72,7 +72,8 @@ def run_on_schedule(
             and the scheduled start time, returns the run's final state.
         after: consider only events strictly after this instant (default: the current time).
         sleep: the sleep function (injectable for tests).
-        now: returns the current aware datetime (injectable for tests; default: UTC now).
+        now: returns the current datetime (injectable for tests; default: UTC now); a naive
+            result is read as UTC.
         logger: where to log (default: the ``"headwater.schedule"`` logger).
         max_runs: stop after this many runs (default: no limit).
 
@@ -84,7 +85,14 @@ def run_on_schedule(
     """
     if max_runs is not None and max_runs < 0:
         raise ValueError(f"run_on_schedule: max_runs must not be negative, got {max_runs}.")
-    clock = now or _utc_now
+    read_clock = now or _utc_now
+
+    def clock() -> _dt.datetime:
+        current = read_clock()
+        if current.tzinfo is None or current.utcoffset() is None:
+            current = current.replace(tzinfo=_dt.UTC)  # naive means UTC, as for schedules
+        return current
+
     if logger is None:
         from headwater.utilities.logging import get_logger
 

@@ -34,6 +34,7 @@ __all__ = [
     "to_timezone",
     "utc_naive",
     "wall_clock",
+    "zone_of",
 ]
 
 TZ = Timezone | FixedTimezone
@@ -217,14 +218,20 @@ def localize(naive: _dt.datetime, tz: TZ) -> pendulum.DateTime:
     return _from_utc(hi, tz)
 
 
+def zone_of(dt: _dt.datetime) -> TZ:
+    """The pendulum time zone of a ``DateTime`` made by :func:`to_datetime` or :func:`localize`."""
+    tz = dt.tzinfo
+    assert isinstance(tz, Timezone | FixedTimezone), tz
+    return tz
+
+
 def shift(dt: pendulum.DateTime, delta: _dt.timedelta, times: int = 1) -> pendulum.DateTime:
     """Return ``dt`` moved by ``times * delta`` in ``dt``'s own time zone.
 
     Steps of a day or more keep the local wall-clock time (``09:00`` stays ``09:00`` across a
     DST change); shorter steps add elapsed time.
     """
-    tz = dt.tzinfo
-    assert isinstance(tz, Timezone | FixedTimezone)
+    tz = zone_of(dt)
     total = delta * times
     if abs(delta) >= ONE_DAY:
         return localize(wall_clock(dt, tz) + total, tz)

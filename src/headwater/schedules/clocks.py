@@ -53,6 +53,7 @@ from headwater.schedules._time import (
     to_datetime,
     utc_naive,
     wall_clock,
+    zone_of,
 )
 
 __all__ = [
@@ -350,7 +351,7 @@ class CronClock(Clock):
         super().__init__(start_date, end_date, parameter_defaults, labels)
         self.cron = cron
         self.day_or = True if day_or is None else bool(day_or)
-        self._tz = (self.start_date or DEFAULT_START_DATE).tzinfo
+        self._tz = zone_of(self.start_date or DEFAULT_START_DATE)
         from croniter import CroniterBadDateError, CroniterError, croniter
 
         probe = _dt.datetime(2000, 1, 1)
@@ -460,18 +461,18 @@ class RRuleClock(Clock):
             start_date = dtstart if dtstart.tzinfo else dtstart.replace(tzinfo=_dt.UTC)
         super().__init__(start_date, end_date, parameter_defaults, labels)
         assert self.start_date is not None
-        tz = self.start_date.tzinfo
+        tz = zone_of(self.start_date)
         until = rrule._until
         if until is not None and until.tzinfo is not None:
-            until = wall_clock(until, tz)  # type: ignore[arg-type]
+            until = wall_clock(until, tz)
         self.rrule = rrule
         self._tz = tz
-        self._naive_rule = rrule.replace(dtstart=wall_clock(self.start_date, tz), until=until)  # type: ignore[arg-type]
+        self._naive_rule = rrule.replace(dtstart=wall_clock(self.start_date, tz), until=until)
 
     def _times(self, after: pendulum.DateTime) -> Iterator[pendulum.DateTime]:
         tz = self._tz
-        for naive in self._naive_rule.xafter(wall_clock(after, tz), inc=True):  # type: ignore[arg-type]
-            yield localize(naive, tz)  # type: ignore[arg-type]
+        for naive in self._naive_rule.xafter(wall_clock(after, tz), inc=True):
+            yield localize(naive, tz)
 
     def _repr_args(self) -> list[str]:
         return [repr(str(self.rrule)), *super()._repr_args()]

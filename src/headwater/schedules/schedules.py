@@ -42,7 +42,7 @@ import datetime as _dt
 import heapq
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Literal, overload
+from typing import Any, Literal, cast, overload
 
 import pendulum
 
@@ -151,7 +151,7 @@ class Schedule:
             and not any(f(dt) for f in self.not_filters)
         )
 
-    def _adjust(self, dt: pendulum.DateTime) -> pendulum.DateTime:
+    def _adjust(self, dt: _dt.datetime) -> _dt.datetime:
         for adjust in self.adjustments:
             dt = to_datetime(adjust(dt), "adjusted time")
         return dt
@@ -241,7 +241,7 @@ class Schedule:
                     break
         if return_events:
             return events
-        return [e.start_time for e in events]
+        return [cast(pendulum.DateTime, e.start_time) for e in events]
 
     def __repr__(self) -> str:
         parts = [f"clocks={self.clocks!r}"]

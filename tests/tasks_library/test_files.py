@@ -73,7 +73,9 @@ class TestMove:
             Move().run(source_path=tree / "src" / "a.txt")
 
     def test_source_wrong_type(self, tree):
-        with pytest.raises(TypeError, match="`source_path` must be a str or path-like object, got int"):
+        with pytest.raises(
+            TypeError, match="`source_path` must be a str or path-like object, got int"
+        ):
             Move().run(source_path=3, target_path=tree / "x")
 
     def test_same_path(self, tree):
@@ -125,7 +127,9 @@ class TestCopy:
             Copy(source_path=tree / "src" / "a.txt").run()
 
     def test_target_wrong_type(self, tree):
-        with pytest.raises(TypeError, match="`target_path` must be a str or path-like object, got list"):
+        with pytest.raises(
+            TypeError, match="`target_path` must be a str or path-like object, got list"
+        ):
             Copy().run(source_path=tree / "src" / "a.txt", target_path=[tree])
 
     def test_file_over_directory(self, tree):

@@ -22,6 +22,7 @@ result type is available. :class:`HeadwaterSecret` returns a local secret by nam
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from headwater.client.secrets import Secret
@@ -35,10 +36,11 @@ _STORING_OPTIONS = ("cache_for", "cache_key", "target", "result")
 def _secret_result(task: Task) -> Any:
     """A ``SecretResult`` for ``task``, or ``None`` where that result type is unavailable."""
     try:
-        from headwater.engine.results import SecretResult
+        results = importlib.import_module("headwater.engine.results")
     except ImportError:
         return None
-    return SecretResult(task)
+    secret_result = getattr(results, "SecretResult", None)
+    return None if secret_result is None else secret_result(task)
 
 
 class SecretBase(Task):

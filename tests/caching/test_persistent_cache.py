@@ -436,6 +436,23 @@ class TestStoreApi:
         assert loaded.cached_result_expiration == expiration
         assert store.load(t, "other-key", {"x": 1}) == []
 
+    def test_mapped_child_only_gets_entries_made_from_its_own_inputs(self, tmp_path):
+        import headwater
+
+        @task(cache_for=HOUR)
+        def t(x):
+            return x
+
+        store = PersistentCache(tmp_path, "api")
+        expiration = pendulum.now("UTC").add(hours=1)
+        for x in (1, 2):
+            store.save(t, "t", {"x": x}, Cached(result=x * 10, cached_result_expiration=expiration))
+        # an ordinary run with duration_only may use any entry, its own inputs' first
+        assert [s.result for s in store.load(t, "t", {"x": 2})] == [20, 10]
+        with headwater.context(map_index=0):
+            assert [s.result for s in store.load(t, "t", {"x": 2})] == [20]
+            assert store.load(t, "t", {"x": 3}) == []
+
     def test_store_is_picklable(self, tmp_path):
         import pickle
 

@@ -343,7 +343,8 @@ class PersistentCache:
     def load(self, task: Task, key: str, inputs: dict[str, Any]) -> list[Cached]:
         """The unexpired cached states stored for ``key`` by this version of the task's code.
 
-        Entries whose inputs equal ``inputs`` come first. Where a stored input has the same
+        Entries whose inputs equal ``inputs`` come first; for a mapped child (``map_index`` in
+        the context) only those are returned, so that siblings never share results. Where a stored input has the same
         hash as the current one, the returned state's ``cached_inputs`` holds the current
         object, so that validators comparing inputs work for arrays and frames too.
         """
@@ -369,8 +370,12 @@ class PersistentCache:
             return []
         import pendulum
 
+        from headwater.context import context
+
         now = pendulum.now("UTC")
         wanted = _combine(hashes)
+        # a mapped child only reuses an entry made from its own inputs, never a sibling's
+        exact_only = context.get("map_index") is not None
         exact: list[tuple[float, Cached]] = []
         others: list[tuple[float, Cached]] = []
         for name in names:
@@ -390,7 +395,10 @@ class PersistentCache:
                     cached_inputs[k] = inputs[k]
             state.cached_inputs = cached_inputs
             state.hashed_inputs = stored
-            (exact if entry["inputs_hash"] == wanted else others).append((entry["created"], state))
+            if entry["inputs_hash"] == wanted:
+                exact.append((entry["created"], state))
+            elif not exact_only:
+                others.append((entry["created"], state))
         exact.sort(key=lambda p: p[0], reverse=True)
         others.sort(key=lambda p: p[0], reverse=True)
         return [s for _, s in exact] + [s for _, s in others]

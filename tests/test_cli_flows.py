@@ -74,7 +74,7 @@ def flow_file(tmp_path):
 
 
 class TestRun:
-    @pytest.mark.parametrize("executor", ["local", "threads", "processes"])
+    @pytest.mark.parametrize("executor", ["local", "threads", "processes", "dask"])
     def test_success(self, flow_file, tmp_path, executor):
         out = tmp_path / "result.txt"
         proc = cli("run", str(flow_file), "-p", "n=4", "-p", f"out={out}", "--executor", executor)

@@ -132,15 +132,16 @@ class FlowRunner(Runner):
                 state = self.check_flow_is_pending_or_running(state)
                 state = self.check_flow_reached_start_time(state)
                 state = self.set_flow_to_running(state)
-                state = self.get_flow_run_state(
-                    state,
-                    task_states=dict(task_states or {}),
-                    task_contexts=dict(task_contexts or {}),
-                    return_tasks=return_set,
-                    task_runner_state_handlers=task_runner_state_handlers,
-                    executor=executor,
-                    ctx=ctx,
-                )
+                with executor.start():  # the executor's pools/cluster live for this run
+                    state = self.get_flow_run_state(
+                        state,
+                        task_states=dict(task_states or {}),
+                        task_contexts=dict(task_contexts or {}),
+                        return_tasks=return_set,
+                        task_runner_state_handlers=task_runner_state_handlers,
+                        executor=executor,
+                        ctx=ctx,
+                    )
             except ENDRUN as exc:
                 state = exc.state
         except KeyboardInterrupt:

@@ -241,4 +241,7 @@ def _config(args: argparse.Namespace, io: CommandIO) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m headwater.cli`: command modules register into `headwater.cli`, not `__main__`
+    from headwater.cli import main as _main
+
+    sys.exit(_main())

@@ -102,7 +102,9 @@ def interrupt_during_wait(tmp_path: Path) -> Callable[[str], None]:
     exits promptly with ``KeyboardInterrupt`` and that none of its child processes survive.
     """
 
-    def run(executor_expr: str, *, exit_timeout: float = 30) -> None:
+    def run(
+        executor_expr: str, *, exit_timeout: float = 30, spawns_processes: bool = False
+    ) -> None:
         marker = tmp_path / "started"
         script = tmp_path / "interrupted.py"
         script.write_text(
@@ -121,6 +123,8 @@ def interrupt_during_wait(tmp_path: Path) -> Callable[[str], None]:
             assert proc.poll() is None, proc.communicate()
             parent = psutil.Process(proc.pid)
             children = parent.children(recursive=True)
+            if spawns_processes:
+                assert children, "expected worker processes to be running"
             t0 = time.monotonic()
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=exit_timeout)
@@ -133,6 +137,7 @@ def interrupt_during_wait(tmp_path: Path) -> Callable[[str], None]:
         assert "KeyboardInterrupt" in err, err
         assert proc.returncode != 0
         assert elapsed < exit_timeout
+        print(f"exited {elapsed:.2f}s after SIGINT; children: {[c.pid for c in children]}")
 
         def all_gone() -> bool:
             return not [c for c in children if c.is_running() and c.status() != "zombie"]

@@ -233,6 +233,7 @@ def test_ctrl_c_with_temporary_process_cluster(interrupt_during_wait: Any) -> No
         "DaskExecutor(cluster_kwargs=dict(n_workers=2, threads_per_worker=1, processes=True, "
         "dashboard_address=':0', host='127.0.0.1'))",
         exit_timeout=30,
+        spawns_processes=True,
     )
 
 

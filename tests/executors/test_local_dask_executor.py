@@ -213,7 +213,10 @@ def test_killed_worker_process_raises_worker_lost() -> None:
 # -- Ctrl-C ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("scheduler", ["threads", "processes", "sync"])
 def test_ctrl_c_during_wait_stops_promptly(scheduler: str, interrupt_during_wait: Any) -> None:
-    interrupt_during_wait(f"LocalDaskExecutor({scheduler!r}, num_workers=2)")
+    interrupt_during_wait(
+        f"LocalDaskExecutor({scheduler!r}, num_workers=2)",
+        spawns_processes=scheduler == "processes",
+    )
 
 
 def test_ctrl_c_with_local_executor(interrupt_during_wait: Any) -> None:

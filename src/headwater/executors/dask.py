@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
@@ -540,8 +541,10 @@ class DaskExecutor(Executor):
                     self.cluster.adapt(**self.adapt_kwargs)
                 self.client = Client(self.cluster, **self.client_kwargs)
             yield
-        except BaseException:
+        except BaseException as exc:
             self._cancel_outstanding()
+            if isinstance(exc, KeyboardInterrupt):
+                self._kill_own_workers()
             raise
         finally:
             self._shutdown()
@@ -554,6 +557,27 @@ class DaskExecutor(Executor):
             client.cancel(futures, force=True)
         except Exception:  # noqa: BLE001 - best effort while tearing down
             pass
+
+    def _kill_own_workers(self) -> None:
+        """On Ctrl-C, end the temporary cluster's worker processes at once.
+
+        A graceful close would wait for the running calls to finish; the run is being abandoned,
+        so its worker processes are told not to restart and are killed instead.
+        """
+        workers = getattr(self.cluster, "workers", None)
+        if not workers:
+            return
+        import signal
+
+        for worker in list(workers.values()):
+            try:
+                pid = worker.pid
+                if not pid or pid == os.getpid():
+                    continue
+                worker.close_gracefully(reason="headwater-interrupted")
+                os.kill(pid, signal.SIGKILL)
+            except Exception:  # noqa: BLE001 - best effort; the close below still runs
+                pass
 
     def _shutdown(self) -> None:
         client, cluster = self.client, self.cluster

@@ -160,3 +160,14 @@ class TestVisualize:
         proc = cli("visualize", str(flow_file))
         assert proc.returncode == 0
         assert "Beginning Flow run" not in proc.stderr
+
+
+def test_python_dash_m_entry_point(flow_file):
+    proc = subprocess.run(
+        [sys.executable, "-m", "headwater.cli", "visualize", str(flow_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("flowchart TD")

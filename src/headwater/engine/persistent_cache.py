@@ -154,7 +154,8 @@ def _feed(h: Any, obj: Any, path: str) -> None:  # noqa: C901 - one branch per s
         base = next(
             b for b in (bool, int, float, str, bytes, tuple, list, dict) if isinstance(obj, b)
         )
-        _feed(h, base(obj) if base is not dict else dict(obj.items()), path)
+        plain: Any = obj
+        _feed(h, base(plain) if base is not dict else dict(plain.items()), path)
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         h.update(b"DC" + _qualname(t))
         for f in dataclasses.fields(obj):

@@ -64,25 +64,9 @@ def callback_factory(
 
 
 def _secret(name: str) -> Any:
-    try:
-        from headwater.client import Secret  # type: ignore[attr-defined]
-    except ImportError:
-        Secret = None  # noqa: N806
-    if Secret is not None:
-        return Secret(name).get()
-    from headwater.configuration import current_config
-    from headwater.context import context
+    from headwater.client import Secret
 
-    secrets = context.get("secrets") or {}
-    if name in secrets:
-        return secrets[name]
-    configured = (current_config().get("context") or {}).get("secrets") or {}
-    if name in configured:
-        return configured[name]
-    raise ValueError(
-        f"Secret {name!r} is not set: add it to the [context.secrets] section of your "
-        f"configuration or set HEADWATER__CONTEXT__SECRETS__{name}."
-    )
+    return Secret(name).get()
 
 
 def slack_message_formatter(tracked_obj: Any, state: State) -> dict[str, Any]:

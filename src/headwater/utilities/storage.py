@@ -104,15 +104,15 @@ def extract_flow_from_file(
         "__builtins__": __builtins__,
     }
     # the script's own directory is importable while it runs, as for `python script.py`
-    added = directory is not None and directory not in sys.path
-    if added:
-        sys.path.insert(0, directory)
+    added = directory if directory is not None and directory not in sys.path else None
+    if added is not None:
+        sys.path.insert(0, added)
     try:
         exec(code, namespace)
     finally:
-        if added:
+        if added is not None:
             try:
-                sys.path.remove(directory)
+                sys.path.remove(added)
             except ValueError:
                 pass
     return _pick(_flows_in(namespace), flow_name, where)

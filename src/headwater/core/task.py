@@ -153,6 +153,9 @@ class Task:
     """
 
     _signature: TaskSignature  # set per class (or per instance for FunctionTask)
+    #: whether the task can be one of the flow's default reference tasks; helper tasks that
+    #: should not decide the flow's final state (a resource's init and cleanup) set it False
+    reference_by_default: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -187,6 +190,7 @@ class Task:
         if not isinstance(self.name, str):
             raise TypeError(f"Task name must be a string, got {type(self.name).__name__}: {self.name!r}")
         self.slug = slug
+        self._generated_slug: str | None = None  # set by the first flow the task joins
         owner = f"Task {self.name!r}"
         self.id = next(_ids)
         self.auto_generated = False

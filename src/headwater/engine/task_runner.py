@@ -93,7 +93,6 @@ class TaskRunner(Runner):
         self.result = task.result if task.result is not None else flow_result
         self.constants: dict[str, Any] = {}
         self._has_handlers = bool(task.state_handlers or self.state_handlers or task.on_failure)
-        self._merged: tuple[dict[str, Any], dict[str, Any], str] | None = None
         self._task_logger = get_logger(task.name)
         self._static_ctx = {
             "task_name": task.name,
@@ -110,7 +109,6 @@ class TaskRunner(Runner):
         d = self.__dict__.copy()
         d.pop("logger", None)
         d.pop("_task_logger", None)
-        d["_merged"] = None
         d["_static_ctx"] = {k: v for k, v in self._static_ctx.items() if k != "logger"}
         return d
 
@@ -168,21 +166,14 @@ class TaskRunner(Runner):
         """Run the pipeline once (a plain task, or child ``map_index`` of a mapped task)."""
         if state is None:
             state = Pending()
-        # the merge of the run context with this task's keys is made once per flow run
-        merged = self._merged
-        if merged is None or merged[0] is not base_ctx:
-            merged = self._merged = (
-                base_ctx,
-                {**base_ctx, **self._static_ctx},
-                f"{base_ctx.get('flow_run_id', 'run')}-",
-            )
-        ctx = merged[1].copy()
+        ctx = base_ctx.copy()
+        ctx.update(self._static_ctx)
         name = self.task.name
         full_name = name if map_index is None else f"{name}[{map_index}]"
         ctx["map_index"] = map_index
         ctx["task_full_name"] = full_name
         ctx["task_run_name"] = full_name
-        ctx["task_run_id"] = f"{merged[2]}{next(_run_ids)}"
+        ctx["task_run_id"] = f"{base_ctx.get('flow_run_id', 'run')}-{next(_run_ids)}"
         var = _context._var
         token = var.set(ctx)
         try:
@@ -246,6 +237,12 @@ class TaskRunner(Runner):
         ctx.setdefault("task_loop_count", 1)
         if isinstance(state, Resume):
             ctx["resume"] = True
+        elif isinstance(state, Paused) and (
+            ctx.get("resume") or (state.start_time is not None and state.start_time <= _now())
+        ):
+            # resumed through the run's context, or the pause's duration is over
+            ctx["resume"] = True
+            state = self._change(state, Resume("Resuming the paused task.", cached_inputs=state.cached_inputs))
         if isinstance(state, Looped):
             ctx["task_loop_count"] = (state.loop_count or 0) + 1
             ctx["task_loop_result"] = state.result

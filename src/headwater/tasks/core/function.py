@@ -39,7 +39,9 @@ class FunctionTask(Task):
             kwargs["nout"] = _infer_nout(fn)
         self.run = fn  # type: ignore[method-assign]
         self.is_async = inspect.iscoroutinefunction(fn)
-        for attr in ("__doc__", "__name__", "__module__", "__qualname__"):
+        # (only a few attributes: instance dicts of up to 30 keys share their keys, which keeps
+        # each task small in flows of 100,000 tasks)
+        for attr in ("__doc__", "__name__"):
             value = getattr(fn, attr, None)
             if value is not None:
                 try:

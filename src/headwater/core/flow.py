@@ -396,8 +396,22 @@ class Flow:
         return {t for t in self.tasks if not self._down[t]}
 
     def reference_tasks(self) -> set[Task]:
-        """Tasks whose states decide the flow's final state (default: terminal tasks)."""
-        return set(self._reference_tasks) or self.terminal_tasks()
+        """Tasks whose states decide the flow's final state (default: terminal tasks).
+
+        Tasks whose ``reference_by_default`` attribute is false (such as a resource's init and
+        cleanup tasks) are left out of the default, and tasks downstream of which there are only
+        such tasks count as terminal.
+        """
+        if self._reference_tasks:
+            return set(self._reference_tasks)
+        down = self._down
+        out = set()
+        for t in self.tasks:
+            if not t.reference_by_default:
+                continue
+            if all(not e.downstream_task.reference_by_default for e in down[t]):
+                out.add(t)
+        return out
 
     def set_reference_tasks(self, tasks: Iterable[Task]) -> None:
         tasks = set(tasks)

@@ -198,6 +198,10 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None, **
     if outer_case is not None:
         for t in new_tasks:
             outer_case.add_task(t, flow)
+    outer_resource = _context.get("resource")
+    if outer_resource is not None:
+        for t in new_tasks:
+            outer_resource.add_task(t, flow)
     return result
 
 

@@ -1,0 +1,112 @@
+"""``case``: run a block of tasks only when a task's result equals a value.
+
+Tasks created inside ``with case(condition, value):`` run only if ``condition``'s result equals
+``value``; otherwise they (and everything downstream of them) are ``Skipped``. Blocks can be
+nested, and ``merge`` brings the branches back together::
+
+    from headwater import Flow, Parameter, case, task
+    from headwater.tasks.control_flow import merge
+
+    @task
+    def double(x):
+        return 2 * x
+
+    @task
+    def negate(x):
+        return -x
+
+    with Flow("case") as flow:
+        n = Parameter("n", default=3)
+        with case(n, 3):
+            a = double(n)
+        with case(n, 4):
+            b = negate(n)
+        result = merge(a, b)
+
+    assert flow.run().result[result].result == 6
+    assert flow.run(n=4).result[result].result == -4
+
+When the block ends, its tasks that have no upstream task inside the block are made to depend on
+a :class:`~headwater.tasks.control_flow.conditional.CompareValue` task named ``case(<value>)``,
+which skips when the comparison fails. When ``condition`` is a mapped task, the comparison is
+made item by item, and mapped tasks in the block run only for the items that matched.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from headwater.context import context as _context
+from headwater.core.task import Task
+
+if TYPE_CHECKING:
+    from headwater.core.flow import Flow
+
+__all__ = ["case"]
+
+
+def _is_mapped(task: Any, flow: Flow) -> bool:
+    return isinstance(task, Task) and task in flow.tasks and any(e.mapped for e in flow._up[task])
+
+
+class case:  # noqa: N801 - public lowercase name, used as ``with case(...)``
+    """A block of tasks that runs only when ``task``'s result equals ``value``.
+
+    Args:
+        task: the task whose result is compared (a plain value works too).
+        value: the value to compare with; a plain value, not a task.
+
+    Raises:
+        TypeError: if ``value`` is a task.
+    """
+
+    def __init__(self, task: Any, value: Any) -> None:
+        if isinstance(value, Task):
+            raise TypeError(
+                f"case() compares {task!r} with a fixed value, but the value given is the task "
+                f"{value!r}. Compare the two tasks in a task of their own (e.g. "
+                "`a.is_equal(b)`) and use `case(that_task, True)`."
+            )
+        self.task = task
+        self.value = value
+        self._tasks: dict[Flow, dict[Task, None]] = {}
+        self._context_managers: list[Any] = []
+
+    def __repr__(self) -> str:
+        return f"<case: {self.task!r} == {self.value!r}>"
+
+    def add_task(self, task: Task, flow: Flow) -> None:
+        """Record ``task`` (bound in ``flow``) as part of this block.
+
+        Called by :meth:`Task.bind` for every task bound while the block is open.
+        """
+        self._tasks.setdefault(flow, {})[task] = None
+
+    def __enter__(self) -> case:
+        cm = _context(case=self)
+        cm.__enter__()
+        self._context_managers.append(cm)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        # restore the enclosing case first, so that the comparison task joins it
+        self._context_managers.pop().__exit__(*exc_info)
+        blocks, self._tasks = self._tasks, {}
+        if exc_info[0] is not None:
+            return
+        for flow, tasks in blocks.items():
+            self._wire(flow, list(tasks))
+
+    def _wire(self, flow: Flow, tasks: list[Task]) -> None:
+        from headwater.tasks.control_flow.conditional import CompareValue
+
+        block = set(tasks)
+        cond_mapped = _is_mapped(self.task, flow)
+        compare = CompareValue(self.value, name=f"case({self.value})")
+        compare.bind(value=self.task, mapped=cond_mapped, flow=flow)
+        for child in tasks:
+            upstream = flow.upstream_tasks(child)
+            # tasks that run even when an upstream task was skipped (merge, filters, cleanup)
+            # see the condition directly, so that their trigger can honour it
+            if block.isdisjoint(upstream) or not child.skip_on_upstream_skip:
+                flow.add_edge(compare, child, mapped=cond_mapped and _is_mapped(child, flow))

@@ -135,7 +135,7 @@ class DaskExecutor(Executor):
         self.cluster: Any = None
         self._futures: weakref.WeakSet = weakref.WeakSet()
         self._scattered: dict[int, tuple[Any, Any]] = {}
-        self._names: dict[str, str] = {}
+        self._names: dict[Any, str] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -223,7 +223,8 @@ class DaskExecutor(Executor):
                 cluster.close(timeout=10)
 
     # -- submit / wait ------------------------------------------------------------------------
-    def submit(
+    # ``fn`` is positional-only so that callables may take a keyword argument named ``fn``.
+    def submit(  # type: ignore[override]
         self,
         fn: Callable[..., Any],
         /,

@@ -184,7 +184,8 @@ class LocalDaskExecutor(Executor):
             self._close_pool(pool, kill=not ok)
 
     # -- submit / wait ------------------------------------------------------------------------
-    def submit(
+    # ``fn`` is positional-only so that callables may take a keyword argument named ``fn``.
+    def submit(  # type: ignore[override]
         self,
         fn: Callable[..., Any],
         /,

@@ -109,6 +109,7 @@ class Flow:
         self._taken_slugs: set[str] = set()
         self._reference_tasks: set[Task] = set()
         self._sorted: tuple[Task, ...] | None = None
+        self._validated_edges = -1
         self._context_cm: list[Any] = []
 
         for t in tasks or ():
@@ -509,7 +510,13 @@ class Flow:
         return cycle + [cycle[0]]
 
     def validate(self) -> None:
-        """Check the graph: edges refer to tasks in the flow, reference tasks exist, no cycles."""
+        """Check the graph: edges refer to tasks in the flow, reference tasks exist, no cycles.
+
+        The result is remembered until the graph changes (through the flow's methods), so
+        repeated runs of an unchanged flow do not validate it again.
+        """
+        if self._sorted is not None and getattr(self, "_validated_edges", -1) == len(self.edges):
+            return
         for e in self.edges:
             if e.upstream_task not in self.tasks or e.downstream_task not in self.tasks:
                 raise ValueError(f"{e!r} refers to a task that is not in {self!r}.")
@@ -519,6 +526,7 @@ class Flow:
             raise ValueError(f"Task slugs are not unique in {self!r}.")
         self._sorted = None
         self.sorted_tasks()
+        self._validated_edges = len(self.edges)
 
     # -- running --------------------------------------------------------------------------
     def run(

@@ -284,40 +284,51 @@ class FlowRunner(Runner):
         up = flow._up
         down = flow._down
         constants = flow.constants
-        is_mapped: dict[Task, bool] = {}
+        mapped_tasks: set[Task] = set()
         for t in tasks:
-            m = False
             for e in up[t]:
                 if e.mapped:
-                    m = True
+                    mapped_tasks.add(t)
                     break
-            is_mapped[t] = m
         runner_cls = self.task_runner_cls
         flow_result = flow.result
-        runners: dict[Task, TaskRunner] = {}
-        for t in tasks:
+
+        def make_runner(t: Task) -> TaskRunner:
+            # made when the task is reached and dropped after submission (mapped tasks keep
+            # theirs for their children): big flows never hold every runner at once
             r = runner_cls(task=t, state_handlers=task_runner_state_handlers, flow_result=flow_result)
-            if t in constants:
-                r.constants = constants[t]
-            runners[t] = r
+            c = constants.get(t)
+            if c:
+                r.constants = c
+            return r
+
+        runners: dict[Task, TaskRunner] = {}
 
         # dependency conditions: d waits for u to be "expanded" (child-wise map) or "complete"
         childwise: dict[Task, list[Edge]] = {}
-        wait_expanded: dict[Task, list[Task]] = {t: [] for t in tasks}
-        wait_complete: dict[Task, list[Task]] = {t: [] for t in tasks}
+        wait_expanded: dict[Task, list[Task]] = {}
+        wait_complete: dict[Task, list[Task]] = {}
         need: dict[Task, int] = {}
         no_edges: list[Edge] = []
+        no_waiters: list[Task] = []
         for d in tasks:
             edges_in = up[d]
             if not edges_in:
                 need[d] = 0
-                childwise[d] = no_edges
                 continue
-            if not is_mapped[d]:
-                ups = {e.upstream_task for e in edges_in} if len(edges_in) > 1 else (edges_in[0].upstream_task,)
+            if d not in mapped_tasks:
+                if len(edges_in) == 1:
+                    u = edges_in[0].upstream_task
+                    w = wait_complete.get(u)
+                    if w is None:
+                        wait_complete[u] = [d]
+                    else:
+                        w.append(d)
+                    need[d] = 1
+                    continue
+                ups = {e.upstream_task for e in edges_in}
                 for u in ups:
-                    wait_complete[u].append(d)
-                childwise[d] = no_edges
+                    wait_complete.setdefault(u, []).append(d)
                 need[d] = len(ups)
                 continue
             by_up: dict[Task, list[Edge]] = {}
@@ -325,11 +336,11 @@ class FlowRunner(Runner):
                 by_up.setdefault(e.upstream_task, []).append(e)
             cw = []
             for u, es in by_up.items():
-                if is_mapped[u] and all(e.mapped and not e.flattened for e in es):
-                    wait_expanded[u].append(d)
+                if u in mapped_tasks and all(e.mapped and not e.flattened for e in es):
+                    wait_expanded.setdefault(u, []).append(d)
                     cw.extend(es)
                 else:
-                    wait_complete[u].append(d)
+                    wait_complete.setdefault(u, []).append(d)
             childwise[d] = cw
             need[d] = len(by_up)
 
@@ -357,8 +368,8 @@ class FlowRunner(Runner):
             name = t.name if i is None else f"{t.name}[{i}]"
             return {"task_full_name": name, "map_index": i, "task_tags": t.tags, "task_name": t.name}
 
-        def fire(u: Task, waiters: list[Task]) -> None:
-            for d in waiters:
+        def fire(u: Task, waiters: list[Task] | None) -> None:
+            for d in waiters or no_waiters:
                 need[d] -= 1
                 if need[d] == 0:
                     stack.append((d, -1))
@@ -368,7 +379,7 @@ class FlowRunner(Runner):
 
         def child_ready(d: Task, i: int) -> bool:
             res_d = resolved.get(d, ())
-            for e in childwise[d]:
+            for e in childwise.get(d, no_edges):
                 if e in res_d:
                     continue
                 slots = handles[e.upstream_task]
@@ -400,16 +411,16 @@ class FlowRunner(Runner):
                     fut = submit(_run_task, runners[t], child_state, ups, ctx_for(t), i, extra_context=extra_for(t, i))
                 slots[i] = fut
                 submitted[t] += 1
-                for d in wait_expanded[t]:
+                for d in wait_expanded.get(t, no_waiters):
                     hd = handles.get(d)
                     if type(hd) is list and i < len(hd) and hd[i] is _NOT_YET and child_ready(d, i):
                         stack.append((d, i))
                 if submitted[t] == len(slots):
-                    fire(t, wait_complete[t])
+                    fire(t, wait_complete.get(t))
                 continue
 
-            runner = runners[t]
-            if not is_mapped[t]:
+            if t not in mapped_tasks:
+                runner = make_runner(t)
                 ups = {e: handles[e.upstream_task] for e in up[t]}
                 if light:
                     fut = submit(
@@ -419,17 +430,17 @@ class FlowRunner(Runner):
                 else:
                     fut = submit(_run_task, runner, task_states.get(t), ups, ctx_for(t), None, extra_context=extra_for(t, None))
                 handles[t] = fut
-                for d in wait_expanded[t]:
-                    need[d] -= 1
-                    if need[d] == 0:
-                        stack.append((d, -1))
-                for d in wait_complete[t]:
-                    need[d] -= 1
-                    if need[d] == 0:
-                        stack.append((d, -1))
+                w = wait_complete.get(t)
+                if w is not None:
+                    for d in w:
+                        n_left = need[d] - 1
+                        need[d] = n_left
+                        if n_left == 0:
+                            stack.append((d, -1))
                 continue
 
             # a mapped task: learn its length, or settle it at the parent level
+            runners[t] = runner = make_runner(t)
             cw = set(childwise[t])
             parent_view: dict[Edge, State] = {}
             lengths: list[int] = []
@@ -470,13 +481,13 @@ class FlowRunner(Runner):
                         stack.append((t, j))
                 # pushed after the children, so downstream maps expand first and then pick
                 # up each child as soon as it is submitted: depth-first
-                fire(t, wait_expanded[t])
+                fire(t, wait_expanded.get(t))
                 if n == 0:
-                    fire(t, wait_complete[t])
+                    fire(t, wait_complete.get(t))
                 continue
             handles[t] = parent_state
-            fire(t, wait_expanded[t])
-            fire(t, wait_complete[t])
+            fire(t, wait_expanded.get(t))
+            fire(t, wait_complete.get(t))
 
         # collect
         raw = wait(handles)

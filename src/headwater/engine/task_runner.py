@@ -311,7 +311,13 @@ class TaskRunner(Runner):
         ctx["task_run_name"] = tmpl(**fmt) if callable(tmpl) else str(tmpl).format(**fmt)
 
     def _format_kwargs(self, inputs: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
-        return {**ctx, **(ctx.get("parameters") or {}), **inputs}
+        """Template keys for results and targets: context, then parameters, then inputs."""
+        fmt = {**ctx, **(ctx.get("parameters") or {}), **inputs}
+        # ``value`` is the positional argument of Result.write: an input of that name is
+        # still available to templates as ``{value_}``
+        if "value" in fmt:
+            fmt["value_"] = fmt.pop("value")
+        return fmt
 
     def check_target(self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]) -> State:
         """If the task's ``target`` exists, end as ``Cached`` with the stored value read back."""
@@ -342,7 +348,7 @@ class TaskRunner(Runner):
             return state
         if task.cache_for is None and task.cache_validator is None:
             return state
-        key = task.cache_key or task.name
+        key = _cache_key(task, ctx)
         caches = ctx.get("caches")
         if caches is None:
             caches = _PROCESS_CACHES
@@ -491,7 +497,7 @@ class TaskRunner(Runner):
             cached_result_expiration=expiration,
         )
         cached._result = state._result
-        key = task.cache_key or task.name
+        key = _cache_key(task, ctx)
         caches = ctx.get("caches")
         if caches is None:
             caches = _PROCESS_CACHES
@@ -577,6 +583,13 @@ class TaskRunner(Runner):
                     f"returned {type(s.result).__name__}, which cannot be indexed."
                 )
         return True, state
+
+
+def _cache_key(task: Task, ctx: dict[str, Any]) -> str:
+    """``cache_key or name``; mapped children each get their own entry (``key[i]``)."""
+    key = task.cache_key or task.name
+    i = ctx.get("map_index")
+    return key if i is None else f"{key}[{i}]"
 
 
 def _interrupt_thread(thread: threading.Thread) -> None:

@@ -103,7 +103,7 @@ class Merge(Task):
     """Returns the first of its inputs that is not ``None`` (in the order they were given).
 
     Its inputs are usually the branches of a ``switch``, ``ifelse`` or ``case`` blocks, of which
-    only one ran; skipped branches give ``None``. The merge itself is skipped when all of its
+    only one ran; skipped branches are passed over. The merge itself is skipped when all of its
     inputs were skipped.
 
     Args:
@@ -129,7 +129,8 @@ class Merge(Task):
 
         for key in sorted(task_results, key=position):
             value = task_results[key]
-            if value is not None:
+            # a skipped branch gives None, or the SKIP signal that skipped it
+            if value is not None and not isinstance(value, signals.SKIP):
                 return value
         return None
 

@@ -18,7 +18,7 @@ import errno
 from typing import Any
 
 from headwater.engine.result.base import Location, Result, render_location
-from headwater.engine.results._files import atomic_write_bytes, temp_path_for
+from headwater.engine.results._files import atomic_write_bytes, is_temp_name, temp_path_for
 
 __all__ = ["FSSpecResult"]
 
@@ -118,6 +118,12 @@ class FSSpecResult(Result):
             ResultReadError: if the data cannot be deserialized.
         """
         url = self._resolve(location)
+        if is_temp_name(url):
+            raise FileNotFoundError(
+                errno.ENOENT,
+                f"FSSpecResult: {url!r} is an unfinished temporary file, not a result",
+                url,
+            )
         fs, path = self._fs(url)
         try:
             data = fs.cat_file(path)
@@ -141,6 +147,10 @@ class FSSpecResult(Result):
             new.location = self._resolve(self.default_location(**fmt), fmt)
         data = bytes(self._serialize(value_))
         url = new.location
+        if is_temp_name(url):
+            raise ValueError(
+                f"{url!r} looks like one of headwater's temporary files; choose another location."
+            )
         fs, path = self._fs(url)
         protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
         if protocols & {"file", "local"}:
@@ -175,5 +185,7 @@ class FSSpecResult(Result):
     def exists(self, location: Location, /, **fmt: Any) -> bool:
         """Whether a result file is stored at ``location`` formatted with ``fmt``."""
         url = self._resolve(render_location(location, fmt), fmt)
+        if is_temp_name(url):
+            return False
         fs, path = self._fs(url)
         return bool(fs.isfile(path))

@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 from headwater.engine.result.base import Location, Result, render_location
-from headwater.engine.results._files import atomic_write_bytes
+from headwater.engine.results._files import atomic_write_bytes, is_temp_name
 
 __all__ = ["LocalResult"]
 
@@ -80,6 +80,12 @@ class LocalResult(Result):
             ResultReadError: if the file cannot be deserialized.
         """
         path = self.path_for(location)
+        if is_temp_name(path):
+            raise FileNotFoundError(
+                errno.ENOENT,
+                f"LocalResult: {path!r} is an unfinished temporary file, not a result",
+                path,
+            )
         try:
             with open(path, "rb") as f:
                 data = f.read()
@@ -114,4 +120,5 @@ class LocalResult(Result):
 
     def exists(self, location: Location, /, **fmt: Any) -> bool:
         """Whether a result file is stored at ``location`` formatted with ``fmt``."""
-        return os.path.isfile(self.path_for(render_location(location, fmt)))
+        path = self.path_for(render_location(location, fmt))
+        return not is_temp_name(path) and os.path.isfile(path)

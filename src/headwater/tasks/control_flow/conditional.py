@@ -63,7 +63,7 @@ class CompareValue(Task):
         kwargs.setdefault("name", f'CompareValue: "{value}"')
         super().__init__(**kwargs)
 
-    def run(self, value: Any) -> None:
+    def run(self, value: Any) -> None:  # type: ignore[override]
         """Raise ``SKIP`` unless ``value`` equals the expected value.
 
         Args:
@@ -148,9 +148,9 @@ def merge(*tasks: Any, flow: Flow | None = None, mapped: bool = False) -> Merge:
     """
     if not tasks:
         raise ValueError("merge() needs at least one task to merge.")
-    return Merge().bind(
-        **{f"task{i}": t for i, t in enumerate(tasks, start=1)}, flow=flow, mapped=mapped
-    )
+    task = Merge()
+    task.bind(**{f"task{i}": t for i, t in enumerate(tasks, start=1)}, flow=flow, mapped=mapped)
+    return task
 
 
 def switch(condition: Any, cases: dict[Any, Any], mapped: bool = False) -> None:
@@ -188,7 +188,7 @@ def switch(condition: Any, cases: dict[Any, Any], mapped: bool = False) -> None:
 class _AsBool(Task):
     """``bool(x)``, so that ``ifelse`` accepts any truthy or falsy result."""
 
-    def run(self, x: Any) -> bool:
+    def run(self, x: Any) -> bool:  # type: ignore[override]
         return bool(x)
 
 

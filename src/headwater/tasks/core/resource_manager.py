@@ -64,10 +64,6 @@ __all__ = [
 ]
 
 
-def _no_arguments() -> None:
-    """Signature of a resource class without its own ``__init__``."""
-
-
 class ResourceInitTask(Task):
     """Builds the resource object: ``resource_class(**arguments)``.
 
@@ -78,22 +74,20 @@ class ResourceInitTask(Task):
 
     def __init__(self, resource_class: type, **kwargs: Any) -> None:
         self.resource_class = resource_class
-        init = resource_class.__init__
-        owner = f"Resource {resource_class.__name__}"
-        if init is object.__init__:
-            self._signature = TaskSignature(_no_arguments, owner, skip_self=False)
-        else:
-            self._signature = TaskSignature(init, owner, skip_self=True)
+        # the signature of calling the class: its __init__ arguments, without self
+        self._signature = TaskSignature(
+            resource_class, f"Resource {resource_class.__name__}", skip_self=False
+        )
         super().__init__(**kwargs)
 
-    def run(self, **kwargs: Any) -> Any:
+    def run(self, **kwargs: Any) -> Any:  # type: ignore[override]
         return self.resource_class(**kwargs)
 
 
 class ResourceSetupTask(Task):
     """Calls ``mgr.setup()`` and returns the resource it gives."""
 
-    def run(self, mgr: Any) -> Any:
+    def run(self, mgr: Any) -> Any:  # type: ignore[override]
         return mgr.setup()
 
 
@@ -120,7 +114,7 @@ class ResourceCleanupTask(Task):
         kwargs.setdefault("skip_on_upstream_skip", False)
         super().__init__(**kwargs)
 
-    def run(self, mgr: Any, resource: Any) -> None:
+    def run(self, mgr: Any, resource: Any) -> None:  # type: ignore[override]
         cleanup = getattr(mgr, "cleanup", None)
         if cleanup is not None:
             cleanup(resource)
@@ -270,7 +264,7 @@ def resource_manager(
         setup_task_kwargs: Task options for the setup task.
         cleanup_task_kwargs: Task options for the cleanup task.
     """
-    options = {
+    options: dict[str, Any] = {
         "name": name,
         "init_task_kwargs": init_task_kwargs,
         "setup_task_kwargs": setup_task_kwargs,

@@ -101,7 +101,7 @@ def _run_until_done(flow: Flow, runner_cls: type, params: dict[str, Any], kwargs
         state = runner.run(
             parameters=params,
             task_states=task_states,
-            return_tasks=set(flow.tasks),
+            return_tasks=return_tasks,
             **runner_kwargs,
         )
         all_states: dict[Any, State] = getattr(runner, "task_states", None) or (

@@ -15,6 +15,7 @@ reference task (default: the terminal tasks; mapped ones child by child) failed 
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from headwater.engine.runner import Runner
 from headwater.engine.signals import ENDRUN
 from headwater.engine.state import (
     Failed,
+    Finished,
     Mapped,
     Pending,
     Running,
@@ -54,6 +56,29 @@ def _run_task(runner: TaskRunner, state: State | None, upstream: dict, ctx: dict
                     upstream[e] = Mapped(message="Mapped tasks submitted for execution.", map_states=s2)
             break
     return runner.run_unit(state, upstream, ctx, map_index)
+
+
+def _strip(state: Any) -> Any:
+    """A finished state without its result (a "released" state); anything else unchanged."""
+    if type(state) is list:
+        return [_strip(s) for s in state]
+    if not isinstance(state, Finished) or getattr(state, "released", False):
+        return state
+    if type(state) is Mapped:
+        new: State = Mapped(message=state.message, map_states=[_strip(c) for c in state.map_states])
+    else:
+        new = index_state(state, None)
+        new.cached_inputs = None
+    new.released = True  # type: ignore[attr-defined]
+    return new
+
+
+def _all_finished(handle: Any) -> bool:
+    if type(handle) is list:
+        return all(_all_finished(h) for h in handle)
+    if type(handle) is Mapped:
+        return all(_all_finished(c) for c in handle.map_states)
+    return isinstance(handle, Finished)
 
 
 class FlowRunner(Runner):
@@ -388,6 +413,68 @@ class FlowRunner(Runner):
             return True
 
         wait = executor.wait
+
+        # -- releasing results nobody needs any more (only when return_tasks leaves some out) --
+        # A task's result is dropped (its state kept, result-less and marked ``released``) once
+        # every downstream task has been submitted — on LocalExecutor, once they have all
+        # *finished*, so a later retry pass still finds every input it needs. Tasks mapped
+        # child by child over another release it child by child.
+        keep = return_tasks
+        bounded = any(t not in keep for t in tasks)
+        consumers_left: dict[Task, int] = {}
+        childwise_only: set[Task] = set()
+        if bounded:
+            for u in tasks:
+                wc = wait_complete.get(u, no_waiters)
+                we = wait_expanded.get(u, no_waiters)
+                consumers_left[u] = len(wc) + len(we)
+                if we and not wc and u not in keep:
+                    childwise_only.add(u)
+
+        def strip_handle(h: Any) -> Any:
+            if light:
+                return _strip(h)
+            if type(h) is list:
+                return [h_i if h_i is _NOT_YET else submit(_strip, h_i) for h_i in h]
+            return submit(_strip, h)
+
+        def release(u: Task) -> None:
+            if u in keep or u not in handles:
+                return
+            if light:
+                for d in itertools.chain(wait_complete.get(u, no_waiters), wait_expanded.get(u, no_waiters)):
+                    if not _all_finished(handles[d]):
+                        return
+            handles[u] = strip_handle(handles[u])
+
+        def on_complete(t: Task) -> None:
+            if not bounded:
+                return
+            for u in {e.upstream_task for e in up[t]}:
+                left = consumers_left[u] - 1
+                consumers_left[u] = left
+                if left == 0:
+                    release(u)
+            if consumers_left[t] == 0 and t not in keep:
+                release(t)
+
+        def on_child(t: Task, i: int) -> None:
+            for e in childwise.get(t, no_edges):
+                u = e.upstream_task
+                if u not in childwise_only:
+                    continue
+                slots_u = handles[u]
+                if type(slots_u) is not list or slots_u[i] is _NOT_YET:
+                    continue
+                ok = True
+                for d in wait_expanded[u]:
+                    hd = handles.get(d)
+                    if type(hd) is not list or i >= len(hd) or hd[i] is _NOT_YET or (light and not isinstance(hd[i], Finished)):
+                        ok = False
+                        break
+                if ok:
+                    slots_u[i] = strip_handle(slots_u[i])
+
         while stack:
             t, i = stack.pop()
             if i >= 0:
@@ -415,8 +502,11 @@ class FlowRunner(Runner):
                     hd = handles.get(d)
                     if type(hd) is list and i < len(hd) and hd[i] is _NOT_YET and child_ready(d, i):
                         stack.append((d, i))
+                if bounded:
+                    on_child(t, i)
                 if submitted[t] == len(slots):
                     fire(t, wait_complete.get(t))
+                    on_complete(t)
                 continue
 
             if t not in mapped_tasks:
@@ -437,6 +527,8 @@ class FlowRunner(Runner):
                         need[d] = n_left
                         if n_left == 0:
                             stack.append((d, -1))
+                if bounded:
+                    on_complete(t)
                 continue
 
             # a mapped task: learn its length, or settle it at the parent level
@@ -484,10 +576,12 @@ class FlowRunner(Runner):
                 fire(t, wait_expanded.get(t))
                 if n == 0:
                     fire(t, wait_complete.get(t))
+                    on_complete(t)
                 continue
             handles[t] = parent_state
             fire(t, wait_expanded.get(t))
             fire(t, wait_complete.get(t))
+            on_complete(t)
 
         # collect
         raw = wait(handles)

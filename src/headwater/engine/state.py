@@ -84,7 +84,8 @@ class State:
         cached_inputs: the inputs the task ran with, kept for resuming and caching.
     """
 
-    __slots__ = ("message", "result", "_result", "_context", "cached_inputs")
+    # ``released``: set on a result-less copy made when a memory-bounded run dropped the result
+    __slots__ = ("message", "result", "_result", "_context", "cached_inputs", "released")
     color = "#996633"
 
     def __init__(

@@ -292,11 +292,19 @@ class TaskRunner(Runner):
     def get_task_inputs(self, state: State, upstream_states: dict[Edge, State]) -> dict[str, Any]:
         """The keyword arguments for ``run()``: upstream results, constants, cached inputs."""
         inputs = dict(self.constants) if self.constants else {}
+        cached = state.cached_inputs
         for e, s in upstream_states.items():
             key = e.key
             if key is not None:
+                if getattr(s, "released", False) and not (cached and key in cached):
+                    raise ENDRUN(
+                        Failed(
+                            f"The result of upstream task {e.upstream_task.name!r} was released by a "
+                            "memory-bounded run (return_tasks) before this task could use it; include "
+                            "it in return_tasks to keep it."
+                        )
+                    )
                 inputs[key] = s.result
-        cached = state.cached_inputs
         if cached:
             for k, v in cached.items():
                 inputs.setdefault(k, v)

@@ -289,7 +289,10 @@ class LocalDaskExecutor(Executor):
         futures = self._futures
         # Calls whose future was dropped still have to run (like on every other executor).
         roots = [k for k in targets if k in pending]
-        roots += [k for k in pending if k not in futures]
+        # (a dropped call that a pending call depends on runs as that call's input, and is not
+        # requested itself, so that its result is freed as soon as its dependents are done)
+        needed = self._needed_by
+        roots += [k for k in pending if k not in futures and not needed.get(k)]
         stack = list(roots)
         batch: set[str] = set()
         dsk: dict[str, Any] = {}

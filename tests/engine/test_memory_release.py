@@ -1,0 +1,137 @@
+"""Memory-bounded runs: results no downstream task needs, and not in return_tasks, are dropped."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+
+import pytest
+
+from headwater import Flow, task
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, resource, sys
+    from headwater import Flow, task
+
+    N, executor = int(sys.argv[1]), sys.argv[2]
+
+    @task
+    def make(i):
+        return bytes([i % 251]) * 1_000_000      # 1 MB, really written
+
+    @task
+    def step(b):
+        return bytes([b[0] + 1]) * len(b)
+
+    @task
+    def size(b):
+        return len(b)
+
+    @task
+    def total(sizes):
+        return sum(sizes)
+
+    with Flow("memory") as flow:
+        sizes = size.map(step.map(make.map(list(range(N)))))
+        result = total(sizes)
+
+    ex = None
+    if executor != "local":
+        from headwater.executors import LocalDaskExecutor
+        ex = LocalDaskExecutor(executor)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    state = flow.run(return_tasks=[result], executor=ex) if ex else flow.run(return_tasks=[result])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"ok": state.is_successful(), "total": state.result[result].result,
+                      "growth_mb": (peak - before) / 1024, "returned": len(state.result)}))
+    """
+)
+
+
+@pytest.mark.parametrize("executor", ["local", "sync", "threads"])
+def test_peak_memory_stays_far_below_the_data_size(executor, tmp_path):
+    n = 400  # 3 chained mapped steps of 400 x 1 MB = 1.2 GB of intermediate data
+    script = tmp_path / "mem.py"
+    script.write_text(SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), str(n), executor], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["ok"] and out["total"] == n * 1_000_000
+    assert out["returned"] == 1
+    # everything kept would be > 1,200 MB; a handful of items in flight is a few MB
+    assert out["growth_mb"] < 150, out
+
+
+@task
+def produce():
+    return list(range(5))
+
+
+@task
+def double(x):
+    return 2 * x
+
+
+@task
+def add(xs):
+    return sum(xs)
+
+
+def test_released_states_keep_their_class_but_not_their_result():
+    with Flow("release") as flow:
+        p = produce()
+        d = double.map(p)
+        a = add(d)
+    runner_states = {}
+    from headwater.engine.flow_runner import FlowRunner
+
+    runner = FlowRunner(flow)
+    state = runner.run(return_tasks=[a])
+    runner_states = runner.task_states
+    assert state.is_successful()
+    assert set(state.result) == {a}
+    assert state.result[a].result == 20
+    assert runner_states[p].is_successful() and runner_states[p].result is None
+    assert runner_states[p].released
+    assert all(c.released and c.result is None for c in runner_states[d].map_states)
+
+
+def test_default_run_keeps_every_result():
+    with Flow("keep") as flow:
+        p = produce()
+        d = double.map(p)
+    state = flow.run()
+    assert state.result[p].result == [0, 1, 2, 3, 4]
+    assert state.result[d].result == [0, 2, 4, 6, 8]
+
+
+calls = {"flaky": 0}
+
+
+@task(max_retries=1, retry_delay=timedelta(seconds=0.05))
+def flaky():
+    calls["flaky"] += 1
+    if calls["flaky"] == 1:
+        raise RuntimeError("first attempt fails")
+    return 10
+
+
+@task
+def combine(a, b):
+    return a + b
+
+
+def test_bounded_run_with_a_retry_still_has_every_input():
+    calls["flaky"] = 0
+    with Flow("retry") as flow:
+        p = produce()
+        first = add(p)
+        result = combine(first, flaky())
+    state = flow.run(return_tasks=[result])
+    assert state.is_successful()
+    assert state.result[result].result == 20
+    assert calls["flaky"] == 2

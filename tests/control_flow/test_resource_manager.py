@@ -312,3 +312,25 @@ def test_class_without_setup_is_a_type_error():
         class NoSetup:
             def cleanup(self, r):
                 pass
+
+
+def test_block_sets_and_restores_context_resource(tmp_path):
+    import headwater
+
+    with Flow("context"):
+        resource = Scratch(str(tmp_path / "log"))
+        assert headwater.context.get("resource") is None
+        with resource as handle:
+            assert headwater.context.resource is resource
+            assert handle is resource.setup_task
+        assert headwater.context.get("resource") is None
+
+
+def test_an_error_in_the_block_adds_no_edges(tmp_path):
+    with Flow("error") as flow:
+        resource = Scratch(str(tmp_path / "log"))
+        with pytest.raises(RuntimeError, match="while building"), resource as handle:
+            body = identity(handle)
+            raise RuntimeError("while building")
+    assert flow.upstream_tasks(body) == {resource.setup_task}
+    assert flow.upstream_tasks(resource.cleanup_task) == {resource.init_task, resource.setup_task}

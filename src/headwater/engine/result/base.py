@@ -222,6 +222,13 @@ class Result:
 
     _is_headwater_result = True
 
+    #: The value held (``None`` until read or written).
+    value: Any
+    #: A template, a callable, or (on Results returned by ``read``/``write``) the final location.
+    location: Any
+    #: How values become bytes.
+    serializer: Any
+
     def __init__(
         self,
         value: Any = None,
@@ -292,7 +299,7 @@ class Result:
         )
 
     # -- helpers for subclasses --------------------------------------------------------------
-    def _serialize(self, value: Any) -> bytes:
+    def _serialize(self, value: Any) -> bytes | bytearray | memoryview:
         try:
             data = self.serializer.serialize(value)
         except SerializationError:
@@ -396,7 +403,7 @@ class NoResultType(Result):
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other)
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # type: ignore[override]
         return hash(NoResultType)
 
     def __repr__(self) -> str:

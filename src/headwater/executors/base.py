@@ -40,9 +40,17 @@ class Executor:
         yield
 
     def submit(
-        self, fn: Callable[..., Any], *args: Any, extra_context: dict[str, Any] | None = None, **kwargs: Any
+        self,
+        fn: Callable[..., Any],
+        /,
+        *args: Any,
+        extra_context: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> Any:
-        """Schedule ``fn(*args, **kwargs)`` and return a future of its value."""
+        """Schedule ``fn(*args, **kwargs)`` and return a future of its value.
+
+        ``fn`` is positional-only, so ``kwargs`` may hold a keyword argument named ``fn``.
+        """
         raise NotImplementedError
 
     def wait(self, futures: Any) -> Any:

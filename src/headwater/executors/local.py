@@ -26,7 +26,12 @@ class LocalExecutor(Executor):
     """Runs every submitted call immediately in the calling thread."""
 
     def submit(
-        self, fn: Callable[..., Any], *args: Any, extra_context: dict[str, Any] | None = None, **kwargs: Any
+        self,
+        fn: Callable[..., Any],
+        /,
+        *args: Any,
+        extra_context: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> Any:
         if extra_context:
             var = _context._var

@@ -1,49 +1,20 @@
-"""Fixtures for the executor tests: a loopback dask cluster and a Ctrl-C harness."""
+"""Executor-test fixtures: polling and a Ctrl-C harness (the cluster lives in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 psutil = pytest.importorskip("psutil")
-
-
-@pytest.fixture(scope="session")
-def dask_cluster() -> Iterator[Any]:
-    """A ``distributed`` cluster of two single-threaded worker processes on 127.0.0.1.
-
-    Workers offer ``GPU=2`` resources; the scheduler gives up on a task the first time its worker
-    dies (``allowed-failures: 0``), so lost-worker tests need a single kill.
-    """
-    import dask
-    from distributed import Client, LocalCluster
-
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = LocalCluster(
-            host="127.0.0.1",
-            processes=True,
-            n_workers=2,
-            threads_per_worker=1,
-            dashboard_address=None,
-            resources={"GPU": 2},
-            silence_logs=logging.CRITICAL,
-        )
-    client = Client(cluster, set_as_default=False)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 def _wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:

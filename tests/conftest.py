@@ -1,0 +1,78 @@
+"""Shared fixtures: one loopback ``distributed`` cluster per session and the ``executor`` fixture.
+
+Run-level tests take ``executor`` and pass it to ``flow.run(executor=executor)``; they then run
+once per executor headwater ships:
+
+- ``local`` — :class:`~headwater.executors.LocalExecutor`;
+- ``dask-sync``, ``dask-threads``, ``dask-processes`` — :class:`~headwater.executors.LocalDaskExecutor`;
+- ``distributed`` — :class:`~headwater.executors.DaskExecutor` connected to the session cluster.
+
+The process-based ones are marked ``slow`` (``-m "not slow"`` skips them for a quick pass).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+EXECUTOR_PARAMS = [
+    "local",
+    "dask-sync",
+    "dask-threads",
+    pytest.param("dask-processes", marks=pytest.mark.slow),
+    pytest.param("distributed", marks=pytest.mark.slow),
+]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: runs on process-based executors (deselect with -m 'not slow')"
+    )
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[Any]:
+    """A ``Client`` of a ``distributed`` cluster of two single-threaded worker processes.
+
+    The cluster listens on 127.0.0.1 only. Workers offer ``GPU=2`` resources; the scheduler
+    gives up on a task the first time its worker dies (``allowed-failures: 0``), so lost-worker
+    tests need a single kill. Tests that kill or block workers wait for both workers to be back
+    before they return.
+    """
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(
+            host="127.0.0.1",
+            processes=True,
+            n_workers=2,
+            threads_per_worker=1,
+            dashboard_address=":0",
+            resources={"GPU": 2},
+            silence_logs=logging.CRITICAL,
+        )
+    client = Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+@pytest.fixture(params=EXECUTOR_PARAMS)
+def executor(request: pytest.FixtureRequest) -> Any:
+    """A fresh, unstarted executor of each kind headwater ships (see the module docstring)."""
+    from headwater.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
+
+    kind = request.param
+    if kind == "local":
+        return LocalExecutor()
+    if kind == "distributed":
+        client = request.getfixturevalue("dask_cluster")
+        return DaskExecutor(address=client.scheduler.address)
+    scheduler = kind.removeprefix("dask-")
+    return LocalDaskExecutor(scheduler=scheduler, num_workers=2)

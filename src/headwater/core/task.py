@@ -347,8 +347,8 @@ class Task:
         ctx_tags = _context.get("tags")
         if ctx_tags:
             d["tags"].update(ctx_tags)
-        if "target" in task_args and self.result is not None:
-            res = self.result.copy()
+        if "target" in task_args and d["result"] is not None:
+            res = d["result"].copy()
             res.location = task_args["target"]
             d["result"] = res
         return new

@@ -358,7 +358,17 @@ class LocalDaskExecutor(Executor):
             elif self.scheduler == "processes":
                 import dask.multiprocessing as dmp
 
-                dmp.get(dsk, want, pool=pool, optimize_graph=False, callbacks=callbacks)
+                # one call per dispatch (dask batches 6 by default): a batch runs its calls one
+                # after another in one process, which would break depth-first mapped chains
+                chunksize = int(self.dask_config.get("chunksize", 1))
+                dmp.get(
+                    dsk,
+                    want,
+                    pool=pool,
+                    optimize_graph=False,
+                    callbacks=callbacks,
+                    chunksize=chunksize,
+                )
             else:
                 from dask.local import get_sync
 

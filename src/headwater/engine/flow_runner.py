@@ -29,6 +29,7 @@ from headwater.engine.state import (
     Finished,
     Mapped,
     Pending,
+    Retrying,
     Running,
     Scheduled,
     State,
@@ -374,7 +375,7 @@ class FlowRunner(Runner):
         resolved: dict[Task, dict[Edge, list[Any]]] = {}
         # children of mapped task d, waiting on child-wise upstream slots
         stack: list[tuple[Task, int]] = [(t, -1) for t in reversed(tasks) if need[t] == 0]
-        submit = executor.submit
+        submit = _explaining_submit(executor) if getattr(executor, "is_process_based", False) else executor.submit
         light = _is_light(executor)
         task_ctx_cache: dict[Task, dict[str, Any]] = {}
 
@@ -584,7 +585,19 @@ class FlowRunner(Runner):
             on_complete(t)
 
         # collect
-        raw = wait(handles)
+        try:
+            raw = wait(handles)
+        except Exception as exc:
+            # A worker died, or a value could not travel between processes: settle task by
+            # task instead, so that only the tasks concerned fail and the others keep their states.
+            from headwater.exceptions import SerializationError
+            from headwater.executors._dask_support import WorkerLostError
+
+            if not isinstance(exc, (WorkerLostError, SerializationError)):
+                raise
+            raw = self._settle_one_by_one(
+                tasks, handles, up, resolved, runners, make_runner, task_states, ctx_for, extra_for, submit, wait, light
+            )
         final: dict[Task, State] = {}
         for t in tasks:
             s = raw[t]
@@ -593,6 +606,117 @@ class FlowRunner(Runner):
             final[t] = s
         self.task_states = final
         return self.determine_final_state(state, final, return_tasks)
+
+    def _settle_one_by_one(
+        self,
+        tasks: list[Task],
+        handles: dict[Task, Any],
+        up: dict[Task, list[Edge]],
+        resolved: dict[Task, dict[Edge, list[Any]]],
+        runners: dict[Task, TaskRunner],
+        make_runner: Callable[[Task], TaskRunner],
+        task_states: dict[Task, State],
+        ctx_for: Callable[[Task], dict[str, Any]],
+        extra_for: Callable[[Task, int | None], dict[str, Any] | None],
+        submit: Callable[..., Any],
+        wait: Callable[[Any], Any],
+        light: bool,
+    ) -> dict[Task, Any]:
+        """Collect each task's (and mapped child's) state separately, after a lost worker.
+
+        Tasks are settled in topological order. A call whose own worker was lost (or whose
+        value could not be pickled) gets a ``Failed`` state saying so — or ``Retrying``, when
+        the task's retry settings allow. A call that only failed because an upstream call did
+        is submitted again with the upstream states settled so far, so that it gets its normal
+        trigger outcome.
+        """
+        from headwater.exceptions import SerializationError
+        from headwater.executors._dask_support import WorkerLostError
+
+        recoverable = (WorkerLostError, SerializationError)
+        raw: dict[Task, Any] = {}
+        replaced: set[tuple[Task, int | None]] = set()  # calls whose state we made here
+
+        def prior_state(t: Task, i: int | None) -> State | None:
+            prior = task_states.get(t)
+            if i is None:
+                return prior
+            if type(prior) is Mapped and i < len(prior.map_states):
+                return prior.map_states[i]
+            return None
+
+        def upstream_states(t: Task, i: int | None) -> tuple[dict[Edge, Any], bool]:
+            ups: dict[Edge, Any] = {}
+            touched = False
+            res = resolved.get(t, {})
+            for e in up[t]:
+                u = e.upstream_task
+                if i is not None and e in res:
+                    ups[e] = res[e][i]
+                    touched = touched or any(k[0] is u for k in replaced)
+                    continue
+                v = raw[u]
+                if i is not None and type(v) is list and e.mapped and not e.flattened:
+                    ups[e] = v[i]
+                    touched = touched or (u, i) in replaced
+                else:
+                    ups[e] = v
+                    touched = touched or any(k[0] is u for k in replaced)
+            return ups, touched
+
+        def settle(t: Task, i: int | None, h: Any) -> Any:
+            resubmitted = False
+            while True:
+                try:
+                    return wait(h)
+                except recoverable as err:
+                    own = isinstance(err, WorkerLostError) and err.key is not None and err.key == getattr(h, "key", None)
+                    ups, touched = upstream_states(t, i)
+                    if own or resubmitted or not touched:
+                        replaced.add((t, i))
+                        return self._lost_call_state(t, i, err, prior_state(t, i), runners.get(t) or make_runner(t))
+                    runner = runners.get(t) or make_runner(t)
+                    if light:
+                        h = submit(_run_task, runner, prior_state(t, i), ups, ctx_for(t), i)
+                    else:
+                        h = submit(_run_task, runner, prior_state(t, i), ups, ctx_for(t), i, extra_context=extra_for(t, i))
+                    resubmitted = True
+
+        for t in tasks:
+            h = handles[t]
+            if type(h) is list:
+                raw[t] = [settle(t, i, h_i) for i, h_i in enumerate(h)]
+            else:
+                raw[t] = settle(t, None, h)
+        return raw
+
+    def _lost_call_state(self, t: Task, i: int | None, err: BaseException, prior: State | None, runner: TaskRunner) -> State:
+        """``Failed`` (or ``Retrying``, for a lost worker with retries left) for one call."""
+        from headwater.executors._dask_support import WorkerLostError
+
+        name = t.name if i is None else f"{t.name}[{i}]"
+        lost = isinstance(err, WorkerLostError)
+        if lost:
+            msg = f"The worker running task {name!r} was lost before the task finished: {err}"
+        else:
+            msg = f"Task {name!r} could not be run: {err}"
+        running = Running(message="Starting task run.")
+        new: State = runner._change(running, Failed(msg, result=err))
+        attempt = prior.run_count + 1 if isinstance(prior, Retrying) else 1
+        if lost and isinstance(new, Failed) and attempt <= t.max_retries:
+            if t.retry_on is None or isinstance(err, t.retry_on):
+                import pendulum
+
+                delay = t.retry_delay
+                start = pendulum.now("UTC") + delay if delay is not None else pendulum.now("UTC")
+                retry = Retrying(
+                    message=f"Retrying Task (after attempt {attempt} of {t.max_retries + 1}): the worker was lost.",
+                    start_time=start,
+                    run_count=attempt,
+                    context={"failure": msg},
+                )
+                new = runner._change(new, retry)
+        return new
 
     def determine_final_state(self, state: State, task_states: dict[Task, State], return_tasks: set[Task]) -> State:
         """Apply the final-state rules and the flow's ``terminal_state_handler``."""
@@ -642,3 +766,113 @@ def _is_light(executor: Any) -> bool:
     from headwater.executors.local import LocalExecutor
 
     return type(executor) is LocalExecutor
+
+
+# -- process-based executors: explain what cannot be pickled ----------------------------------
+def _run_task_in_process(
+    runner: TaskRunner, state: State | None, upstream: dict, ctx: dict, map_index: int | None
+) -> State:
+    """:func:`_run_task` for executors that pickle results: an unpicklable value fails the task."""
+    new = _run_task(runner, state, upstream, ctx, map_index)
+    value = new.result
+    if value is None or type(new) is Mapped or not new.is_successful():
+        return new
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(value)
+    except Exception as exc:  # noqa: BLE001 - any pickling failure is explained the same way
+        name = runner.task.name if map_index is None else f"{runner.task.name}[{map_index}]"
+        from headwater.exceptions import SerializationError
+
+        err = SerializationError(
+            f"Task {name!r} returned {_short(value)}, which cannot be pickled to send it back from "
+            f"the worker process ({exc}). To fix: return plain data (create objects such as open "
+            "files, locks, connections or generators inside the tasks that use them), or run "
+            "the flow on a thread-based executor."
+        )
+        return Failed(str(err), result=err)
+    return new
+
+
+def _short(obj: Any, limit: int = 80) -> str:
+    try:
+        text = repr(obj)
+    except Exception:  # noqa: BLE001
+        text = f"<{type(obj).__name__} object>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _explaining_submit(executor: Any) -> Callable[..., Any]:
+    """``executor.submit`` for executors that pickle tasks: what cannot be pickled fails its task.
+
+    A task run whose task, inputs or context cannot be pickled becomes a ``Failed`` state (in
+    place of a future) whose message names the task, the value and the fix.
+    """
+    from headwater.exceptions import SerializationError
+
+    submit = executor.submit
+
+    def explaining_submit(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        if fn is not _run_task:
+            return submit(fn, *args, **kwargs)
+        try:
+            return submit(_run_task_in_process, *args, **kwargs)
+        except SerializationError as exc:
+            runner, prior, ups, ctx, map_index = args
+            msg = _explain_unpicklable_run(executor, runner, prior, ups, ctx, map_index, exc)
+            err = SerializationError(msg)
+            err.__cause__ = exc
+            return Failed(msg, result=err)
+
+    return explaining_submit
+
+
+def _explain_unpicklable_run(
+    executor: Any, runner: TaskRunner, prior: Any, ups: dict, ctx: dict, map_index: int | None, exc: BaseException
+) -> str:
+    import cloudpickle
+
+    def cause(obj: Any) -> BaseException | None:
+        try:
+            cloudpickle.dumps(obj)
+        except Exception as e:  # noqa: BLE001
+            return e
+        return None
+
+    task = runner.task
+    name = task.name if map_index is None else f"{task.name}[{map_index}]"
+    candidates: list[tuple[str, Any]] = []
+    fn = getattr(task, "__wrapped__", None) or getattr(type(task), "run", None)
+    if fn is not None:
+        candidates.append((f"its function {getattr(fn, '__qualname__', fn)!r}", fn))
+    candidates += [(f"its attribute {k!r}", v) for k, v in vars(task).items() if k != "__wrapped__"]
+    candidates += [(f"its input {k!r}", v) for k, v in (getattr(runner, "constants", None) or {}).items()]
+    candidates += [(f"parameter {k!r}", v) for k, v in (ctx.get("parameters") or {}).items()]
+    candidates += [(f"its upstream input {e.key or e.upstream_task.name!r}", v) for e, v in ups.items()]
+    candidates += [(f"context key {k!r}", v) for k, v in ctx.items() if k != "parameters"]
+    if prior is not None:
+        candidates.append(("its previous state", prior))
+    what, value, why = "the task run", task, exc
+    for label, obj in candidates:
+        found = cause(obj)
+        if found is not None:
+            what, value, why = label, obj, found
+            break
+    qualname = getattr(value, "__qualname__", "") or ""
+    if qualname.endswith("<lambda>") or "<locals>" in qualname:
+        fix = (
+            "it is a lambda or a function defined inside another function: define it with `def` "
+            "at module level in an importable module, and pass what it needs as task inputs "
+            "instead of closing over it"
+        )
+    else:
+        fix = (
+            "pass only picklable values (no open files, locks, sockets, connections or "
+            "generators: create those inside the task that uses them), or run the flow on a "
+            "thread-based executor such as LocalDaskExecutor(scheduler='threads')"
+        )
+    return (
+        f"Task {name!r} cannot run on {executor!r}, which sends tasks to other processes: "
+        f"{what} ({_short(value)}) cannot be pickled ({why}). To fix: {fix}."
+    )

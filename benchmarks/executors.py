@@ -28,7 +28,7 @@ Three tables:
    ``--memory-limit-gb`` (default: half the machine's memory) instead of exhausting the machine.
 
 Every case runs in a fresh interpreter (``--case``), so its peak memory is its own. Times are the
-best of 3 repeats (1 at N >= 100,000). Ratios are ``headwater / raw`` (target: at most 1.5).
+best of 3 repeats (1 at N >= 100,000; on the cluster, 1 at N >= 10,000). Ratios are ``headwater / raw`` (target: at most 1.5).
 """
 
 from __future__ import annotations
@@ -132,8 +132,9 @@ def _case_threads(shape: str, n: int, mode: str) -> dict:
 def _case_distributed(shape: str, n: int, mode: str, address: str) -> dict:
     from distributed import Client
 
-    repeats = 1 if n >= 100_000 else 3
+    repeats = 1 if n >= 10_000 else 3
     if mode == "connect":
+
         def connect() -> None:
             Client(address, set_as_default=False).close()
 
@@ -263,6 +264,8 @@ class _Cluster:
         env = dict(os.environ)
         # the workers import the benchmark's task functions from run.py, like user code
         env["PYTHONPATH"] = os.pathsep.join([HERE, *filter(None, [env.get("PYTHONPATH")])])
+        # task logging at WARNING in the workers, as in the client (and run.py's ``hw`` column)
+        env["HEADWATER__LOGGING__LEVEL"] = "WARNING"
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "executors.py"), "--serve-cluster", path],
             stdin=subprocess.PIPE,
@@ -300,7 +303,9 @@ def _ratio(hw: float, raw: float) -> str:
 def run_threads(sizes: list[int]) -> None:
     """Print the LocalDaskExecutor("threads") table."""
     print('\nheadwater on LocalDaskExecutor("threads") vs dask.threaded.get on the graph dict')
-    header = f"{'shape':6} {'N':>8} | {'raw dask':>9} {'hw':>9} | {'hw/raw':>9} {'us/task hw-raw':>15}"
+    header = (
+        f"{'shape':6} {'N':>8} | {'raw dask':>9} {'hw':>9} | {'hw/raw':>9} {'us/task hw-raw':>15}"
+    )
     print(header)
     print("-" * len(header))
     for shape in SHAPES:
@@ -380,7 +385,10 @@ def run_memory(n: int, limit_gb: float | None) -> None:
     header = f"{'executor':22} {'N':>8} | {'time':>8} {'peak RSS':>10} {'N x 1 MB':>10}"
     print(header)
     print("-" * len(header))
-    for executor, label in (("local", "LocalExecutor"), ("threads", 'LocalDaskExecutor("threads")')):
+    for executor, label in (
+        ("local", "LocalExecutor"),
+        ("threads", 'LocalDaskExecutor("threads")'),
+    ):
         out = _measure(["memory", executor, str(n), str(limit_mb)])
         if "aborted_mb" in out:
             print(
@@ -396,7 +404,9 @@ def run_memory(n: int, limit_gb: float | None) -> None:
         )
 
 
-def run_all(quick: bool, sizes: list[int] | None, memory_n: int | None, limit_gb: float | None) -> None:
+def run_all(
+    quick: bool, sizes: list[int] | None, memory_n: int | None, limit_gb: float | None
+) -> None:
     """Run the three executor tables (what ``run.py`` calls)."""
     sizes = sizes or ([1_000] if quick else [1_000, 10_000])
     run_threads(sizes)
@@ -407,10 +417,14 @@ def run_all(quick: bool, sizes: list[int] | None, memory_n: int | None, limit_gb
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options this suite shares with ``run.py``."""
     parser.add_argument(
-        "--memory-n", type=int, help="items in the memory benchmark (default 100,000; --quick 2,000)"
+        "--memory-n",
+        type=int,
+        help="items in the memory benchmark (default 100,000; --quick 2,000)",
     )
     parser.add_argument(
-        "--memory-limit-gb", type=float, help="end a memory case past this RSS (default: half the RAM)"
+        "--memory-limit-gb",
+        type=float,
+        help="end a memory case past this RSS (default: half the RAM)",
     )
 
 

@@ -2,8 +2,10 @@
 
 Run everything (one command, prints a table)::
 
-    python benchmarks/run.py            # N = 1,000 / 10,000 / 100,000
-    python benchmarks/run.py --quick    # N = 1,000 / 10,000 only
+    python benchmarks/run.py              # N = 1,000 / 10,000 / 100,000, then executors.py
+    python benchmarks/run.py --quick      # N = 1,000 / 10,000 only, executors.py --quick
+    python benchmarks/run.py --executors  # only the dask executor and memory tables
+                                          # (executors.py; --quick and --memory-n apply)
 
 Each measurement runs in a fresh interpreter, so peak memory (``ru_maxrss``) belongs to that one
 case. Three graph shapes of N trivial tasks (``x + 1``):
@@ -163,10 +165,14 @@ def _measure(shape: str, n: int, mode: str) -> dict:
 
 
 def _import_time() -> float:
-    code = "import time; t0 = time.perf_counter(); import headwater; print(time.perf_counter() - t0)"
+    code = (
+        "import time; t0 = time.perf_counter(); import headwater; print(time.perf_counter() - t0)"
+    )
     times = []
     for _ in range(7):
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
         times.append(float(proc.stdout.strip()))
     return min(times)
 
@@ -176,9 +182,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip N = 100,000")
     parser.add_argument("--case", nargs=3, metavar=("SHAPE", "N", "MODE"), help=argparse.SUPPRESS)
     parser.add_argument("--sizes", type=int, nargs="*", help="override the N values")
+    parser.add_argument(
+        "--executors",
+        action="store_true",
+        help="run only the LocalDaskExecutor / DaskExecutor / memory benchmarks (executors.py)",
+    )
+    import executors
+
+    executors.add_arguments(parser)
     args = parser.parse_args()
     if args.case:
         _child(args)
+        return
+    if args.executors:
+        print(f"Python {sys.version.split()[0]} on {os.cpu_count()} cores")
+        executors.run_all(args.quick, args.sizes, args.memory_n, args.memory_limit_gb)
         return
 
     sizes = args.sizes or ([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])
@@ -209,6 +227,7 @@ def main() -> None:
         for shape in SHAPES:
             ratio = results[(shape, 100_000)]["run"] / results[(shape, 10_000)]["run"]
             print(f"  {shape:6} {ratio:5.1f}")
+    executors.run_all(args.quick, args.sizes, args.memory_n, args.memory_limit_gb)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ Three tables:
    ``--memory-limit-gb`` (default: half the machine's memory) instead of exhausting the machine.
 
 Every case runs in a fresh interpreter (``--case``), so its peak memory is its own. Times are the
-best of 3 repeats (1 at N >= 100,000; on the cluster, 1 at N >= 10,000). Ratios are ``headwater / raw`` (target: at most 1.5).
+best of 3 repeats (1 at N >= 100,000; on the cluster, 1 at N >= 10,000). Ratios are
+``headwater / raw`` (target: at most 1.5).
 """
 
 from __future__ import annotations
@@ -382,7 +383,7 @@ def run_memory(n: int, limit_gb: float | None) -> None:
         f"\nmemory: {n:,} items x 3 chained mapped steps of 1 MB values + reduce, "
         "flow.run(return_tasks=[reduce])"
     )
-    header = f"{'executor':22} {'N':>8} | {'time':>8} {'peak RSS':>10} {'N x 1 MB':>10}"
+    header = f"{'executor':28} {'N':>8} | {'time':>8} {'peak RSS':>11} {'N x 1 MB':>11}"
     print(header)
     print("-" * len(header))
     for executor, label in (
@@ -392,26 +393,36 @@ def run_memory(n: int, limit_gb: float | None) -> None:
         out = _measure(["memory", executor, str(n), str(limit_mb)])
         if "aborted_mb" in out:
             print(
-                f"{label:22} {n:>8,} | aborted: RSS passed {out['aborted_mb']:,.0f} MB "
+                f"{label:28} {n:>8,} | aborted: RSS passed {out['aborted_mb']:,.0f} MB "
                 f"(limit {limit_mb:,.0f} MB); N x 1 MB = {n * MB / 2**20:,.0f} MB",
                 flush=True,
             )
             continue
         print(
-            f"{label:22} {n:>8,} | {out['run']:7.1f}s {out['peak_mb']:7.0f} MB "
-            f"{n * MB / 2**20:7,.0f} MB",
+            f"{label:28} {n:>8,} | {out['run']:7.1f}s {out['peak_mb']:7.0f} MiB "
+            f"{n * MB / 2**20:7,.0f} MiB",
             flush=True,
         )
 
 
 def run_all(
-    quick: bool, sizes: list[int] | None, memory_n: int | None, limit_gb: float | None
+    quick: bool,
+    sizes: list[int] | None,
+    memory_n: int | None,
+    limit_gb: float | None,
+    big_map: int | None = None,
 ) -> None:
     """Run the three executor tables (what ``run.py`` calls)."""
     sizes = sizes or ([1_000] if quick else [1_000, 10_000])
     run_threads(sizes)
-    run_distributed(sizes, None if quick else 100_000)
+    run_distributed(sizes, _big_map(quick, big_map))
     run_memory(memory_n or (2_000 if quick else 100_000), limit_gb)
+
+
+def _big_map(quick: bool, big_map: int | None) -> int | None:
+    if big_map is None:
+        return None if quick else 100_000
+    return big_map or None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -420,6 +431,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--memory-n",
         type=int,
         help="items in the memory benchmark (default 100,000; --quick 2,000)",
+    )
+    parser.add_argument(
+        "--big-map",
+        type=int,
+        help="items in the big DaskExecutor map (default 100,000; skipped with --quick; 0: skip)",
     )
     parser.add_argument(
         "--memory-limit-gb",
@@ -447,13 +463,13 @@ def main() -> None:
         return
     print(f"Python {sys.version.split()[0]} on {os.cpu_count()} cores")
     if args.only is None:
-        run_all(args.quick, args.sizes, args.memory_n, args.memory_limit_gb)
+        run_all(args.quick, args.sizes, args.memory_n, args.memory_limit_gb, args.big_map)
         return
     sizes = args.sizes or ([1_000] if args.quick else [1_000, 10_000])
     if args.only == "threads":
         run_threads(sizes)
     elif args.only == "distributed":
-        run_distributed(sizes, None if args.quick else 100_000)
+        run_distributed(sizes, _big_map(args.quick, args.big_map))
     else:
         run_memory(args.memory_n or (2_000 if args.quick else 100_000), args.memory_limit_gb)
 

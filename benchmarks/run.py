@@ -196,7 +196,7 @@ def main() -> None:
         return
     if args.executors:
         print(f"Python {sys.version.split()[0]} on {os.cpu_count()} cores")
-        executors.run_all(args.quick, args.sizes, args.memory_n, args.memory_limit_gb)
+        executors.run_all(args.quick, args.sizes, args.memory_n, args.memory_limit_gb, args.big_map)
         return
 
     sizes = args.sizes or ([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])
@@ -227,7 +227,7 @@ def main() -> None:
         for shape in SHAPES:
             ratio = results[(shape, 100_000)]["run"] / results[(shape, 10_000)]["run"]
             print(f"  {shape:6} {ratio:5.1f}")
-    executors.run_all(args.quick, args.sizes, args.memory_n, args.memory_limit_gb)
+    executors.run_all(args.quick, args.sizes, args.memory_n, args.memory_limit_gb, args.big_map)
 
 
 if __name__ == "__main__":

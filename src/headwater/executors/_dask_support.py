@@ -61,19 +61,29 @@ class WorkerLostError(HeadwaterError):
 
 
 # -- walking nested arguments ------------------------------------------------------------------
+# values that can hold no future: skipped without a call (the context snapshot is mostly these)
+_ATOMS = frozenset({str, bytes, int, float, bool, complex, type(None)})
+
+
 def map_futures(obj: Any, leaf_type: type | tuple[type, ...], fn: Callable[[Any], Any]) -> Any:
     """Return ``obj`` with every instance of ``leaf_type`` replaced by ``fn(instance)``.
 
     Lists, tuples (named tuples too), sets, frozensets and dicts (values only) are searched at any
-    depth. Containers without a match are returned as they are, not copied.
+    depth. Containers without a match are returned as they are, not copied. ``leaf_type`` is a
+    future or placeholder class: strings, numbers, booleans and ``None`` are never looked into.
     """
+    t = type(obj)
+    if t in _ATOMS:
+        return obj
     if isinstance(obj, leaf_type):
         return fn(obj)
-    t = type(obj)
     if t is dict or (isinstance(obj, dict) and t is not dict):
         changed = False
         new = {}
         for k, v in obj.items():
+            if type(v) in _ATOMS:
+                new[k] = v
+                continue
             w = map_futures(v, leaf_type, fn)
             changed = changed or w is not v
             new[k] = w
@@ -97,6 +107,9 @@ def map_futures(obj: Any, leaf_type: type | tuple[type, ...], fn: Callable[[Any]
         changed = False
         items = []
         for v in obj:
+            if type(v) in _ATOMS:
+                items.append(v)
+                continue
             w = map_futures(v, leaf_type, fn)
             changed = changed or w is not v
             items.append(w)

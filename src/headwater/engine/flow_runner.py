@@ -807,11 +807,14 @@ def _explaining_submit(executor: Any) -> Callable[..., Any]:
     """``executor.submit`` for executors that pickle tasks: what cannot be pickled fails its task.
 
     A task run whose task, inputs or context cannot be pickled becomes a ``Failed`` state (in
-    place of a future) whose message names the task, the value and the fix.
+    place of a future) whose message names the task, the value and the fix. A task downstream
+    of such a task cannot be pickled either (its upstream edges hold the task); it is run here,
+    in this process, so that it gets its normal trigger outcome.
     """
     from headwater.exceptions import SerializationError
 
     submit = executor.submit
+    explained: list[State] = []  # the Failed states made here (their downstream runs here)
 
     def explaining_submit(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         if fn is not _run_task:
@@ -820,10 +823,14 @@ def _explaining_submit(executor: Any) -> Callable[..., Any]:
             return submit(_run_task_in_process, *args, **kwargs)
         except SerializationError as exc:
             runner, prior, ups, ctx, map_index = args
+            if any(v is s for v in ups.values() for s in explained):
+                return _run_task(runner, prior, executor.wait(dict(ups)), ctx, map_index)
             msg = _explain_unpicklable_run(executor, runner, prior, ups, ctx, map_index, exc)
             err = SerializationError(msg)
             err.__cause__ = exc
-            return Failed(msg, result=err)
+            failed = Failed(msg, result=err)
+            explained.append(failed)
+            return failed
 
     return explaining_submit
 

@@ -38,7 +38,7 @@ ALL_STATES = [
 PARENTS = {
     st.Pending: st.State,
     st.Scheduled: st.Pending,
-    st.Paused: st.Pending,
+    st.Paused: st.Scheduled,  # SPEC §5: Pending -> Scheduled -> Paused
     st.Resume: st.Scheduled,
     st.Retrying: st.Scheduled,
     st.Running: st.State,

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from headwater.context import context as _context
-from headwater.engine.state import Mapped, Scheduled, State
+from headwater.engine.state import Mapped, Paused, Scheduled, State
 
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
@@ -122,12 +122,16 @@ def _run_until_done(flow: Flow, runner_cls: type, params: dict[str, Any], kwargs
 
 
 def _next_wake(states: Any) -> Any:
-    """Earliest start time among Scheduled/Retrying states (mapped children included)."""
+    """Earliest start time among Scheduled/Retrying states (mapped children included).
+
+    ``Paused`` is a ``Scheduled`` state too, but a paused task waits for a person, not for the
+    clock: ``flow.run`` returns and the pause's ``start_time`` only records when it would end.
+    """
     earliest = None
     for s in states:
         children = s.map_states if type(s) is Mapped else (s,)
         for c in children:
-            if isinstance(c, Scheduled) and c.start_time is not None:
+            if isinstance(c, Scheduled) and c.start_time is not None and not isinstance(c, Paused):
                 if earliest is None or c.start_time < earliest:
                     earliest = c.start_time
     return earliest

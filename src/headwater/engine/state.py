@@ -298,17 +298,6 @@ class Pending(State):
     color = "#d3d3d3"
 
 
-class Paused(Pending):
-    """Waiting for a manual approval (see ``pause_task`` and ``manual_only``)."""
-
-    __slots__ = ("start_time",)
-    color = "#cfd8dc"
-
-    def __init__(self, message=None, result=None, start_time=None, context=None, cached_inputs=None):
-        super().__init__(message=message, result=result, context=context, cached_inputs=cached_inputs)
-        self.start_time = _to_utc(start_time) if start_time is not None else None
-
-
 def _to_utc(dt: datetime.datetime) -> Any:
     import pendulum
 
@@ -328,6 +317,13 @@ class Scheduled(Pending):
     def __init__(self, message=None, result=None, start_time=None, context=None, cached_inputs=None):
         super().__init__(message=message, result=result, context=context, cached_inputs=cached_inputs)
         self.start_time = _to_utc(start_time) if start_time is not None else None
+
+
+class Paused(Scheduled):
+    """Waiting for a manual approval (see ``pause_task`` and ``manual_only``)."""
+
+    __slots__ = ()
+    color = "#cfd8dc"
 
 
 class Resume(Scheduled):

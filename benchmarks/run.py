@@ -4,6 +4,7 @@ Run everything (one command, prints a table)::
 
     python benchmarks/run.py              # N = 1,000 / 10,000 / 100,000, then executors.py
     python benchmarks/run.py --quick      # N = 1,000 / 10,000 only, executors.py --quick
+    python benchmarks/run.py --core       # only the LocalExecutor table (no dask executors)
     python benchmarks/run.py --executors  # only the dask executor and memory tables
                                           # (executors.py; --quick and --memory-n apply)
 
@@ -24,7 +25,8 @@ Columns:
 - ``build/task``: time to build the flow, per task;
 - ``peak MB``: peak resident memory of the ``hw`` process (build + run).
 
-Times are the best of several repeats (one repeat at N = 100,000).
+Times are the best of three runs at every N (the first run of a flow included), so the
+scaling ratio compares like with like.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def _headwater(shape: str, n: int, info_file: str | None) -> dict:
     t0 = time.perf_counter()
     flow = _build(shape, n)
     build = time.perf_counter() - t0
-    repeats = 1 if n >= 100_000 else 3
+    repeats = 3
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -144,7 +146,7 @@ def _child(args: argparse.Namespace) -> None:
     if mode == "bare":
         out = {"run": min(_bare(shape, n) for _ in range(3))}
     elif mode == "dask":
-        out = {"run": min(_dask(shape, n) for _ in range(1 if n >= 100_000 else 3))}
+        out = {"run": min(_dask(shape, n) for _ in range(3))}
     elif mode == "hw":
         out = _headwater(shape, n, None)
     elif mode == "hw-info":
@@ -187,6 +189,9 @@ def main() -> None:
         action="store_true",
         help="run only the LocalDaskExecutor / DaskExecutor / memory benchmarks (executors.py)",
     )
+    parser.add_argument(
+        "--core", action="store_true", help="run only the LocalExecutor table (no dask executors)"
+    )
     import executors
 
     executors.add_arguments(parser)
@@ -227,7 +232,8 @@ def main() -> None:
         for shape in SHAPES:
             ratio = results[(shape, 100_000)]["run"] / results[(shape, 10_000)]["run"]
             print(f"  {shape:6} {ratio:5.1f}")
-    executors.run_all(args.quick, args.sizes, args.memory_n, args.memory_limit_gb, args.big_map)
+    if not args.core:
+        executors.run_all(args.quick, args.sizes, args.memory_n, args.memory_limit_gb, args.big_map)
 
 
 if __name__ == "__main__":

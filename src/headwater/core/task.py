@@ -33,7 +33,6 @@ from headwater.context import context as _context
 
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
-    from headwater.engine.state import State
 
 __all__ = ["RESERVED_ARGS", "Task", "TaskSignature"]
 

@@ -308,7 +308,6 @@ class FlowRunner(Runner):
         flow = self.flow
         tasks = flow.sorted_tasks()
         up = flow._up
-        down = flow._down
         constants = flow.constants
         mapped_tasks: set[Task] = set()
         for t in tasks:

@@ -11,7 +11,6 @@ from typing import Any
 
 from headwater.engine.state import Mapped, State, Success
 
-
 __all__ = ["child_upstream_states", "flatten_result", "index_state", "map_length"]
 
 

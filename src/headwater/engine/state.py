@@ -304,7 +304,7 @@ def _to_utc(dt: datetime.datetime) -> Any:
     if isinstance(dt, pendulum.DateTime):
         return dt.in_timezone("UTC")
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=datetime.timezone.utc)
+        dt = dt.replace(tzinfo=datetime.UTC)
     return pendulum.instance(dt).in_timezone("UTC")
 
 

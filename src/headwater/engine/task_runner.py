@@ -494,7 +494,7 @@ class TaskRunner(Runner):
     def cache_result(self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]) -> State:
         """Store a successful state in ``context.caches`` (and the persistent cache) if cached."""
         task = self.task
-        if task.cache_for is None or not type(state) is Success:
+        if task.cache_for is None or type(state) is not Success:
             return state
         expiration = _now() + task.cache_for
         cached = Cached(

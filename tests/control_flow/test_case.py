@@ -7,7 +7,7 @@ import pytest
 import headwater
 from headwater import Flow, Parameter, apply_map, case, task
 from headwater.engine import state as st
-from headwater.tasks.control_flow import merge
+from headwater.tasks.control_flow import FilterTask, merge
 from headwater.tasks.control_flow.conditional import CompareValue
 
 
@@ -190,3 +190,51 @@ def test_apply_map_inside_a_case_block_is_gated(executor):
     assert [c.result for c in ran.result[result].map_states] == [3, 5]
     not_run = flow.run(flag=False, executor=executor)
     assert skipped(not_run.result[result])
+
+
+@task(skip_on_upstream_skip=False, trigger=headwater.triggers.all_finished)
+def report(x):
+    return f"report {x}"
+
+
+@pytest.mark.parametrize(("go", "expected"), [(True, [1, 2]), (False, None)])
+def test_filter_task_inside_a_block_follows_the_block(executor, go, expected):
+    with Flow("filter in case") as flow:
+        flag = Parameter("go")
+        with case(flag, True):
+            kept = FilterTask()(identity([1, None, 2]))
+            after = identity(kept)
+    state = flow.run(go=go, executor=executor)
+    assert state.is_successful()
+    if expected is None:
+        assert state.result[kept].is_skipped()
+        assert "case(True) did not match" in state.result[kept].message
+        assert state.result[after].is_skipped()
+    else:
+        assert state.result[after].result == expected
+
+
+def test_task_that_runs_after_skips_is_still_gated_by_its_block(executor):
+    with Flow("runs after skips") as flow:
+        outer, inner = Parameter("outer"), Parameter("inner")
+        with case(outer, 1):
+            with case(inner, 1):
+                a = inc(inner)
+            r = report(a)
+    matched = flow.run(outer=1, inner=0, executor=executor)
+    # inside the matching outer block it runs although its input was skipped
+    assert matched.result[a].is_skipped()
+    assert matched.result[r].result == "report None"
+    not_matched = flow.run(outer=0, inner=1, executor=executor)
+    assert not_matched.result[r].is_skipped()
+    assert not_matched.is_successful()
+
+
+def test_filter_task_in_a_block_on_a_mapped_condition(executor):
+    with Flow("filter mapped condition") as flow:
+        numbers = identity([1, 2, 3, 4])
+        with case(is_even.map(numbers), True):
+            doubled = double.map(numbers)
+        kept = FilterTask()(doubled)
+    state = flow.run(executor=executor)
+    assert state.result[kept].result == [4, 8]

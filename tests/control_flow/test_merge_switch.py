@@ -7,7 +7,7 @@ import pytest
 from headwater import Flow, Parameter, case, task
 from headwater.engine import signals
 from headwater.engine import state as st
-from headwater.tasks.control_flow import ifelse, merge, switch
+from headwater.tasks.control_flow import FilterTask, ifelse, merge, switch
 from headwater.tasks.control_flow.conditional import CompareValue, Merge
 
 
@@ -256,3 +256,20 @@ def test_ifelse_mapped(executor):
         result = merge(evens, odds, mapped=True)
     state = flow.run(executor=executor)
     assert [c.result for c in state.result[result].map_states] == [-1, 4, -3]
+
+
+@pytest.mark.parametrize("choice", ["values", "other"])
+def test_switch_branch_that_runs_after_skips_is_skipped_when_not_chosen(executor, choice):
+    with Flow("switch filter") as flow:
+        which = Parameter("which")
+        kept = FilterTask()(identity([1, None]))
+        other = label("other")
+        switch(which, {"values": kept, "other": other})
+    state = flow.run(which=choice, executor=executor)
+    assert state.is_successful()
+    if choice == "values":
+        assert state.result[kept].result == [1]
+        assert state.result[other].is_skipped()
+    else:
+        assert state.result[kept].is_skipped()
+        assert state.result[other].result == "label other"

@@ -28,7 +28,9 @@ nested, and ``merge`` brings the branches back together::
 
 When the block ends, its tasks that have no upstream task inside the block are made to depend on
 a :class:`~headwater.tasks.control_flow.conditional.CompareValue` task named ``case(<value>)``,
-which skips when the comparison fails. When ``condition`` is a mapped task, the comparison is
+which skips when the comparison fails. Tasks in the block that would run after a skipped upstream
+task (``skip_on_upstream_skip=False``: ``merge``, ``FilterTask``, resource cleanup) are skipped
+too when the comparison fails. When ``condition`` is a mapped task, the comparison is
 made item by item, and mapped tasks in the block run only for the items that matched.
 """
 
@@ -98,7 +100,7 @@ class case:  # noqa: N801 - public lowercase name, used as ``with case(...)``
             self._wire(flow, list(tasks))
 
     def _wire(self, flow: Flow, tasks: list[Task]) -> None:
-        from headwater.tasks.control_flow.conditional import CompareValue
+        from headwater.tasks.control_flow.conditional import CompareValue, gate_on_comparison
 
         block = set(tasks)
         cond_mapped = _is_mapped(self.task, flow)
@@ -107,6 +109,7 @@ class case:  # noqa: N801 - public lowercase name, used as ``with case(...)``
         for child in tasks:
             upstream = flow.upstream_tasks(child)
             # tasks that run even when an upstream task was skipped (merge, filters, cleanup)
-            # see the condition directly, so that their trigger can honour it
+            # see the condition directly, and skip when it did not match
             if block.isdisjoint(upstream) or not child.skip_on_upstream_skip:
                 flow.add_edge(compare, child, mapped=cond_mapped and _is_mapped(child, flow))
+                gate_on_comparison(child)

@@ -39,7 +39,16 @@ from headwater.engine.state import Mapped, State
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
 
-__all__ = ["CompareValue", "Merge", "ifelse", "merge", "merge_trigger", "switch"]
+__all__ = [
+    "CaseGate",
+    "CompareValue",
+    "Merge",
+    "gate_on_comparison",
+    "ifelse",
+    "merge",
+    "merge_trigger",
+    "switch",
+]
 
 
 class CompareValue(Task):
@@ -97,6 +106,51 @@ def merge_trigger(upstream_states: dict[Any, State]) -> bool:
             continue
         data[edge] = state
     return not_all_skipped(data)
+
+
+class CaseGate:
+    """A trigger wrapper: skip the task when a :class:`CompareValue` gating it was skipped.
+
+    Tasks with ``skip_on_upstream_skip=False`` (a ``FilterTask``, a resource cleanup, or any
+    task of yours that runs after skipped upstream tasks) would otherwise run inside a ``case``
+    block whose value did not match, or on a ``switch`` branch that was not chosen. ``case`` and
+    ``switch`` wrap the trigger of such tasks in a ``CaseGate``: when one of the task's
+    comparisons was skipped the task is ``Skipped`` too; otherwise the task's own trigger
+    decides.
+
+    Args:
+        trigger: the task's own trigger.
+    """
+
+    def __init__(self, trigger: Any) -> None:
+        self.trigger = trigger
+        self.__name__ = getattr(trigger, "__name__", repr(trigger))
+
+    def __repr__(self) -> str:
+        return f"<CaseGate: {self.__name__}>"
+
+    def __call__(self, upstream_states: dict[Any, State]) -> bool:
+        """Raise ``SKIP`` if a gating comparison was skipped, else run the wrapped trigger."""
+        for edge, state in upstream_states.items():
+            gate = getattr(edge, "upstream_task", None)
+            if getattr(edge, "key", None) is None and isinstance(gate, CompareValue):
+                if _all_skipped(state):
+                    raise signals.SKIP(
+                        f"{gate.name} did not match, and this task belongs to its branch."
+                    )
+        return bool(self.trigger(upstream_states))
+
+
+def gate_on_comparison(task: Task) -> None:
+    """Make ``task`` skip when a comparison it depends on is skipped (see :class:`CaseGate`).
+
+    Tasks that skip on an upstream skip anyway, merges (whose trigger already does this) and
+    tasks already gated are left as they are.
+    """
+    trigger = task.trigger
+    if task.skip_on_upstream_skip or trigger is merge_trigger or isinstance(trigger, CaseGate):
+        return
+    task.trigger = CaseGate(trigger)
 
 
 class Merge(Task):
@@ -183,6 +237,7 @@ def switch(condition: Any, cases: dict[Any, Any], mapped: bool = False) -> None:
         branch_task = as_task(branch, flow=flow)
         match = CompareValue(value=value).bind(value=condition, mapped=mapped, flow=flow)
         branch_task.set_dependencies(flow=flow, upstream_tasks=[match], mapped=mapped)
+        gate_on_comparison(branch_task)
 
 
 class _AsBool(Task):

@@ -96,6 +96,16 @@ def test_log_func_message_is_logged():
     assert "kept 2 items" in [r.getMessage() for r in records]
 
 
+def test_default_filter_drops_exception_values_and_none_in_order():
+    items = [3, ValueError("bad"), None, signals.SKIP("skipped"), "", 1]
+    assert FilterTask().run(items) == [3, "", 1]
+
+
+def test_custom_filter_function_replaces_the_default():
+    kept = FilterTask(filter_func=lambda x: not isinstance(x, int)).run([1, None, "a"])
+    assert kept == [None, "a"]
+
+
 def test_non_iterable_input_is_a_clear_type_error():
     with pytest.raises(TypeError, match="expected a list of results to filter, got int"):
         FilterTask(name="only-lists").run(5)

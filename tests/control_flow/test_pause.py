@@ -108,6 +108,22 @@ def test_resume_state_through_the_flow_runner(executor):
     assert resumed.result[b].result == 4
 
 
+def test_resume_through_the_flow_runner_with_the_resume_context(executor, no_stdin):
+    flow, a, b = build_approval_flow()
+    paused = FlowRunner(flow).run(return_tasks=flow.tasks, executor=executor)
+    assert paused.is_running()
+    assert isinstance(paused.result[a], st.Paused)
+    resumed = FlowRunner(flow).run(
+        task_states=paused.result,
+        context={"resume": True},
+        return_tasks=flow.tasks,
+        executor=executor,
+    )
+    assert resumed.is_successful()
+    assert resumed.result[a].result == 2
+    assert resumed.result[b].result == 4
+
+
 def test_manual_only_trigger_pauses_until_resumed(executor, no_stdin):
     with Flow("manual") as flow:
         d = deploy(one())

@@ -142,15 +142,20 @@ def test_a_failing_cleanup_does_not_decide_the_flow_state(executor, tmp_path):
     assert state.is_successful()
 
 
-def test_init_and_cleanup_are_not_reference_tasks(tmp_path):
+def test_init_and_cleanup_are_not_reference_tasks(executor, tmp_path):
     log = str(tmp_path / "log")
     with Flow("resource") as flow:
-        resource = Scratch(log)
+        resource = Scratch(log, fail_cleanup=True)
         with resource as handle:
             body = use(log, handle)
         after = identity(body)
     assert resource.cleanup_task in flow.terminal_tasks()
     assert flow.reference_tasks() == {after}
+    state = flow.run(executor=executor)
+    # the failed cleanup is a terminal task, but the flow's state follows the body
+    assert state.result[resource.cleanup_task].is_failed()
+    assert state.result[after].result == "used-r-handle"
+    assert state.is_successful()
 
 
 def test_explicit_reference_tasks_still_win(tmp_path):

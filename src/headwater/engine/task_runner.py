@@ -90,7 +90,22 @@ class TaskRunner(Runner):
         self.state_handlers = list(state_handlers) if state_handlers else []
         self.logger = _runner_logger()
         self.task = task
-        self.result = task.result if task.result is not None else flow_result
+        result = task.result if task.result is not None else flow_result
+        target = task.target
+        self._task_hash: str | None = None
+        self._warned_unwritten_target = False
+        if target is not None:
+            if result is None:
+                # a target needs somewhere to look: LocalResult in {home_dir}/results
+                from headwater.engine.results import LocalResult
+
+                result = LocalResult(validate_dir=False)
+            if result.location is not target:
+                result = result.copy()
+                result.location = target
+        if result is not None and _wants_task_hash(result.location):
+            self._task_hash = _task_hash(task)
+        self.result = result
         self.constants: dict[str, Any] = {}
         self._has_handlers = bool(task.state_handlers or self.state_handlers or task.on_failure)
         self._task_logger = get_logger(task.name)
@@ -304,11 +319,27 @@ class TaskRunner(Runner):
                             "it in return_tasks to keep it."
                         )
                     )
-                inputs[key] = s.result
+                value = s.result
+                if value is None:
+                    holder = getattr(s, "_result", None)
+                    if holder is not None and holder.value is None and holder.location is not None:
+                        value = self._read_checkpoint(state, e, holder)
+                inputs[key] = value
         if cached:
             for k, v in cached.items():
                 inputs.setdefault(k, v)
         return inputs
+
+    def _read_checkpoint(self, state: State, edge: Edge, holder: Any) -> Any:
+        """Read an upstream value that is known only by its checkpoint's location."""
+        try:
+            return holder.read(holder.location).value
+        except Exception as exc:  # noqa: BLE001 - an unreadable checkpoint fails this task only
+            msg = (
+                f"Could not read the checkpointed result of upstream task {edge.upstream_task.name!r} "
+                f"at {holder.location!r} with {holder.serializer!r}: {exc}"
+            )
+            raise ENDRUN(self._change(state, Failed(msg, result=exc))) from None
 
     def set_task_run_name(self, inputs: dict[str, Any], ctx: dict[str, Any]) -> None:
         """Format ``task_run_name`` (template or callable) into ``context.task_run_name``."""
@@ -325,6 +356,8 @@ class TaskRunner(Runner):
         # still available to templates as ``{value_}``
         if "value" in fmt:
             fmt["value_"] = fmt.pop("value")
+        if self._task_hash is not None:
+            fmt.setdefault("task_hash", self._task_hash)
         return fmt
 
     def check_target(self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]) -> State:
@@ -335,11 +368,17 @@ class TaskRunner(Runner):
         fmt = self._format_kwargs(inputs, ctx)
         result = self.result
         if result.exists(target, **fmt):
-            location = result.format(**fmt).location if not callable(target) else target(**fmt)
+            from headwater.engine.result.base import render_location
+
+            location = render_location(target, fmt)
             try:
                 loaded = result.read(location)
             except Exception as exc:  # noqa: BLE001 - a corrupt target fails the task, not the run
-                raise ENDRUN(self._change(state, Failed(f"Could not read target {location!r}: {exc}", result=exc))) from None
+                msg = (
+                    f"Could not read the target of task {self.task.name!r} at {location!r} "
+                    f"with {result.serializer!r}: {exc}"
+                )
+                raise ENDRUN(self._change(state, Failed(msg, result=exc))) from None
             new = Cached(message=f"Result found at task target {location}", result=loaded)
             raise ENDRUN(self._change(state, new))
         return state
@@ -447,6 +486,21 @@ class TaskRunner(Runner):
                     raise
                 return self._change(state, Failed(f"Could not checkpoint the result of {task.name!r}: {exc!r}", result=exc))
             new._result = written
+        elif task.target is not None and value is not None and not self._warned_unwritten_target:
+            self._warned_unwritten_target = True
+            if task.checkpoint is False:
+                why, fix = "checkpoint=False", "remove checkpoint=False from the task"
+            else:
+                why = "checkpointing is off"
+                fix = "set config.flows.checkpointing = true or run with context={'checkpointing': True}"
+            self._task_logger.warning(
+                "Task '%s' has target %r but %s, so its result was not written and the next run "
+                "will run it again; %s.",
+                ctx["task_full_name"],
+                task.target,
+                why,
+                fix,
+            )
         if self._has_handlers:
             new = self.handle_state_change(state, new)
         return new
@@ -591,6 +645,18 @@ class TaskRunner(Runner):
                     f"returned {type(s.result).__name__}, which cannot be indexed."
                 )
         return True, state
+
+
+def _wants_task_hash(location: Any) -> bool:
+    """Whether a location may use ``{task_hash}`` (templates naming it, and every callable)."""
+    return callable(location) or (isinstance(location, str) and "task_hash" in location)
+
+
+def _task_hash(task: Task) -> str:
+    """The ``{task_hash}`` template key: a short hash of the task's own code."""
+    from headwater.engine.persistent_cache import code_hash
+
+    return code_hash(task)[:16]
 
 
 def _cache_key(task: Task, ctx: dict[str, Any]) -> str:

@@ -95,8 +95,8 @@ def test_location_templates_use_parameters_and_inputs(executor: Any, tmp_path: P
         serializer=JSONSerializer(),
     )
     with Flow("templated") as flow:
-        region = Parameter("region", default="eu")
-        add_one.copy(result=result).map([10, 20], upstream_tasks=[region])
+        flow.add_task(Parameter("region", default="eu"))
+        add_one.copy(result=result).map([10, 20])
     before = datetime.now(UTC).strftime("%Y-%m-%d")
     state = flow.run(executor=executor, region="us", context={"checkpointing": True})
     after = datetime.now(UTC).strftime("%Y-%m-%d")

@@ -534,6 +534,7 @@ class TestHelpers:
             "HEADWATER__FLOWS__RUN_ON_SCHEDULE": "true",
             "HEADWATER__FLOWS__EAGER_EDGE_VALIDATION": "false",
             "HEADWATER__FLOWS__PERSISTENT_CACHE": "false",
+            "HEADWATER__FLOWS__PROGRESS": "auto",
         }
         everything = to_environment_variables(cfg, prefix="X")
         assert everything["X__DEBUG"] == "false"

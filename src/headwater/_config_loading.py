@@ -139,6 +139,11 @@ _SECONDS = _Spec(
     lambda v: v is None or isinstance(v, datetime.timedelta) or (_is_num(v) and v >= 0),
 )
 
+_PROGRESS = _Spec(
+    "true, false or 'auto'",
+    lambda v: isinstance(v, bool) or (isinstance(v, str) and v.strip().lower() == "auto"),
+)
+
 _KNOWN: dict[tuple[str, ...], _Spec] = {
     ("debug",): _BOOL,
     ("home_dir",): _STR,
@@ -151,6 +156,7 @@ _KNOWN: dict[tuple[str, ...], _Spec] = {
     ("flows", "run_on_schedule"): _BOOL,
     ("flows", "eager_edge_validation"): _BOOL,
     ("flows", "persistent_cache"): _BOOL,
+    ("flows", "progress"): _PROGRESS,
     ("tasks", "defaults", "max_retries"): _RETRIES,
     ("tasks", "defaults", "retry_delay"): _SECONDS,
     ("tasks", "defaults", "timeout"): _SECONDS,

@@ -26,6 +26,7 @@ _RUNNER_KWARGS = {
     "task_contexts",
     "return_tasks",
     "task_runner_state_handlers",
+    "progress",
 }
 
 
@@ -89,13 +90,37 @@ def _logger():
 
 
 def _run_until_done(flow: Flow, runner_cls: type, params: dict[str, Any], kwargs: dict[str, Any]) -> State:
-    import pendulum
-
     runner_kwargs = dict(kwargs)
     user_return = runner_kwargs.pop("return_tasks", None)
     return_tasks = set(flow.tasks) if user_return is None else set(user_return)
     task_states: dict[Any, State] = dict(runner_kwargs.pop("task_states", None) or {})
     logger = _logger()
+    from headwater.utilities.progress import progress_bar_for
+
+    bar = progress_bar_for(flow.name, runner_kwargs.pop("progress", None))
+    runner_kwargs["progress"] = bar if bar is not None else False
+    if bar is None:
+        return _passes(flow, runner_cls, params, runner_kwargs, task_states, return_tasks, user_return, logger)
+    state: State | None = None
+    try:
+        state = _passes(flow, runner_cls, params, runner_kwargs, task_states, return_tasks, user_return, logger)
+        return state
+    finally:
+        bar.close(state)
+
+
+def _passes(
+    flow: Flow,
+    runner_cls: type,
+    params: dict[str, Any],
+    runner_kwargs: dict[str, Any],
+    task_states: dict[Any, State],
+    return_tasks: set[Any],
+    user_return: Any,
+    logger: Any,
+) -> State:
+    import pendulum
+
     while True:
         runner = runner_cls(flow=flow)
         state = runner.run(

@@ -48,6 +48,11 @@ _NOT_YET = object()
 _EMPTY_MAPPED_PLACEHOLDER = Mapped(map_states=[])
 
 
+# Progress bars of the runs going on in this process, by flow_run_id. Task runs executed in
+# this process tick them; in a worker process this stays empty and costs one truth test.
+_LIVE_BARS: dict[str, Any] = {}
+
+
 def _run_task(runner: TaskRunner, state: State | None, upstream: dict, ctx: dict, map_index: int | None) -> State:
     """What the executor runs for one task (or mapped child)."""
     for s in upstream.values():
@@ -56,7 +61,12 @@ def _run_task(runner: TaskRunner, state: State | None, upstream: dict, ctx: dict
                 if type(s2) is list:
                     upstream[e] = Mapped(message="Mapped tasks submitted for execution.", map_states=s2)
             break
-    return runner.run_unit(state, upstream, ctx, map_index)
+    new = runner.run_unit(state, upstream, ctx, map_index)
+    if _LIVE_BARS:
+        bar = _LIVE_BARS.get(ctx.get("flow_run_id"))
+        if bar is not None and bar.count_in_tasks:
+            bar.finished(new)
+    return new
 
 
 def _strip(state: Any) -> Any:
@@ -127,9 +137,13 @@ class FlowRunner(Runner):
         executor: Any = None,
         context: dict[str, Any] | None = None,
         task_contexts: dict[Task, dict[str, Any]] | None = None,
+        progress: Any = None,
     ) -> State:
         """Run the flow once and return its state; ``state.result`` maps ``return_tasks`` to
         their states.
+
+        ``progress`` is ``True``, ``False`` or ``"auto"`` (default: ``config.flows.progress``);
+        see :mod:`headwater.utilities.progress`.
 
         Raises:
             ValueError: unknown parameters, a missing required parameter, an invalid parameter
@@ -152,6 +166,13 @@ class FlowRunner(Runner):
         var = _context._var
         token = var.set(ctx)
         self.task_states: dict[Task, State] = {}
+        bar, own_bar = self._progress_bar(progress)
+        if bar is not None:
+            bar.new_pass()
+            # distributed futures report their own completion; elsewhere task runs tick the bar
+            bar.count_in_tasks = not hasattr(executor, "client")
+            _LIVE_BARS[ctx["flow_run_id"]] = bar
+        self._bar = bar
         try:
             try:
                 state = state or Pending()
@@ -180,7 +201,23 @@ class FlowRunner(Runner):
             state = Failed(msg, result=exc)
         finally:
             var.reset(token)
+            if bar is not None:
+                _LIVE_BARS.pop(ctx["flow_run_id"], None)
+                self._bar = None
+                if own_bar:
+                    bar.close(state)
         return state
+
+    def _progress_bar(self, progress: Any) -> tuple[Any, bool]:
+        """``(bar, owned)``: the bar this run draws (``None`` for none), and whether it ends with it."""
+        if progress is False:
+            return None, False
+        if progress is not None and hasattr(progress, "new_pass"):
+            return progress, False  # one bar across the passes of flow.run()
+        from headwater.utilities.progress import progress_bar_for
+
+        bar = progress_bar_for(self.flow.name, progress)
+        return bar, bar is not None
 
     # -- steps ----------------------------------------------------------------------------
     def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -317,6 +354,10 @@ class FlowRunner(Runner):
                     break
         runner_cls = self.task_runner_cls
         flow_result = flow.result
+        bar = getattr(self, "_bar", None)
+        if bar is not None:
+            bar.add_total(len(tasks) - len(mapped_tasks))
+        bar_callbacks = bar is not None and not bar.count_in_tasks
 
         def make_runner(t: Task) -> TaskRunner:
             # made when the task is reached and dropped after submission (mapped tasks keep
@@ -497,6 +538,8 @@ class FlowRunner(Runner):
                 else:
                     fut = submit(_run_task, runners[t], child_state, ups, ctx_for(t), i, extra_context=extra_for(t, i))
                 slots[i] = fut
+                if bar_callbacks:
+                    _on_done(fut, bar)
                 submitted[t] += 1
                 for d in wait_expanded.get(t, no_waiters):
                     hd = handles.get(d)
@@ -520,6 +563,8 @@ class FlowRunner(Runner):
                 else:
                     fut = submit(_run_task, runner, task_states.get(t), ups, ctx_for(t), None, extra_context=extra_for(t, None))
                 handles[t] = fut
+                if bar_callbacks:
+                    _on_done(fut, bar)
                 w = wait_complete.get(t)
                 if w is not None:
                     for d in w:
@@ -564,6 +609,8 @@ class FlowRunner(Runner):
                     else:
                         res[e] = [index_state(s, v) for v in values]
                 n = min(lengths) if lengths else 0
+                if bar is not None:
+                    bar.add_total(n)
                 slots = [_NOT_YET] * n
                 handles[t] = slots
                 resolved[t] = res
@@ -759,6 +806,12 @@ class FlowRunner(Runner):
         if new is not state and (flow.state_handlers or self.state_handlers or flow.on_failure):
             new = self.handle_state_change(state, new)
         return new
+
+
+def _on_done(fut: Any, bar: Any) -> None:
+    add = getattr(fut, "add_done_callback", None)
+    if add is not None:
+        add(bar.future_done)
 
 
 def _is_light(executor: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import subprocess
 import sys
 import textwrap
@@ -113,6 +114,46 @@ class TestAcrossProcesses:
             [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
         )
         assert out.stdout.strip() == stable_hash(values)
+
+    def test_array_and_frame_hashes_are_the_same_in_another_process(self):
+        np = pytest.importorskip("numpy")
+        pd = pytest.importorskip("pandas")
+        build = textwrap.dedent(
+            """
+            import numpy as np
+            import pandas as pd
+            values = {
+                "array": np.arange(12, dtype="int32").reshape(3, 4),
+                "floats": np.linspace(0, 1, 7),
+                "frame": pd.DataFrame(
+                    {"name": ["a", "bé", None], "n": [1, 2, 3], "x": [0.5, None, 2.0]},
+                    index=["r1", "r2", "r3"],
+                ),
+                "series": pd.Series(["x", "y"], name="s"),
+                "nested": [np.array([1.5, 2.5]), {"df": pd.DataFrame({"a": [1]})}],
+            }
+            """
+        )
+        namespace: dict = {"np": np, "pd": pd}
+        exec(build, namespace)
+        code = build + textwrap.dedent(
+            """
+            from headwater.engine.persistent_cache import stable_hash
+            print({k: stable_hash(v) for k, v in values.items()})
+            """
+        )
+        # another process, with another string-hash seed
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": "12345"},
+        )
+        expected = {k: stable_hash(v) for k, v in namespace["values"].items()}
+        assert out.stdout.strip() == repr(expected)
+        assert len(set(expected.values())) == len(expected)
 
 
 class TestInvalidation:

@@ -13,7 +13,7 @@ import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-PAGES = sorted(p for p in DOCS.glob("*.md") if BLOCK.search(p.read_text()))
+PAGES = [DOCS.parent / "README.md"] + sorted(p for p in DOCS.glob("*.md") if BLOCK.search(p.read_text()))
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])

@@ -7,7 +7,6 @@ The default runner and executor classes come from configuration
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 __all__ = [
@@ -22,16 +21,9 @@ __all__ = [
 def _load(key: str, value: Any, fallback: str) -> Any:
     if isinstance(value, type):
         return value
-    path = str(value or fallback)
-    module, _, name = path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError) as exc:
-        from headwater.exceptions import ConfigurationError
+    from headwater.configuration import _import_configured
 
-        raise ConfigurationError(
-            f"Configuration key {key} = {path!r} does not name an importable class ({exc})."
-        ) from None
+    return _import_configured(key, str(value or fallback))
 
 
 def _cfg(*path: str) -> Any:

@@ -497,6 +497,45 @@ class TestLoadClass:
             load_class_from_config("engine.executor.default_class", cfg)
         sys.modules.pop("hw_broken_mod", None)
 
+    @pytest.mark.parametrize("where", ["user file", "environment variable"])
+    def test_flow_run_with_an_unknown_executor_names_the_source(self, tmp_path, where):
+        """flow.run() with a bad default executor: the error names file/variable, key, fix."""
+        user = write(tmp_path / "user.toml", "")
+        env = {"HOME": str(tmp_path), "HEADWATER__USER_CONFIG_PATH": str(user)}
+        bad = "headwater.executors.DaskExecutorr"
+        if where == "user file":
+            write(user, f'[engine.executor]\ndefault_class = "{bad}"\n')
+            source = f"user file {user}"
+        else:
+            env["HEADWATER__ENGINE__EXECUTOR__DEFAULT_CLASS"] = bad
+            source = "environment variable HEADWATER__ENGINE__EXECUTOR__DEFAULT_CLASS"
+        script = textwrap.dedent(
+            """
+            from headwater import Flow, task
+            from headwater.exceptions import ConfigurationError
+
+            @task
+            def one():
+                return 1
+
+            with Flow("f") as flow:
+                one()
+            try:
+                flow.run()
+            except ConfigurationError as exc:
+                print(exc)
+            """
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, proc.stderr
+        msg = proc.stdout.strip()
+        assert msg.startswith(f"configuration key engine.executor.default_class = {bad!r}")
+        assert f"(from {source})" in msg
+        assert "has no attribute 'DaskExecutorr'" in msg
+        assert "importable dotted path such as 'headwater.executors.LocalDaskExecutor'" in msg
+
     def test_unset_key(self, env):
         with pytest.raises(ConfigurationError, match="my_app.cls is not set"):
             load_class_from_config("my_app.cls", load(env))

@@ -376,13 +376,74 @@ def to_environment_variables(
     return out
 
 
+_CLASS_EXAMPLES = {
+    "engine.executor.default_class": "headwater.executors.LocalDaskExecutor",
+    "engine.flow_runner.default_class": "headwater.engine.flow_runner.FlowRunner",
+    "engine.task_runner.default_class": "headwater.engine.task_runner.TaskRunner",
+}
+
+
+def _origin(key: str, value: Any) -> str:
+    """Where the loaded configuration got ``key`` from (" (from user file ...)"), if it did.
+
+    Only used to word errors: it loads the configuration again, with the process environment.
+    """
+    try:
+        rows, _ = explain_configuration()
+    except ConfigurationError:
+        return ""
+    for dotted, loaded, source in rows:
+        if dotted == key and loaded == value:
+            return f" (from {source})"
+    return ""
+
+
+def _import_configured(key: str, value: str) -> Any:
+    """Import the object named by dotted path ``value``, the value of configuration ``key``.
+
+    Raises:
+        ConfigurationError: naming the key, where its value came from, and what is expected.
+    """
+    example = _CLASS_EXAMPLES.get(key, "package.module.Class")
+
+    def error(problem: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"configuration key {key} = {value!r}{_origin(key, value)}: {problem}; set {key} "
+            f"(or {_env_name(tuple(key.split('.')))}) to an importable dotted path such as "
+            f"{example!r}"
+        )
+
+    import importlib
+
+    parts = value.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:i])
+        try:
+            obj: Any = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+                continue  # this prefix is not a module; try a shorter one
+            raise error(f"importing {module_name} failed: {exc}") from exc
+        except Exception as exc:
+            raise error(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from exc
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            raise error(f"module {module_name} has no attribute {'.'.join(parts[i:])!r}") from None
+        return obj
+    raise error(f"no module {parts[0]!r} can be imported")
+
+
 def load_class_from_config(key: str, config: Mapping | None = None) -> Any:
     """Import the class named by dotted configuration ``key`` (``"engine.executor.default_class"``).
 
     A class object stored at ``key`` (e.g. by ``set_temporary_config``) is returned as it is.
 
     Raises:
-        ConfigurationError: the key is not set, or its value does not name an importable object.
+        ConfigurationError: the key is not set, or its value does not name an importable object;
+            the message names the key, the file or variable the value came from, and what is
+            expected.
     """
     cfg = current_config() if config is None else config
     value: Any = cfg
@@ -395,36 +456,7 @@ def load_class_from_config(key: str, config: Mapping | None = None) -> Any:
         if callable(value):
             return value
         raise ConfigurationError(f"configuration key {key} = {value!r} is not a class; {fix}")
-    import importlib
-
-    parts = value.split(".")
-    for i in range(len(parts) - 1, 0, -1):
-        module_name = ".".join(parts[:i])
-        try:
-            obj: Any = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
-                continue  # this prefix is not a module; try a shorter one
-            raise ConfigurationError(
-                f"configuration key {key} = {value!r}: importing {module_name} failed: {exc}; {fix}"
-            ) from exc
-        except Exception as exc:
-            raise ConfigurationError(
-                f"configuration key {key} = {value!r}: importing {module_name} failed: "
-                f"{type(exc).__name__}: {exc}; {fix}"
-            ) from exc
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            raise ConfigurationError(
-                f"configuration key {key} = {value!r}: module {module_name} has no attribute "
-                f"{'.'.join(parts[i:])!r}; {fix}"
-            ) from None
-        return obj
-    raise ConfigurationError(
-        f"configuration key {key} = {value!r}: no module {parts[0]!r} can be imported; {fix}"
-    )
+    return _import_configured(key, value)
 
 
 def validate_config(config: Mapping | None = None) -> None:

@@ -17,6 +17,7 @@ directly on a mapped task, ``run`` maps inline.
 from __future__ import annotations
 
 import contextvars
+import functools
 import itertools
 import threading
 import uuid
@@ -365,6 +366,8 @@ class TaskRunner(Runner):
         target = self.task.target
         if target is None or self.result is None:
             return state
+        if ctx.get("map_index") is not None and isinstance(target, str):
+            self._check_child_target(state, target, inputs)
         fmt = self._format_kwargs(inputs, ctx)
         result = self.result
         if result.exists(target, **fmt):
@@ -382,6 +385,18 @@ class TaskRunner(Runner):
             new = Cached(message=f"Result found at task target {location}", result=loaded)
             raise ENDRUN(self._change(state, new))
         return state
+
+    def _check_child_target(self, state: State, target: str, inputs: dict[str, Any]) -> None:
+        """A mapped child's target must differ between children, or they share one value."""
+        fields = _template_fields(target)
+        if fields & _PER_CHILD_KEYS or fields & inputs.keys():
+            return
+        msg = (
+            f"Task {self.task.name!r} is mapped, but its target {target!r} names neither "
+            "{map_index} nor any of the task's inputs, so every child would read and write the "
+            "same location; add {map_index} (or an input that differs between children) to it."
+        )
+        raise ENDRUN(self._change(state, Failed(msg)))
 
     def check_task_is_cached(self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]) -> State:
         """Reuse a valid cached state (given, in ``context.caches`` or the persistent cache)."""
@@ -645,6 +660,22 @@ class TaskRunner(Runner):
                     f"returned {type(s.result).__name__}, which cannot be indexed."
                 )
         return True, state
+
+
+_PER_CHILD_KEYS = frozenset({"map_index", "task_full_name", "task_run_name", "task_run_id"})
+
+
+@functools.lru_cache(maxsize=256)
+def _template_fields(template: str) -> frozenset[str]:
+    """The top-level key names a ``str.format`` template uses (``{a.b[0]:x}`` -> ``a``)."""
+    import re
+    import string
+
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+    except ValueError:
+        return frozenset({"map_index"})  # malformed: formatting reports it
+    return frozenset(re.split(r"[.\[]", name, maxsplit=1)[0] for name in names)
 
 
 def _wants_task_hash(location: Any) -> bool:

@@ -167,6 +167,22 @@ def test_mapped_targets_never_collide(executor: Any, tmp_path: Path) -> None:
     assert runs(log)[3:] == ["20"]
 
 
+def test_mapped_target_that_would_collide_fails_the_children(executor: Any, tmp_path: Path) -> None:
+    log, out = tmp_path / "runs.log", tmp_path / "out"
+    shared = produce.copy(result=LocalResult(dir=str(out)), target="{flow_name}/{task_name}.pkl")
+    with Flow("colliding") as flow:
+        values = shared.map([1, 2], log=unmapped(str(log)))
+        fine = add_one(3)
+    state = flow.run(executor=executor, context={"checkpointing": True})
+    children = state.result[values].map_states
+    assert [type(c) for c in children] == [Failed, Failed]
+    assert "'{flow_name}/{task_name}.pkl' names neither {map_index}" in children[0].message
+    assert "'produce' is mapped" in children[0].message
+    assert state.result[fine].result == 4
+    assert runs(log) == []
+    assert files(tmp_path / "out") == []
+
+
 def test_target_uses_the_flow_result(executor: Any, tmp_path: Path) -> None:
     log, out = tmp_path / "runs.log", tmp_path / "out"
     targeted = produce.copy(target="{task_name}-{value_}.pkl")

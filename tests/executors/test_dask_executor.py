@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from headwater import Flow, task
 from headwater.exceptions import SerializationError
 from headwater.executors import DaskExecutor
 from headwater.executors.dask import WorkerLostError
@@ -146,15 +147,49 @@ def test_logs_are_quiet_unless_debug(debug: bool) -> None:
 def test_readable_keys(dask_cluster: Any) -> None:
     ex = DaskExecutor(address=dask_cluster.scheduler.address)
     with ex.start():
-        mapped = ex.submit(identity, 1, extra_context={"task_full_name": "inc", "map_index": 3})
-        named = ex.submit(identity, 2, extra_context={"task_full_name": "load", "map_index": None})
-        child = ex.submit(identity, 3, extra_context={"task_full_name": "inc[4]", "map_index": 4})
+        child = ex.submit(
+            identity,
+            1,
+            extra_context={"task_name": "inc", "task_full_name": "inc[3]", "map_index": 3},
+        )
+        named = ex.submit(identity, 2, extra_context={"task_name": "load", "map_index": None})
+        full_only = ex.submit(
+            identity, 3, extra_context={"task_full_name": "inc[4]", "map_index": 4}
+        )
         plain = ex.submit(identity, 4)
-        assert ex.wait([mapped, named, child, plain]) == [1, 2, 3, 4]
-    assert re.fullmatch(r"inc-3-[0-9a-f]{32}", mapped.key)
+        assert ex.wait([child, named, full_only, plain]) == [1, 2, 3, 4]
+    assert re.fullmatch(r"inc-3-[0-9a-f]{32}", child.key)
     assert re.fullmatch(r"load-[0-9a-f]{32}", named.key)
-    assert re.fullmatch(r"inc\[4\]-[0-9a-f]{32}", child.key)
-    assert plain.key != mapped.key
+    assert re.fullmatch(r"inc-4-[0-9a-f]{32}", full_only.key)
+    assert plain.key != child.key
+
+
+@task
+def double(x: int) -> int:
+    return 2 * x
+
+
+def test_dashboard_groups_a_flows_keys_by_task_name(dask_cluster: Any) -> None:
+    """The scheduler sees ``name[-map_index]-<id>`` keys; its task groups are the task names."""
+    from dask.utils import key_split
+
+    client = dask_cluster
+    with Flow("dashboard") as flow:
+        doubled = double.map([1, 2, 3])
+        total = double(7)
+    state = flow.run(executor=DaskExecutor(address=client.scheduler.address))
+    assert state.is_successful()
+    assert [c.result for c in state.result[doubled].map_states] == [2, 4, 6]
+    assert state.result[total].result == 14
+
+    def recent_keys(dask_scheduler: Any) -> list[str]:
+        return [str(k) for k, *_ in list(dask_scheduler.transition_log)[-400:]]
+
+    keys = set(client.run_on_scheduler(recent_keys))
+    mapped = sorted(k for k in keys if re.fullmatch(r"double-\d-[0-9a-f]{32}", k))
+    assert [k.split("-")[1] for k in mapped] == ["0", "1", "2"]
+    assert any(re.fullmatch(r"double-[0-9a-f]{32}", k) for k in keys)
+    assert {key_split(k) for k in mapped} == {"double"}
 
 
 def test_resource_tags_become_dask_resources(dask_cluster: Any) -> None:

@@ -9,16 +9,20 @@ processes, where they only need the standard library, ``cloudpickle`` and headwa
 - :func:`run_in_context` is what :class:`~headwater.executors.DaskExecutor` submits;
 - :class:`DaemonThreadPool` is a minimal ``concurrent.futures``-style pool whose threads never
   keep the interpreter alive after Ctrl-C;
-- :func:`explain_pickling_error` names the part of a submission that cannot be pickled.
+- :func:`explain_pickling_error` names the part of a submission that cannot be pickled;
+- :class:`SharedBlob` carries a pickled :class:`~headwater.executors.base.Shared` argument,
+  unpickled at most once per worker process however many calls receive it.
 """
 
 from __future__ import annotations
 
 import contextvars
+import os
 import pickle
 import queue
 import signal
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -31,6 +35,7 @@ __all__ = [
     "Failure",
     "Packed",
     "Ref",
+    "SharedBlob",
     "WorkerLostError",
     "explain_pickling_error",
     "ignore_sigint",
@@ -61,8 +66,29 @@ class WorkerLostError(HeadwaterError):
 
 
 # -- walking nested arguments ------------------------------------------------------------------
-# values that can hold no future: skipped without a call (the context snapshot is mostly these)
-_ATOMS = frozenset({str, bytes, int, float, bool, complex, type(None)})
+_OPAQUE, _LEAF, _DICT, _SEQ = 0, 1, 2, 3
+# (type, leaf_type) -> what map_futures does with a value of that type; strings, numbers,
+# None, Shared values and other non-containers are opaque (the context snapshot is mostly these)
+_KINDS: dict[tuple[type, Any], int] = {}
+
+
+def _kind(t: type, leaf_type: Any) -> int:
+    key = (t, leaf_type)
+    kind = _KINDS.get(key)
+    if kind is None:
+        if issubclass(t, leaf_type):
+            kind = _LEAF
+        elif t in (str, bytes, bytearray):
+            kind = _OPAQUE
+        elif issubclass(t, dict):
+            kind = _DICT
+        elif issubclass(t, (list, tuple, set, frozenset)):
+            kind = _SEQ
+        else:
+            kind = _OPAQUE
+        if len(_KINDS) < 4096:
+            _KINDS[key] = kind
+    return kind
 
 
 def map_futures(obj: Any, leaf_type: type | tuple[type, ...], fn: Callable[[Any], Any]) -> Any:
@@ -70,18 +96,25 @@ def map_futures(obj: Any, leaf_type: type | tuple[type, ...], fn: Callable[[Any]
 
     Lists, tuples (named tuples too), sets, frozensets and dicts (values only) are searched at any
     depth. Containers without a match are returned as they are, not copied. ``leaf_type`` is a
-    future or placeholder class: strings, numbers, booleans and ``None`` are never looked into.
+    future or placeholder class: strings, numbers, booleans, ``None`` and other objects that
+    are not such containers (a :class:`~headwater.executors.base.Shared` value, say) are never
+    looked into.
     """
     t = type(obj)
-    if t in _ATOMS:
+    kind = _KINDS.get((t, leaf_type))
+    if kind is None:
+        kind = _kind(t, leaf_type)
+    if kind == _OPAQUE:
         return obj
-    if isinstance(obj, leaf_type):
+    if kind == _LEAF:
         return fn(obj)
-    if t is dict or (isinstance(obj, dict) and t is not dict):
+    kinds = _KINDS
+    if kind == _DICT:
         changed = False
         new = {}
         for k, v in obj.items():
-            if type(v) in _ATOMS:
+            vk = kinds.get((type(v), leaf_type))
+            if vk == _OPAQUE:
                 new[k] = v
                 continue
             w = map_futures(v, leaf_type, fn)
@@ -97,34 +130,28 @@ def map_futures(obj: Any, leaf_type: type | tuple[type, ...], fn: Callable[[Any]
             return out
         except Exception:
             return new
-    if (
-        t is list
-        or t is tuple
-        or t is set
-        or t is frozenset
-        or isinstance(obj, (list, tuple, set, frozenset))
-    ):
-        changed = False
-        items = []
-        for v in obj:
-            if type(v) in _ATOMS:
-                items.append(v)
-                continue
-            w = map_futures(v, leaf_type, fn)
-            changed = changed or w is not v
-            items.append(w)
-        if not changed:
-            return obj
-        if t in (list, tuple, set, frozenset):
-            return t(items)
-        if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # named tuple
-            return t(*items)
-        try:
-            return t(items)
-        except Exception:
-            for base in (list, tuple, set, frozenset):
-                if isinstance(obj, base):
-                    return base(items)
+    changed = False
+    items = []
+    for v in obj:
+        vk = kinds.get((type(v), leaf_type))
+        if vk == _OPAQUE:
+            items.append(v)
+            continue
+        w = map_futures(v, leaf_type, fn)
+        changed = changed or w is not v
+        items.append(w)
+    if not changed:
+        return obj
+    if t in (list, tuple, set, frozenset):
+        return t(items)
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # named tuple
+        return t(*items)
+    try:
+        return t(items)
+    except Exception:
+        for base in (list, tuple, set, frozenset):
+            if isinstance(obj, base):
+                return base(items)
     return obj
 
 
@@ -176,6 +203,90 @@ class Packed:
         return cloudpickle.loads(self.data)
 
 
+# -- shared arguments --------------------------------------------------------------------------
+class SharedBlob:
+    """A pickled :class:`~headwater.executors.base.Shared` argument, identified by ``token``.
+
+    The pickle travels inline (``data``) or, when large, in a file that every worker process can
+    read (``path``). :meth:`load` keeps what it unpickled in a small per-process cache, so a
+    worker process that receives the same blob for many calls unpickles it once.
+    """
+
+    __slots__ = ("token", "data", "path", "size")
+
+    def __init__(self, token: str, data: bytes | None, path: str | None, size: int) -> None:
+        self.token = token
+        self.data = data
+        self.path = path
+        self.size = size
+
+    def __reduce__(self):
+        return (SharedBlob, (self.token, self.data, self.path, self.size))
+
+    def __repr__(self) -> str:
+        return f"<SharedBlob {self.token} ({self.size} bytes)>"
+
+    def load(self) -> Any:
+        """Return the :class:`~headwater.executors.base.Shared` object (cached per process)."""
+        with _CACHE_LOCK:
+            hit = _SHARED_CACHE.get(self.token)
+            if hit is not None:
+                _SHARED_CACHE.move_to_end(self.token)
+                return hit[0]
+        import cloudpickle
+
+        data = self.data
+        if data is None:
+            with open(self.path, "rb") as fh:  # type: ignore[arg-type]
+                data = fh.read()
+        value = cloudpickle.loads(data)
+        _remember(self.token, value, self.size)
+        return value
+
+
+_SHARED_CACHE: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_MAX_ITEMS = 64
+_CACHE_MAX_BYTES = 512 * 2**20
+_cache_bytes = 0
+
+
+def _remember(token: str, value: Any, size: int) -> None:
+    global _cache_bytes
+    with _CACHE_LOCK:
+        if token in _SHARED_CACHE:
+            return
+        _SHARED_CACHE[token] = (value, size)
+        _cache_bytes += size
+        while _SHARED_CACHE and (
+            len(_SHARED_CACHE) > _CACHE_MAX_ITEMS or _cache_bytes > _CACHE_MAX_BYTES
+        ):
+            _, (_, old_size) = _SHARED_CACHE.popitem(last=False)
+            _cache_bytes -= old_size
+
+
+def load_shared_args(args: tuple) -> tuple:
+    """``args`` with every top-level :class:`SharedBlob` replaced by what it holds."""
+    for a in args:
+        if type(a) is SharedBlob:
+            return tuple(a.load() if type(a) is SharedBlob else a for a in args)
+    return args
+
+
+def load_shared(blob: bytes) -> Any:
+    """Unpickle a shared argument (what a DaskExecutor's shared-argument task runs)."""
+    import cloudpickle
+
+    return cloudpickle.loads(blob)
+
+
+def new_token(prefix: str) -> str:
+    """A token unique across processes and runs."""
+    import uuid
+
+    return f"{prefix}-{os.getpid()}-{uuid.uuid4().hex}"
+
+
 # -- running calls -----------------------------------------------------------------------------
 def _call(fn: Callable[..., Any], args: Any, kwargs: Any, ctx: dict[str, Any] | None) -> Any:
     if ctx:
@@ -205,7 +316,8 @@ def run_node(payload: Any, *dep_values: Any) -> Any:
         try:
             import cloudpickle
 
-            payload = cloudpickle.loads(payload)
+            fn, args, kwargs, ctx, deps = cloudpickle.loads(payload)
+            args = load_shared_args(args)
         except BaseException as exc:  # noqa: BLE001 - reported to the caller of wait
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
@@ -217,7 +329,8 @@ def run_node(payload: Any, *dep_values: Any) -> Any:
                     "session, not inside another function)."
                 )
             )
-    fn, args, kwargs, ctx, deps = payload
+    else:
+        fn, args, kwargs, ctx, deps = payload
     if deps:
         values = {}
         for k, v in zip(deps, dep_values):
@@ -271,8 +384,11 @@ def _picklable_failure(exc: BaseException) -> Failure:
 def run_in_context(
     fn: Callable[..., Any], extra_context: dict[str, Any] | None, args: tuple, kwargs: dict
 ) -> Any:
-    """Call ``fn(*args, **kwargs)`` with ``extra_context`` installed as the headwater context."""
-    return _call(fn, args, kwargs, extra_context)
+    """Call ``fn(*args, **kwargs)`` with ``extra_context`` installed as the headwater context.
+
+    Top-level :class:`SharedBlob` arguments are unpickled first (once per worker process).
+    """
+    return _call(fn, load_shared_args(args), kwargs, extra_context)
 
 
 # -- pools ---------------------------------------------------------------------------------------

@@ -15,12 +15,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from headwater.executors._dask_support import (
+    SharedBlob,
     WorkerLostError,
     explain_pickling_error,
+    load_shared,
     map_futures,
+    new_token,
     run_in_context,
 )
-from headwater.executors.base import Executor
+from headwater.executors.base import Executor, Shared
 
 __all__ = ["DaskExecutor"]
 
@@ -57,15 +60,24 @@ def _parse_resources(tags: Any) -> dict[str, float] | None:
 
 
 def _readable_key(extra_context: dict[str, Any] | None) -> str | None:
+    """``<task name>[-<map index>]-<uuid>``: the dashboard groups keys by what precedes the index.
+
+    ``task_name`` is preferred to ``task_full_name`` (``inc[3]``), which would put every mapped
+    child in a group of its own.
+    """
     if not extra_context:
         return None
-    name = extra_context.get("task_full_name") or extra_context.get("task_name")
-    if not name:
-        return None
-    name = str(name)
+    name = extra_context.get("task_name")
     index = extra_context.get("map_index")
-    if isinstance(index, int) and index >= 0 and not name.endswith(f"[{index}]"):
-        name = f"{name}-{index}"
+    if not name:
+        name = extra_context.get("task_full_name")
+        if not name:
+            return None
+        name = str(name)
+        if isinstance(index, int) and name.endswith(f"[{index}]"):
+            name = name[: -len(f"[{index}]")]
+    if isinstance(index, int) and index >= 0:
+        return f"{name}-{index}-{uuid.uuid4().hex}"
     return f"{name}-{uuid.uuid4().hex}"
 
 
@@ -84,16 +96,18 @@ class DaskExecutor(Executor):
             False unless given).
         debug: keep the temporary ``LocalCluster``'s logs (they are silenced by default).
 
-    Submissions are keyed ``<task_full_name>[-<map_index>]-<uuid>`` when the flow runner passes
-    those keys in ``extra_context``, so the dashboard shows task names; task tags
-    ``dask-resource:NAME=N`` become ``resources={NAME: N}``.
+    Submissions are keyed ``<task name>[-<map index>]-<uuid>`` when the flow runner passes those
+    keys in ``extra_context``, so the dashboard shows task names and groups mapped children
+    under their task; task tags ``dask-resource:NAME=N`` become ``resources={NAME: N}``.
 
-    Large arguments: a non-future argument of at least ``scatter_threshold`` bytes (1 MiB) passed
-    directly in ``args``/``kwargs`` is scattered to the cluster once and the same cluster copy is
-    reused by later submissions of that same object during the run. This is safe because a
-    submission never sees later changes to its arguments anyway (they are pickled when
-    submitted), and the executor holds a reference to each scattered object for the whole run, so
-    an object id can never be reused by another value.
+    Data sent once: a :class:`~headwater.executors.base.Shared` argument (the flow runner passes
+    each run's context and each task's runner, with its constant inputs, this way) travels
+    inside the first call that uses it; from its second use on — or from the first, when it
+    pickles to ``scatter_threshold`` bytes (1 MiB) or more — it becomes one task of its own on
+    the cluster, which every later call depends on, so each worker receives it once (and the
+    scheduler can rebuild it if the worker holding it dies). Another argument of at least
+    ``scatter_threshold`` bytes is scattered to the cluster rather than embedded in the task
+    graph; an immutable one (``bytes``, ``str``, ``frozenset``) submitted again is not sent again.
     """
 
     scatter_threshold: int = 2**20
@@ -136,10 +150,12 @@ class DaskExecutor(Executor):
         self._futures: weakref.WeakSet = weakref.WeakSet()
         self._scattered: dict[int, tuple[Any, Any]] = {}
         self._names: dict[Any, str] = {}
+        # Shared -> (its first-use SharedBlob, or its task's future); forgotten with the Shared
+        self._shared: weakref.WeakKeyDictionary[Shared, Any] = weakref.WeakKeyDictionary()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for k in ("client", "cluster", "_futures", "_scattered", "_names"):
+        for k in ("client", "cluster", "_futures", "_scattered", "_names", "_shared"):
             state.pop(k, None)
         return state
 
@@ -244,9 +260,11 @@ class DaskExecutor(Executor):
             resources = _parse_resources(extra_context["task_tags"])
             if resources:
                 options["resources"] = resources
-        send_args = tuple(self._maybe_scatter(a) for a in args)
-        send_kwargs = {k: self._maybe_scatter(v) for k, v in kwargs.items()}
         try:
+            send_args = tuple(
+                self._share(a) if type(a) is Shared else self._maybe_scatter(a) for a in args
+            )
+            send_kwargs = {k: self._maybe_scatter(v) for k, v in kwargs.items()}
             fut = client.submit(
                 run_in_context, fn, extra_context or None, send_args, send_kwargs, **options
             )
@@ -260,6 +278,35 @@ class DaskExecutor(Executor):
         if key is not None:
             self._names[fut.key] = str(extra_context.get("task_full_name"))  # type: ignore[union-attr]
         return fut
+
+    def _share(self, shared: Shared) -> Any:
+        """What to send for ``shared``: its blob on first use, then its task's future."""
+        hit = self._shared.get(shared)
+        if hit is not None:
+            if type(hit) is SharedBlob:  # second use: from now on, a task of its own
+                hit = self._shared[shared] = self._submit_shared(shared, hit.data)  # type: ignore[arg-type]
+            return hit
+        import pickle
+
+        import cloudpickle
+
+        data = cloudpickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(data) >= self.scatter_threshold:
+            fut = self._shared[shared] = self._submit_shared(shared, data)
+            return fut
+        blob = self._shared[shared] = SharedBlob(
+            new_token(f"shared-{shared.name}"), data, None, len(data)
+        )
+        return blob
+
+    def _submit_shared(self, shared: Shared, data: bytes) -> Any:
+        import warnings
+
+        key = f"{shared.name}-shared-{uuid.uuid4().hex}"
+        with warnings.catch_warnings():
+            # the point of a shared task is to send a large value once: no advice needed
+            warnings.filterwarnings("ignore", message="Sending large graph")
+            return self.client.submit(load_shared, data, key=key, pure=False)
 
     def _maybe_scatter(self, value: Any) -> Any:
         t = type(value)
@@ -287,7 +334,8 @@ class DaskExecutor(Executor):
             if found:  # futures inside must stay task dependencies, not scattered data
                 return value
         [remote] = self.client.scatter([value], hash=False)
-        self._scattered[ident] = (value, remote)
+        if t in (bytes, str, frozenset):  # cannot change: the cluster copy stays valid
+            self._scattered[ident] = (value, remote)
         return remote
 
     def wait(self, futures: Any) -> Any:

@@ -14,6 +14,12 @@ An executor has three methods:
 
 Every executor must be picklable before and after ``start()``. ``headwater.testing``'s
 ``ExecutorContract`` checks all of this for any implementation.
+
+A submitted argument may be wrapped in :class:`Shared`: a value the submitter will not change
+for the rest of the run and passes to many calls (the flow runner wraps each run's context and
+each task's runner this way). An executor that sends calls to other processes may send such a
+value once and let later calls reuse it; any other executor passes it on as it is. Either way
+the called function receives a ``Shared`` and reads its ``value``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["Executor"]
+__all__ = ["Executor", "Shared"]
 
 
 class Executor:
@@ -60,3 +66,30 @@ class Executor:
     # Optional hooks: executors that can say so return a truthy ``is_process_based``; the flow
     # runner then checks that tasks and inputs pickle and explains failures up front.
     is_process_based: bool = False
+
+
+class Shared:
+    """A submitted argument that stays the same for the rest of the run.
+
+    ``Shared(value)`` is a promise from the submitter: neither it nor ``value`` will change
+    while the executor is started, and ``value`` holds no futures. Executors that pickle
+    calls may therefore pickle it once, send it to each worker once, and hand every later call
+    that receives the same ``Shared`` object the copy already there. The called function reads
+    ``.value``; it gets a ``Shared`` whatever the executor (an equal copy in other processes).
+
+    Args:
+        value: the value.
+        name: a short label for dashboards and error messages.
+    """
+
+    __slots__ = ("value", "name", "__weakref__")
+
+    def __init__(self, value: Any, name: str = "shared") -> None:
+        self.value = value
+        self.name = name
+
+    def __reduce__(self):
+        return (Shared, (self.value, self.name))
+
+    def __repr__(self) -> str:
+        return f"<Shared {self.name}>"

@@ -21,6 +21,7 @@ than hanging; the flow runner turns it into a ``Failed`` state or a retry.
 from __future__ import annotations
 
 import itertools
+import os
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,14 +32,16 @@ from headwater.executors._dask_support import (
     Failure,
     Packed,
     Ref,
+    SharedBlob,
     WorkerLostError,
     explain_pickling_error,
     ignore_sigint,
     map_futures,
+    new_token,
     run_node,
 )
 from headwater.executors._distributed import DaskExecutor
-from headwater.executors.base import Executor
+from headwater.executors.base import Executor, Shared
 
 __all__ = ["DaskExecutor", "LocalDaskExecutor", "LocalDaskFuture", "WorkerLostError"]
 
@@ -74,6 +77,11 @@ class LocalDaskExecutor(Executor):
     twice); a result is dropped once its future is gone and no pending call needs it. Calls that
     were submitted but never waited on run when ``start()`` exits normally.
 
+    With ``"processes"``, a :class:`~headwater.executors.base.Shared` argument (the flow
+    runner passes each run's context and each task's runner this way) is pickled once per run and
+    unpickled once per worker process; one of at least ``shared_file_threshold`` bytes (1 MiB)
+    reaches the processes through a temporary file instead of each call's message.
+
     Args:
         scheduler: ``"threads"`` (default; alias ``"threading"``), ``"processes"`` (aliases
             ``"multiprocessing"``) or ``"sync"`` (aliases ``"synchronous"``,
@@ -84,6 +92,8 @@ class LocalDaskExecutor(Executor):
     Raises:
         ValueError: for an unknown ``scheduler``.
     """
+
+    shared_file_threshold: int = 2**20
 
     def __init__(self, scheduler: str = "threads", **dask_config: Any) -> None:
         if scheduler not in _SCHEDULERS:
@@ -106,6 +116,9 @@ class LocalDaskExecutor(Executor):
 
     # -- state --------------------------------------------------------------------------------
     def _reset(self) -> None:
+        old_dir = getattr(self, "_shared_dir", None)
+        if old_dir is not None:
+            old_dir()  # remove the previous run's temporary files
         self._pool: Any = None
         self._counter = itertools.count()
         # key -> (fn, args, kwargs, extra_context, deps) or its pickle, for calls not yet run
@@ -116,6 +129,9 @@ class LocalDaskExecutor(Executor):
             weakref.WeakValueDictionary()
         )
         self._running: set[str] = set()
+        # Shared -> its blob: pickled once per run (processes only); forgotten with the Shared
+        self._shared: weakref.WeakKeyDictionary[Shared, SharedBlob] = weakref.WeakKeyDictionary()
+        self._shared_dir: Any = None  # weakref.finalize removing the temporary directory
 
     def __getstate__(self) -> dict[str, Any]:
         return {
@@ -230,11 +246,46 @@ class LocalDaskExecutor(Executor):
         import cloudpickle
 
         try:
+            call_fn, call_args, *rest = payload
+            if any(type(a) is Shared for a in call_args):
+                call_args = tuple(self._blob(a) if type(a) is Shared else a for a in call_args)
+                payload = (call_fn, call_args, *rest)
             return cloudpickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
             raise explain_pickling_error(
                 "LocalDaskExecutor(scheduler='processes')", fn, args, kwargs, ctx, exc
             ) from exc
+
+    def _blob(self, shared: Shared) -> SharedBlob:
+        """The run's :class:`SharedBlob` for ``shared``: pickled the first time it is seen."""
+        hit = self._shared.get(shared)
+        if hit is not None:
+            return hit
+        import pickle
+
+        import cloudpickle
+
+        data = cloudpickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+        token = new_token(f"shared-{shared.name}")
+        path = None
+        if len(data) >= self.shared_file_threshold:
+            path = os.path.join(self._shared_directory(), token)
+            with open(path, "wb") as fh:
+                fh.write(data)
+            blob = SharedBlob(token, None, path, len(data))
+        else:
+            blob = SharedBlob(token, data, None, len(data))
+        self._shared[shared] = blob
+        return blob
+
+    def _shared_directory(self) -> str:
+        if self._shared_dir is None or not self._shared_dir.alive:
+            import shutil
+            import tempfile
+
+            path = tempfile.mkdtemp(prefix="headwater-shared-")
+            self._shared_dir = weakref.finalize(self, shutil.rmtree, path, True)
+        return self._shared_dir.peek()[2][0]
 
     def wait(self, futures: Any) -> Any:
         """Compute whatever ``futures`` still need and return their values in the same shape.

@@ -415,8 +415,13 @@ class FlowRunner(Runner):
         resolved: dict[Task, dict[Edge, list[Any]]] = {}
         # children of mapped task d, waiting on child-wise upstream slots
         stack: list[tuple[Task, int]] = [(t, -1) for t in reversed(tasks) if need[t] == 0]
-        submit = _explaining_submit(executor) if getattr(executor, "is_process_based", False) else executor.submit
         light = _is_light(executor)
+        if light:
+            submit = executor.submit
+        elif getattr(executor, "is_process_based", False):
+            submit = _explaining_submit(executor)
+        else:
+            submit = _sharing_submit(executor, in_process=False)
         task_ctx_cache: dict[Task, dict[str, Any]] = {}
 
         def ctx_for(t: Task) -> dict[str, Any]:
@@ -820,6 +825,62 @@ def _is_light(executor: Any) -> bool:
     return type(executor) is LocalExecutor
 
 
+# -- executors other than LocalExecutor: what a task run sends --------------------------------
+def _run_shared_task(shared: Any, state: State | None, states: tuple, ctx: Any, map_index: int | None) -> State:
+    """:func:`_run_task` with the parts that do not change between calls sent as ``Shared``.
+
+    ``shared.value`` is ``(runner, edges)`` — the task's runner (with its constant inputs) and
+    its upstream edges, which hold the upstream tasks — and ``ctx.value`` the run's context:
+    one copy of each per run (per mapped task for the runner), whatever the number of calls.
+    ``states`` are the upstream states (or futures of them) in the order of ``edges``.
+    """
+    runner, edges = shared.value
+    return _run_task(runner, state, dict(zip(edges, states)), ctx.value, map_index)
+
+
+def _run_shared_task_in_process(
+    shared: Any, state: State | None, states: tuple, ctx: Any, map_index: int | None
+) -> State:
+    """:func:`_run_shared_task` for executors that pickle results (see :func:`_run_task_in_process`)."""
+    runner, edges = shared.value
+    return _run_task_in_process(runner, state, dict(zip(edges, states)), ctx.value, map_index)
+
+
+def _sharing_submit(executor: Any, in_process: bool) -> Callable[..., Any]:
+    """``executor.submit`` that sends each task run's unchanging parts as ``Shared`` values.
+
+    The run's context, and a mapped task's runner and upstream edges, are the same for many
+    calls; wrapped in :class:`~headwater.executors.base.Shared`, an executor that pickles calls
+    sends them once instead of once per call (a mapped task's edges hold its upstream tasks,
+    constants included), and thread-based executors do not search them for futures.
+    """
+    from headwater.executors.base import Shared
+
+    submit = executor.submit
+    target = _run_shared_task_in_process if in_process else _run_shared_task
+    contexts: dict[int, Any] = {}  # id(ctx) -> Shared(ctx)
+    mapped: dict[int, tuple[Any, tuple]] = {}  # id(runner) -> (Shared((runner, edges)), edges)
+
+    def sharing_submit(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        if fn is not _run_task:
+            return submit(fn, *args, **kwargs)
+        runner, prior, ups, ctx, map_index = args
+        shared_ctx = contexts.get(id(ctx))
+        if shared_ctx is None or shared_ctx.value is not ctx:
+            shared_ctx = contexts[id(ctx)] = Shared(ctx, "context")
+        edges = tuple(ups)
+        if map_index is None:  # used once: nothing to remember
+            shared = Shared((runner, edges), runner.task.name)
+        else:
+            hit = mapped.get(id(runner))
+            if hit is None or hit[0].value[0] is not runner or hit[1] != edges:
+                hit = mapped[id(runner)] = (Shared((runner, edges), runner.task.name), edges)
+            shared = hit[0]
+        return submit(target, shared, prior, tuple(ups.values()), shared_ctx, map_index, **kwargs)
+
+    return sharing_submit
+
+
 # -- process-based executors: explain what cannot be pickled ----------------------------------
 def _run_task_in_process(
     runner: TaskRunner, state: State | None, upstream: dict, ctx: dict, map_index: int | None
@@ -865,14 +926,14 @@ def _explaining_submit(executor: Any) -> Callable[..., Any]:
     """
     from headwater.exceptions import SerializationError
 
-    submit = executor.submit
+    submit = _sharing_submit(executor, in_process=True)
     explained: list[State] = []  # the Failed states made here (their downstream runs here)
 
     def explaining_submit(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         if fn is not _run_task:
             return submit(fn, *args, **kwargs)
         try:
-            return submit(_run_task_in_process, *args, **kwargs)
+            return submit(_run_task, *args, **kwargs)
         except SerializationError as exc:
             runner, prior, ups, ctx, map_index = args
             if any(v is s for v in ups.values() for s in explained):

@@ -6,7 +6,7 @@ processes, where they only need the standard library, ``cloudpickle`` and headwa
 - :func:`map_futures` walks the (possibly nested) arguments of a submission and swaps futures for
   something else — placeholders when a call is submitted, values when it runs;
 - :func:`run_node` is what a :class:`~headwater.executors.LocalDaskExecutor` graph node calls;
-- :func:`run_in_context` is what :class:`~headwater.executors.DaskExecutor` submits;
+- :func:`run_packed_call` is what :class:`~headwater.executors.DaskExecutor`'s tasks run;
 - :class:`DaemonThreadPool` is a minimal ``concurrent.futures``-style pool whose threads never
   keep the interpreter alive after Ctrl-C;
 - :func:`explain_pickling_error` names the part of a submission that cannot be pickled;
@@ -37,10 +37,11 @@ __all__ = [
     "Ref",
     "SharedBlob",
     "WorkerLostError",
+    "dumps",
     "explain_pickling_error",
     "ignore_sigint",
     "map_futures",
-    "run_in_context",
+    "run_packed_call",
     "run_node",
 ]
 
@@ -280,6 +281,27 @@ def load_shared(blob: bytes) -> Any:
     return cloudpickle.loads(blob)
 
 
+def dumps(obj: Any) -> bytes:
+    """Pickle ``obj`` for another process: fast ``pickle`` when it will do, else ``cloudpickle``.
+
+    Plain pickle refers to functions and classes by module and name. That is what cloudpickle
+    does too for anything importable — except from ``__main__``, which a worker process cannot
+    import, and from modules registered with ``cloudpickle.register_pickle_by_value``. So plain
+    pickle is used unless it fails, or its output names ``__main__``, or such modules exist.
+    """
+    import cloudpickle
+
+    if not cloudpickle.cloudpickle._PICKLE_BY_VALUE_MODULES:
+        try:
+            data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - lambdas, local functions, ...: cloudpickle's job
+            pass
+        else:
+            if b"__main__" not in data:
+                return data
+    return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def new_token(prefix: str) -> str:
     """A token unique across processes and runs."""
     import uuid
@@ -381,14 +403,40 @@ def _picklable_failure(exc: BaseException) -> Failure:
         return Failure(HeadwaterError(f"{exc!r} (could not be pickled; traceback:\n{text})"))
 
 
-def run_in_context(
-    fn: Callable[..., Any], extra_context: dict[str, Any] | None, args: tuple, kwargs: dict
-) -> Any:
-    """Call ``fn(*args, **kwargs)`` with ``extra_context`` installed as the headwater context.
+def run_packed_call(payload: bytes, *dep_values: Any) -> Any:
+    """Run one call a DaskExecutor sent: what its cluster tasks run.
 
-    Top-level :class:`SharedBlob` arguments are unpickled first (once per worker process).
+    Args:
+        payload: ``(fn, args, kwargs, extra_context, dep_keys)`` pickled, with :class:`Ref`
+            placeholders for the values of other calls and top-level :class:`SharedBlob`
+            arguments (unpickled once per worker process).
+        *dep_values: the values of ``dep_keys``, in order.
+
+    Returns:
+        The call's value; its exception propagates (the cluster records it).
     """
-    return _call(fn, load_shared_args(args), kwargs, extra_context)
+    import cloudpickle
+
+    try:
+        fn, args, kwargs, ctx, deps = cloudpickle.loads(payload)
+        args = load_shared_args(args)
+    except Exception as exc:
+        raise SerializationError(
+            f"A dask worker could not load the submitted call: {exc!r}. Functions and arguments "
+            "must be importable on the workers: define them at module level in a module the "
+            "workers can import (not in __main__ of an interactive session, not inside another "
+            "function)."
+        ) from exc
+    if deps:
+        values = dict(zip(deps, dep_values))
+
+        def _value(ref: Ref) -> Any:
+            return values[ref.key]
+
+        args = map_futures(args, Ref, _value)
+        if kwargs:
+            kwargs = map_futures(kwargs, Ref, _value)
+    return _call(fn, args, kwargs, ctx)
 
 
 # -- pools ---------------------------------------------------------------------------------------

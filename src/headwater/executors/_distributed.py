@@ -6,8 +6,10 @@ only keeps that module short. distributed is imported when an executor starts, n
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import threading
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
@@ -15,13 +17,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from headwater.executors._dask_support import (
+    Ref,
     SharedBlob,
     WorkerLostError,
+    dumps,
     explain_pickling_error,
     load_shared,
     map_futures,
-    new_token,
-    run_in_context,
+    run_packed_call,
 )
 from headwater.executors.base import Executor, Shared
 
@@ -59,8 +62,8 @@ def _parse_resources(tags: Any) -> dict[str, float] | None:
     return resources or None
 
 
-def _readable_key(extra_context: dict[str, Any] | None) -> str | None:
-    """``<task name>[-<map index>]-<uuid>``: the dashboard groups keys by what precedes the index.
+def _readable_key(extra_context: dict[str, Any] | None, ident: str) -> str | None:
+    """``<task name>[-<map index>]-<id>``: the dashboard groups keys by what precedes the index.
 
     ``task_name`` is preferred to ``task_full_name`` (``inc[3]``), which would put every mapped
     child in a group of its own.
@@ -77,8 +80,8 @@ def _readable_key(extra_context: dict[str, Any] | None) -> str | None:
         if isinstance(index, int) and name.endswith(f"[{index}]"):
             name = name[: -len(f"[{index}]")]
     if isinstance(index, int) and index >= 0:
-        return f"{name}-{index}-{uuid.uuid4().hex}"
-    return f"{name}-{uuid.uuid4().hex}"
+        return f"{name}-{index}-{ident}"
+    return f"{name}-{ident}"
 
 
 class DaskExecutor(Executor):
@@ -96,7 +99,7 @@ class DaskExecutor(Executor):
             False unless given).
         debug: keep the temporary ``LocalCluster``'s logs (they are silenced by default).
 
-    Submissions are keyed ``<task name>[-<map index>]-<uuid>`` when the flow runner passes those
+    Submissions are keyed ``<task name>[-<map index>]-<id>`` (a 32-digit hex id) when the flow runner passes those
     keys in ``extra_context``, so the dashboard shows task names and groups mapped children
     under their task; task tags ``dask-resource:NAME=N`` become ``resources={NAME: N}``.
 
@@ -111,6 +114,8 @@ class DaskExecutor(Executor):
     """
 
     scatter_threshold: int = 2**20
+    batch_size: int = 1000
+    batch_delay: float = 0.01
 
     def __init__(
         self,
@@ -152,10 +157,33 @@ class DaskExecutor(Executor):
         self._names: dict[Any, str] = {}
         # Shared -> (its first-use SharedBlob, or its task's future); forgotten with the Shared
         self._shared: weakref.WeakKeyDictionary[Shared, Any] = weakref.WeakKeyDictionary()
+        # calls submitted but not yet sent: (future, dask Task, dependencies, resources)
+        self._batch: list[tuple[DaskFuture, Any, dict, Any]] = []
+        self._lock = threading.RLock()
+        self._flush_error: BaseException | None = None
+        self._run = object()  # tells this start()'s futures from others'
+        # keys end in a 32-digit hex id: random for each start(), then counting
+        self._key_prefix = uuid.uuid4().hex[:16]
+        self._counter = itertools.count()
+        self._future_types: tuple[type, ...] = (DaskFuture,)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for k in ("client", "cluster", "_futures", "_scattered", "_names", "_shared"):
+        for k in (
+            "client",
+            "cluster",
+            "_futures",
+            "_scattered",
+            "_names",
+            "_shared",
+            "_batch",
+            "_lock",
+            "_flush_error",
+            "_run",
+            "_future_types",
+            "_key_prefix",
+            "_counter",
+        ):
             state.pop(k, None)
         return state
 
@@ -178,9 +206,10 @@ class DaskExecutor(Executor):
     @contextmanager
     def start(self) -> Iterator[None]:
         """Connect to the scheduler, or start a temporary cluster, for one flow run."""
-        from distributed import Client
+        from distributed import Client, Future
 
         self._reset()
+        self._future_types = (DaskFuture, Future)
         try:
             if self.address:
                 self.client = Client(self.address, **self.client_kwargs)
@@ -199,6 +228,8 @@ class DaskExecutor(Executor):
             self._shutdown()
 
     def _cancel_outstanding(self) -> None:
+        with self._lock:
+            self._batch = []
         client, futures = self.client, [f for f in self._futures if not f.done()]
         if client is None or not futures:
             return
@@ -247,36 +278,53 @@ class DaskExecutor(Executor):
         *args: Any,
         extra_context: dict[str, Any] | None = None,
         **kwargs: Any,
-    ) -> Any:
-        """Submit ``fn(*args, **kwargs)`` to the cluster; return a ``distributed.Future``."""
-        client = self.client
-        if client is None:
+    ) -> DaskFuture:
+        """Queue ``fn(*args, **kwargs)`` for the cluster and return its :class:`DaskFuture`.
+
+        The call is pickled here (so what cannot be pickled fails at once, with an explanation)
+        and reaches the scheduler with the calls submitted just before or after it, in one
+        message: at the latest after ``batch_delay`` seconds or ``batch_size`` calls, and always
+        before :meth:`wait` looks for a value.
+        """
+        if self.client is None:
             raise RuntimeError(f"{self!r} is not started: submit inside `with executor.start():`.")
-        options: dict[str, Any] = {"pure": False}
-        key = _readable_key(extra_context)
-        if key is not None:
-            options["key"] = key
+        ident = f"{self._key_prefix}{next(self._counter):016x}"
+        key = _readable_key(extra_context, ident)
+        if key is None:
+            key = f"{getattr(fn, '__name__', 'call')}-{ident}"
+        resources = None
         if extra_context and extra_context.get("task_tags"):
             resources = _parse_resources(extra_context["task_tags"])
-            if resources:
-                options["resources"] = resources
+        deps: dict[Any, Any] = {}  # key -> what keeps it alive until the call is sent
+        future_types = self._future_types
+
+        def _ref(fut: Any) -> Ref:
+            if type(fut) is DaskFuture and fut.run is not self._run:
+                raise ValueError(
+                    f"{self!r} was given a future ({fut.key}) that this run does not know: it "
+                    "comes from another executor or from an earlier start() of this one."
+                )
+            deps[fut.key] = fut
+            return Ref(fut.key)
+
         try:
-            send_args = tuple(
-                self._share(a) if type(a) is Shared else self._maybe_scatter(a) for a in args
-            )
-            send_kwargs = {k: self._maybe_scatter(v) for k, v in kwargs.items()}
-            fut = client.submit(
-                run_in_context, fn, extra_context or None, send_args, send_kwargs, **options
-            )
+            send_args = tuple(self._share(a) if type(a) is Shared else a for a in args)
+            send_args = map_futures(send_args, future_types, _ref)
+            send_kwargs = map_futures(kwargs, future_types, _ref) if kwargs else kwargs
+            payload = (fn, send_args, send_kwargs, extra_context or None, tuple(deps))
+            data = dumps(payload)
+            if len(data) >= self.scatter_threshold:
+                data = self._scatter_large(payload, deps, _ref)
         except Exception as exc:
             if _looks_like_pickling_error(exc):
                 raise explain_pickling_error(
                     "DaskExecutor", fn, args, kwargs, extra_context, exc
                 ) from exc
             raise
-        self._futures.add(fut)
-        if key is not None:
-            self._names[fut.key] = str(extra_context.get("task_full_name"))  # type: ignore[union-attr]
+        fut = DaskFuture(key, self._run)
+        self._queue(fut, run_packed_call, data, deps, resources)
+        if extra_context and extra_context.get("task_full_name"):
+            self._names[key] = str(extra_context["task_full_name"])
         return fut
 
     def _share(self, shared: Shared) -> Any:
@@ -286,57 +334,126 @@ class DaskExecutor(Executor):
             if type(hit) is SharedBlob:  # second use: from now on, a task of its own
                 hit = self._shared[shared] = self._submit_shared(shared, hit.data)  # type: ignore[arg-type]
             return hit
-        import pickle
-
-        import cloudpickle
-
-        data = cloudpickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+        data = dumps(shared)
         if len(data) >= self.scatter_threshold:
             fut = self._shared[shared] = self._submit_shared(shared, data)
             return fut
-        blob = self._shared[shared] = SharedBlob(
-            new_token(f"shared-{shared.name}"), data, None, len(data)
-        )
+        token = f"shared-{self._key_prefix}{next(self._counter):016x}"
+        blob = self._shared[shared] = SharedBlob(token, data, None, len(data))
         return blob
 
-    def _submit_shared(self, shared: Shared, data: bytes) -> Any:
-        import warnings
+    def _submit_shared(self, shared: Shared, data: bytes) -> DaskFuture:
+        key = f"{shared.name}-shared-{self._key_prefix}{next(self._counter):016x}"
+        fut = DaskFuture(key, self._run)
+        self._queue(fut, load_shared, data, {}, None)
+        return fut
 
-        key = f"{shared.name}-shared-{uuid.uuid4().hex}"
-        with warnings.catch_warnings():
-            # the point of a shared task is to send a large value once: no advice needed
-            warnings.filterwarnings("ignore", message="Sending large graph")
-            return self.client.submit(load_shared, data, key=key, pure=False)
-
-    def _maybe_scatter(self, value: Any) -> Any:
-        t = type(value)
-        if t in (int, float, bool, str, type(None)):
-            return value
-        from distributed import Future
-
-        if isinstance(value, Future):
-            return value
-        ident = id(value)
-        hit = self._scattered.get(ident)
-        if hit is not None and hit[0] is value:
-            return hit[1]
+    def _scatter_large(self, payload: tuple, deps: dict[Any, Any], ref: Callable) -> bytes:
+        """Scatter the large top-level arguments of a call; return the call pickled again."""
         from dask.sizeof import sizeof
 
-        try:
-            size = sizeof(value)
-        except Exception:  # noqa: BLE001 - unknown sizes are treated as small
-            return value
-        if size < self.scatter_threshold:
-            return value
-        if isinstance(value, (list, tuple, set, frozenset, dict)):
+        fn, args, kwargs, ctx, _ = payload
+
+        def lighten(value: Any) -> Any:
+            t = type(value)
+            if t in (int, float, bool, str, type(None), Ref, SharedBlob):
+                return value
+            try:
+                if sizeof(value) < self.scatter_threshold:
+                    return value
+            except Exception:  # noqa: BLE001 - unknown sizes are treated as small
+                return value
             found: list[Any] = []
-            map_futures(value, Future, found.append)
+            map_futures(value, Ref, found.append)
             if found:  # futures inside must stay task dependencies, not scattered data
                 return value
-        [remote] = self.client.scatter([value], hash=False)
-        if t in (bytes, str, frozenset):  # cannot change: the cluster copy stays valid
-            self._scattered[ident] = (value, remote)
-        return remote
+            hit = self._scattered.get(id(value))
+            if hit is not None and hit[0] is value:
+                return ref(hit[1])
+            [remote] = self.client.scatter([value], hash=False)
+            if t in (bytes, frozenset):  # cannot change: the cluster copy stays valid
+                self._scattered[id(value)] = (value, remote)
+            return ref(remote)
+
+        args = tuple(lighten(a) for a in args)
+        kwargs = {k: lighten(v) for k, v in kwargs.items()}
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sending large graph")
+            return dumps((fn, args, kwargs, ctx, tuple(deps)))
+
+    # -- batches ------------------------------------------------------------------------------
+    def _queue(
+        self, fut: DaskFuture, func: Callable, data: bytes, deps: dict, resources: Any
+    ) -> None:
+        from dask._task_spec import Task, TaskRef
+
+        task = Task(fut.key, func, data, *[TaskRef(k) for k in deps])
+        with self._lock:
+            batch = self._batch
+            batch.append((fut, task, deps, resources))
+            if len(batch) >= self.batch_size:
+                self._flush_locked()
+            elif len(batch) == 1:
+                # the calls queued in the next ``batch_delay`` seconds go with this one
+                timer = threading.Timer(self.batch_delay, self._flush_later, (self._run,))
+                timer.daemon = True
+                timer.start()
+
+    def _flush_later(self, run: object) -> None:
+        with self._lock:
+            if run is self._run and self.client is not None:
+                try:
+                    self._flush_locked()
+                except Exception as exc:  # noqa: BLE001 - raised by the next wait
+                    self._flush_error = exc
+
+    def _flush(self) -> None:
+        """Send the queued calls now."""
+        with self._lock:
+            self._flush_locked()
+        if self._flush_error is not None:
+            exc, self._flush_error = self._flush_error, None
+            raise exc
+
+    def _flush_locked(self) -> None:
+        """Send the queued calls, one message per run of calls with the same resources."""
+        batch, self._batch = self._batch, []
+        i = 0
+        while i < len(batch):
+            resources = batch[i][3]
+            j = i + 1
+            while j < len(batch) and batch[j][3] == resources:
+                j += 1
+            self._send(batch[i:j], resources)
+            i = j
+
+    def _send(self, items: list, resources: dict[str, float] | None) -> None:
+        client = self.client
+        dsk = {fut.key: task for fut, task, _, _ in items}
+        keys = list(dsk)
+        try:
+            from dask._expr import LLGExpr
+            from distributed.spans import SpanMetadata
+        except ImportError:  # pragma: no cover - other dask versions
+            LLGExpr = None  # noqa: N806
+        if LLGExpr is not None and hasattr(client, "_graph_to_futures"):
+            # like client.map: one message, run in submission order (so mapped chains run
+            # depth-first)
+            futures = client._graph_to_futures(
+                LLGExpr(dsk, _determ_token=uuid.uuid4().hex),
+                keys,
+                span_metadata=SpanMetadata(collections=[{"type": "Future"}]),
+                internal_priority={k: n for n, k in enumerate(keys)},
+                resources=resources,
+                fifo_timeout="100ms",
+            )
+        else:  # pragma: no cover - other distributed versions
+            futures = dict(zip(keys, client.get(dsk, keys, sync=False, resources=resources)))
+        for fut, _, _, _ in items:
+            fut.future = futures[fut.key]
+            self._futures.add(fut.future)
 
     def wait(self, futures: Any) -> Any:
         """Gather the values of ``futures`` (any nesting of lists, tuples, sets and dicts).
@@ -349,8 +466,18 @@ class DaskExecutor(Executor):
             raise RuntimeError(f"{self!r} is not started: wait inside `with executor.start():`.")
         from distributed import KilledWorker
 
+        self._flush()
+
+        def _future(fut: DaskFuture) -> Any:
+            if fut.run is not self._run or fut.future is None:
+                raise ValueError(
+                    f"{self!r} cannot resolve {fut!r}: it belongs to another executor or to an "
+                    "earlier start() of this one."
+                )
+            return fut.future
+
         try:
-            return self.client.gather(futures)
+            return self.client.gather(map_futures(futures, DaskFuture, _future))
         except KilledWorker as exc:
             key = exc.task
             name = self._names.get(key)
@@ -361,6 +488,24 @@ class DaskExecutor(Executor):
                 key=key,
                 task_name=name,
             ) from exc
+
+
+class DaskFuture:
+    """Handle on a call submitted to a :class:`DaskExecutor`; resolve it with ``wait``.
+
+    ``key`` is the call's key on the cluster (as the dashboard shows it); ``future`` the
+    ``distributed.Future`` once the call has been sent to the scheduler.
+    """
+
+    __slots__ = ("key", "future", "run", "__weakref__")
+
+    def __init__(self, key: str, run: object) -> None:
+        self.key = key
+        self.future: Any = None
+        self.run = run
+
+    def __repr__(self) -> str:
+        return f"<DaskFuture {self.key}>"
 
 
 def _looks_like_pickling_error(exc: BaseException) -> bool:

@@ -34,6 +34,7 @@ from headwater.executors._dask_support import (
     Ref,
     SharedBlob,
     WorkerLostError,
+    dumps,
     explain_pickling_error,
     ignore_sigint,
     map_futures,
@@ -241,16 +242,12 @@ class LocalDaskExecutor(Executor):
     def _pickle(
         self, payload: Any, fn: Any, args: tuple, kwargs: dict, ctx: dict[str, Any] | None
     ) -> bytes:
-        import pickle
-
-        import cloudpickle
-
         try:
             call_fn, call_args, *rest = payload
             if any(type(a) is Shared for a in call_args):
                 call_args = tuple(self._blob(a) if type(a) is Shared else a for a in call_args)
                 payload = (call_fn, call_args, *rest)
-            return cloudpickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+            return dumps(payload)
         except Exception as exc:
             raise explain_pickling_error(
                 "LocalDaskExecutor(scheduler='processes')", fn, args, kwargs, ctx, exc
@@ -261,11 +258,7 @@ class LocalDaskExecutor(Executor):
         hit = self._shared.get(shared)
         if hit is not None:
             return hit
-        import pickle
-
-        import cloudpickle
-
-        data = cloudpickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+        data = dumps(shared)
         token = new_token(f"shared-{shared.name}")
         path = None
         if len(data) >= self.shared_file_threshold:

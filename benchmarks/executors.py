@@ -3,33 +3,38 @@
 Run it on its own, or through ``run.py`` (``python benchmarks/run.py --executors``; the full
 ``python benchmarks/run.py`` runs it after the LocalExecutor table)::
 
-    python benchmarks/executors.py                 # N = 1,000 / 10,000, 100,000-item map,
-                                                   # memory benchmark at N = 100,000
-    python benchmarks/executors.py --quick         # N = 1,000 only, memory benchmark at 2,000
-    python benchmarks/executors.py --memory-n 5000 # choose the memory benchmark's N
+    python benchmarks/executors.py                 # N = 1,000 / 10,000, a 100,000-item map on
+                                                   # the cluster, memory benchmark
+    python benchmarks/executors.py --quick         # N = 1,000 only, small memory benchmark
+    python benchmarks/executors.py --only threads  # one table: threads, distributed or memory
 
-Three tables:
+Three tables, all on graphs of trivial ``x + 1`` tasks in three shapes (``chain``, ``fan``,
+``map``, as in ``run.py``):
 
-1. **threads** — headwater ``flow.run(executor=LocalDaskExecutor("threads"))`` against
-   ``dask.threaded.get(graph_dict, keys)`` on the same graph written as a plain dask graph dict
-   (the dict ``dask.delayed`` builds underneath). Both use dask's default thread count (the number
-   of cores). Shapes ``chain``, ``fan``, ``map`` of N trivial ``x + 1`` tasks, as in ``run.py``.
+1. **threads** — headwater ``flow.run(executor=LocalDaskExecutor("threads"))`` against two
+   references on the same graph: ``dask.delayed(inc)(...)`` objects built beforehand and computed
+   with ``.compute(scheduler="threads")`` (``dask.compute(*items)`` for the map), and
+   ``dask.threaded.get(graph_dict, keys)`` on the graph written as a plain dask graph dict —
+   dask's scheduler alone, without the cost of collecting ``delayed`` graphs. All use dask's
+   default thread count (the number of cores).
 2. **distributed** — headwater ``flow.run(executor=DaskExecutor(address))`` against raw
    ``client.submit`` (chain, and the reduce of fan) / ``client.map`` (fan, map) followed by
    ``client.gather``/``result()``, on one ``LocalCluster`` of 2 single-threaded worker processes
    started once for the whole table in a separate process (which therefore is the scheduler's
-   process). headwater's time includes connecting its own ``Client`` (``connect`` column); the raw
-   side reuses a client connected before timing. Then one 100,000-item map on the same cluster,
-   with the scheduler process's peak RSS sampled with psutil.
+   process). headwater's time includes connecting its own ``Client``; the raw side reuses a
+   client connected before timing. Then a 100,000-item map on the same cluster, raw and
+   headwater, with the scheduler process's peak RSS sampled with psutil.
 3. **memory** — a map of N items through three chained mapped steps (build ``bytes(1_000_000)``,
    copy it, take its length) and a final reduce of the lengths, run with
-   ``flow.run(return_tasks=[reduce])`` on ``LocalExecutor`` and ``LocalDaskExecutor("threads")``;
-   peak RSS of that process next to ``N x 1 MB``. A watchdog ends a case whose RSS passes
-   ``--memory-limit-gb`` (default: half the machine's memory) instead of exhausting the machine.
+   ``flow.run(return_tasks=[reduce])`` on every executor. The peak resident memory of the
+   process running the flow *plus all its child processes* (pool processes, cluster workers) is
+   sampled every 20 ms and printed next to ``N x 1 MB``. A watchdog ends a case whose memory
+   passes ``--memory-limit-gb`` (default: half the machine's memory).
 
-Every case runs in a fresh interpreter (``--case``), so its peak memory is its own. Times are the
-best of 3 repeats (1 at N >= 100,000; on the cluster, 1 at N >= 10,000). Ratios are
-``headwater / raw`` (target: at most 1.5).
+Timed cases run in a fresh interpreter per graph, where headwater and the references take turns
+(reference, headwater, reference, headwater, ...), so a change in machine load affects both
+alike; the best time of each is kept (3 turns; 1 on the cluster at N >= 10,000). Ratios are
+``headwater / reference`` (target: at most 1.5).
 """
 
 from __future__ import annotations
@@ -47,6 +52,12 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHAPES = ("chain", "fan", "map")
 MB = 1_000_000
+MEMORY_EXECUTORS = {
+    "local": "LocalExecutor",
+    "threads": 'LocalDaskExecutor("threads")',
+    "processes": 'LocalDaskExecutor("processes")',
+    "distributed": "DaskExecutor (2 worker processes)",
+}
 
 
 # -- the memory benchmark's steps ----------------------------------------------------------------
@@ -77,13 +88,10 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _best(fn: Any, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def _timed(fn: Any) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def _quiet_headwater() -> None:
@@ -108,114 +116,175 @@ def _graph_dict(shape: str, n: int) -> tuple[dict, list]:
     return dsk, [[("inc", i) for i in range(n)]]
 
 
-# -- one case, in a child process ------------------------------------------------------------------
-def _case_threads(shape: str, n: int, mode: str) -> dict:
-    repeats = 1 if n >= 100_000 else 3
-    if mode == "raw":
-        import dask.threaded
+def _delayed(shape: str, n: int) -> Any:
+    """The graph as ``dask.delayed`` objects; returns a function that computes it."""
+    import dask
+    from run import _total, inc
 
-        dsk, keys = _graph_dict(shape, n)
-        return {"run": _best(lambda: dask.threaded.get(dsk, keys), repeats)}
+    d = dask.delayed(inc, pure=False)
+    if shape == "chain":
+        x = d(0)
+        for _ in range(n - 1):
+            x = d(x)
+        return lambda: x.compute(scheduler="threads")
+    items = [d(i) for i in range(n)]
+    if shape == "fan":
+        s = dask.delayed(_total, pure=False)(items)
+        return lambda: s.compute(scheduler="threads")
+    return lambda: dask.compute(*items, scheduler="threads")
+
+
+# -- one case, in a child process ------------------------------------------------------------------
+def _case_threads(shape: str, n: int) -> dict:
+    import dask.threaded
     from run import _build
 
     from headwater.executors import LocalDaskExecutor
 
     _quiet_headwater()
     flow = _build(shape, n)
+    dsk, keys = _graph_dict(shape, n)
+    delayed = _delayed(shape, n)
 
-    def go() -> None:
+    def hw() -> None:
         state = flow.run(executor=LocalDaskExecutor("threads"))
         assert state.is_successful(), state
 
-    return {"run": _best(go, repeats), "peak_mb": _peak_rss_mb()}
+    best = {"get": float("inf"), "delayed": float("inf"), "hw": float("inf")}
+    for _ in range(1 if n >= 100_000 else 3):
+        best["get"] = min(best["get"], _timed(lambda: dask.threaded.get(dsk, keys)))
+        best["delayed"] = min(best["delayed"], _timed(delayed))
+        best["hw"] = min(best["hw"], _timed(hw))
+    return best
 
 
-def _case_distributed(shape: str, n: int, mode: str, address: str) -> dict:
+def _raw_distributed(client: Any, shape: str, n: int) -> None:
+    from run import _total, inc
+
+    if shape == "chain":
+        f = client.submit(inc, 0, pure=False)
+        for _ in range(n - 1):
+            f = client.submit(inc, f, pure=False)
+        f.result()
+    elif shape == "fan":
+        client.submit(_total, client.map(inc, range(n), pure=False), pure=False).result()
+    else:
+        client.gather(client.map(inc, range(n), pure=False))
+
+
+def _case_distributed(shape: str, n: int, address: str, modes: str) -> dict:
     from distributed import Client
-
-    repeats = 1 if n >= 10_000 else 3
-    if mode == "connect":
-
-        def connect() -> None:
-            Client(address, set_as_default=False).close()
-
-        return {"run": _best(connect, 3)}
-    if mode == "raw":
-        from run import _total, inc
-
-        client = Client(address, set_as_default=False)
-
-        def go() -> None:
-            if shape == "chain":
-                f = client.submit(inc, 0, pure=False)
-                for _ in range(n - 1):
-                    f = client.submit(inc, f, pure=False)
-                f.result()
-            elif shape == "fan":
-                client.submit(_total, client.map(inc, range(n), pure=False), pure=False).result()
-            else:
-                client.gather(client.map(inc, range(n), pure=False))
-
-        try:
-            return {"run": _best(go, repeats), "peak_mb": _peak_rss_mb()}
-        finally:
-            client.close()
     from run import _build
 
     from headwater.executors import DaskExecutor
 
     _quiet_headwater()
     flow = _build(shape, n)
+    client = Client(address, set_as_default=False)
 
-    def run_flow() -> None:
+    def hw() -> None:
         state = flow.run(executor=DaskExecutor(address=address))
         assert state.is_successful(), state
 
-    return {"run": _best(run_flow, repeats), "peak_mb": _peak_rss_mb()}
+    best: dict[str, float] = {}
+    try:
+        for _ in range(1 if n >= 10_000 else 3):
+            if "raw" in modes:
+                t = _timed(lambda: _raw_distributed(client, shape, n))
+                best["raw"] = min(best.get("raw", t), t)
+            if "hw" in modes:
+                t = _timed(hw)
+                best["hw"] = min(best.get("hw", t), t)
+        best["connect"] = min(
+            _timed(lambda: Client(address, set_as_default=False).close()) for _ in range(3)
+        )
+    finally:
+        client.close()
+    best["peak_mb"] = _peak_rss_mb()
+    return best
+
+
+def _tree_rss_mb(proc: Any) -> float:
+    import psutil
+
+    total = proc.memory_info().rss
+    for child in proc.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 2**20
 
 
 def _case_memory(executor: str, n: int, limit_mb: float) -> dict:
     import psutil
 
-    proc = psutil.Process()
-
-    def watchdog() -> None:
-        while True:
-            rss = proc.memory_info().rss / 2**20
-            if rss > limit_mb:
-                print(json.dumps({"aborted_mb": rss}), flush=True)
-                os._exit(3)
-            time.sleep(0.05)
-
-    threading.Thread(target=watchdog, daemon=True).start()
     from headwater import Flow, task
+    from headwater.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
 
     _quiet_headwater()
+    proc = psutil.Process()
+    cluster = None
+    if executor == "local":
+        ex: Any = LocalExecutor()
+    elif executor in ("threads", "processes"):
+        ex = LocalDaskExecutor(executor, num_workers=2)
+    else:
+        import logging
+
+        from distributed import LocalCluster
+
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        ex = DaskExecutor(address=cluster.scheduler_address)
     with Flow("bench-memory") as flow:
         items = task(make_item).map(list(range(n)))
         copies = task(copy_item).map(items)
         sizes = task(size_of).map(copies)
         total = task(total_size)(sizes)
-    kwargs: dict[str, Any] = {"return_tasks": [total]}
-    if executor == "threads":
-        from headwater.executors import LocalDaskExecutor
+    before = _tree_rss_mb(proc)
+    peak = [before]
+    done = threading.Event()
 
-        kwargs["executor"] = LocalDaskExecutor("threads")
+    def watchdog() -> None:
+        while not done.wait(0.02):
+            rss = _tree_rss_mb(proc)
+            peak[0] = max(peak[0], rss)
+            if rss > limit_mb:
+                print(json.dumps({"aborted_mb": rss}), flush=True)
+                os._exit(3)
+
+    threading.Thread(target=watchdog, daemon=True).start()
     t0 = time.perf_counter()
-    state = flow.run(**kwargs)
+    state = flow.run(executor=ex, return_tasks=[total])
     elapsed = time.perf_counter() - t0
+    done.set()
     assert state.is_successful(), state
     value = state.result[total].result
     assert value == n * MB, value
-    return {"run": elapsed, "peak_mb": _peak_rss_mb()}
+    if cluster is not None:
+        cluster.close()
+    return {"run": elapsed, "before_mb": before, "peak_mb": peak[0]}
+
+
+def _case_bigmap(n: int, address: str, mode: str) -> dict:
+    out = _case_distributed("map", n, address, mode)
+    return {"run": out[mode], "peak_mb": out["peak_mb"]}
 
 
 def _child(case: list[str]) -> None:
     kind, rest = case[0], case[1:]
     if kind == "threads":
-        out = _case_threads(rest[0], int(rest[1]), rest[2])
+        out = _case_threads(rest[0], int(rest[1]))
     elif kind == "distributed":
-        out = _case_distributed(rest[0], int(rest[1]), rest[2], rest[3])
+        out = _case_distributed(rest[0], int(rest[1]), rest[2], "raw,hw")
+    elif kind == "bigmap":
+        out = _case_bigmap(int(rest[0]), rest[1], rest[2])
     elif kind == "memory":
         out = _case_memory(rest[0], int(rest[1]), float(rest[2]))
     else:
@@ -245,9 +314,18 @@ def _serve_cluster(address_file: str) -> None:
 
 
 # -- the parent ------------------------------------------------------------------------------------
-def _measure(case: list[str], env: dict[str, str] | None = None) -> dict:
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    # cluster workers import the benchmark's task functions from run.py, like user code
+    env["PYTHONPATH"] = os.pathsep.join([HERE, *filter(None, [env.get("PYTHONPATH")])])
+    # task logging at WARNING in workers too, as in the flow's process
+    env["HEADWATER__LOGGING__LEVEL"] = "WARNING"
+    return env
+
+
+def _measure(case: list[str]) -> dict:
     cmd = [sys.executable, os.path.join(HERE, "executors.py"), "--case", *case]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env())
     lines = proc.stdout.strip().splitlines()
     if proc.returncode == 3 and lines:
         return json.loads(lines[-1])
@@ -262,15 +340,10 @@ class _Cluster:
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory()
         path = os.path.join(self._dir.name, "address")
-        env = dict(os.environ)
-        # the workers import the benchmark's task functions from run.py, like user code
-        env["PYTHONPATH"] = os.pathsep.join([HERE, *filter(None, [env.get("PYTHONPATH")])])
-        # task logging at WARNING in the workers, as in the client (and run.py's ``hw`` column)
-        env["HEADWATER__LOGGING__LEVEL"] = "WARNING"
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "executors.py"), "--serve-cluster", path],
             stdin=subprocess.PIPE,
-            env=env,
+            env=_env(),
         )
         deadline = time.monotonic() + 120
         while not os.path.exists(path):
@@ -279,11 +352,6 @@ class _Cluster:
             time.sleep(0.1)
         with open(path) as f:
             self.address = f.read().strip()
-
-    def rss_mb(self) -> float:
-        import psutil
-
-        return psutil.Process(self.proc.pid).memory_info().rss / 2**20
 
     def close(self) -> None:
         assert self.proc.stdin is not None
@@ -296,26 +364,27 @@ class _Cluster:
         self._dir.cleanup()
 
 
-def _ratio(hw: float, raw: float) -> str:
-    r = hw / raw
+def _ratio(hw: float, ref: float) -> str:
+    r = hw / ref
     return f"{r:5.2f}x {'ok' if r <= 1.5 else 'MISS'}"
 
 
 def run_threads(sizes: list[int]) -> None:
     """Print the LocalDaskExecutor("threads") table."""
-    print('\nheadwater on LocalDaskExecutor("threads") vs dask.threaded.get on the graph dict')
+    print('\nheadwater on LocalDaskExecutor("threads") vs dask on the same graph (threads)')
     header = (
-        f"{'shape':6} {'N':>8} | {'raw dask':>9} {'hw':>9} | {'hw/raw':>9} {'us/task hw-raw':>15}"
+        f"{'shape':6} {'N':>7} | {'delayed':>8} {'dict get':>8} {'hw':>8} | "
+        f"{'hw/delayed':>10} {'hw/get':>6} {'hw-get/task':>11}"
     )
     print(header)
     print("-" * len(header))
     for shape in SHAPES:
         for n in sizes:
-            raw = _measure(["threads", shape, str(n), "raw"])["run"]
-            hw = _measure(["threads", shape, str(n), "hw"])["run"]
+            out = _measure(["threads", shape, str(n)])
+            hw, get, delayed = out["hw"], out["get"], out["delayed"]
             print(
-                f"{shape:6} {n:>8,} | {raw:8.3f}s {hw:8.3f}s | {_ratio(hw, raw):>9} "
-                f"{(hw - raw) / n * 1e6:12.1f} us",
+                f"{shape:6} {n:>7,} | {delayed:7.3f}s {get:7.3f}s {hw:7.3f}s | "
+                f"{_ratio(hw, delayed):>10} {hw / get:5.2f}x {(hw - get) / n * 1e6:8.1f} us",
                 flush=True,
             )
 
@@ -327,24 +396,25 @@ def run_distributed(sizes: list[int], big_map: int | None) -> None:
     cluster = _Cluster()
     try:
         addr = cluster.address
-        connect = _measure(["distributed", "map", "0", "connect", addr])["run"]
         print(
             "\nheadwater on DaskExecutor(address) vs raw client.submit/client.map, one LocalCluster "
             "(2 worker processes x 1 thread)"
         )
-        print(f"Client connect + close (part of every headwater run): {connect * 1000:.0f} ms")
-        header = f"{'shape':6} {'N':>8} | {'raw dask':>9} {'hw':>9} | {'hw/raw':>9} {'us/task hw-raw':>15}"
+        header = (
+            f"{'shape':6} {'N':>7} | {'raw dask':>8} {'hw':>8} | {'hw/raw':>10} "
+            f"{'hw-raw/task':>11} {'connect':>8}"
+        )
         print(header)
         print("-" * len(header))
-        cases = [(s, n) for s in SHAPES for n in sizes]
-        for shape, n in cases:
-            raw = _measure(["distributed", shape, str(n), "raw", addr])["run"]
-            hw = _measure(["distributed", shape, str(n), "hw", addr])["run"]
-            print(
-                f"{shape:6} {n:>8,} | {raw:8.3f}s {hw:8.3f}s | {_ratio(hw, raw):>9} "
-                f"{(hw - raw) / n * 1e6:12.1f} us",
-                flush=True,
-            )
+        for shape in SHAPES:
+            for n in sizes:
+                out = _measure(["distributed", shape, str(n), addr])
+                raw, hw = out["raw"], out["hw"]
+                print(
+                    f"{shape:6} {n:>7,} | {raw:7.3f}s {hw:7.3f}s | {_ratio(hw, raw):>10} "
+                    f"{(hw - raw) / n * 1e6:8.1f} us {out['connect'] * 1000:5.0f} ms",
+                    flush=True,
+                )
         if big_map:
             sched = psutil.Process(cluster.proc.pid)
             for mode in ("raw", "hw"):
@@ -359,7 +429,7 @@ def run_distributed(sizes: list[int], big_map: int | None) -> None:
                 sampler = threading.Thread(target=sample, daemon=True)
                 sampler.start()
                 try:
-                    out = _measure(["distributed", "map", str(big_map), mode, addr])
+                    out = _measure(["bigmap", str(big_map), addr, mode])
                 finally:
                     done.set()
                     sampler.join()
@@ -374,35 +444,46 @@ def run_distributed(sizes: list[int], big_map: int | None) -> None:
         cluster.close()
 
 
-def run_memory(n: int, limit_gb: float | None) -> None:
-    """Print the memory-bounded map table."""
+def run_memory(sizes: dict[str, int], limit_gb: float | None) -> None:
+    """Print the memory-bounded map table (``sizes``: N per executor)."""
     import psutil
 
     limit_mb = (limit_gb * 1024) if limit_gb else psutil.virtual_memory().total / 2**20 / 2
     print(
-        f"\nmemory: {n:,} items x 3 chained mapped steps of 1 MB values + reduce, "
-        "flow.run(return_tasks=[reduce])"
+        "\nmemory: N items x 3 chained mapped steps of 1 MB values + reduce, "
+        "flow.run(return_tasks=[reduce]); RSS of the process and its children"
     )
-    header = f"{'executor':28} {'N':>8} | {'time':>8} {'peak RSS':>11} {'N x 1 MB':>11}"
+    header = (
+        f"{'executor':34} {'N':>8} | {'time':>8} {'RSS before':>10} {'peak RSS':>9} {'N x 1 MB':>9}"
+    )
     print(header)
     print("-" * len(header))
-    for executor, label in (
-        ("local", "LocalExecutor"),
-        ("threads", 'LocalDaskExecutor("threads")'),
-    ):
+    for executor, label in MEMORY_EXECUTORS.items():
+        n = sizes.get(executor)
+        if not n:
+            continue
         out = _measure(["memory", executor, str(n), str(limit_mb)])
         if "aborted_mb" in out:
             print(
-                f"{label:28} {n:>8,} | aborted: RSS passed {out['aborted_mb']:,.0f} MB "
+                f"{label:34} {n:>8,} | aborted: RSS passed {out['aborted_mb']:,.0f} MB "
                 f"(limit {limit_mb:,.0f} MB); N x 1 MB = {n * MB / 2**20:,.0f} MB",
                 flush=True,
             )
             continue
         print(
-            f"{label:28} {n:>8,} | {out['run']:7.1f}s {out['peak_mb']:7.0f} MiB "
-            f"{n * MB / 2**20:7,.0f} MiB",
+            f"{label:34} {n:>8,} | {out['run']:7.1f}s {out['before_mb']:7.0f} MB "
+            f"{out['peak_mb']:6.0f} MB {n * MB / 2**20:6,.0f} MB",
             flush=True,
         )
+
+
+def memory_sizes(quick: bool, memory_n: int | None) -> dict[str, int]:
+    """N per executor for the memory table."""
+    if memory_n:
+        return dict.fromkeys(MEMORY_EXECUTORS, memory_n)
+    if quick:
+        return dict.fromkeys(MEMORY_EXECUTORS, 2_000)
+    return {"local": 100_000, "threads": 100_000, "processes": 100_000, "distributed": 20_000}
 
 
 def run_all(
@@ -416,7 +497,7 @@ def run_all(
     sizes = sizes or ([1_000] if quick else [1_000, 10_000])
     run_threads(sizes)
     run_distributed(sizes, _big_map(quick, big_map))
-    run_memory(memory_n or (2_000 if quick else 100_000), limit_gb)
+    run_memory(memory_sizes(quick, memory_n), limit_gb)
 
 
 def _big_map(quick: bool, big_map: int | None) -> int | None:
@@ -430,7 +511,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--memory-n",
         type=int,
-        help="items in the memory benchmark (default 100,000; --quick 2,000)",
+        help="items in the memory benchmark, on every executor (default 100,000, 20,000 on "
+        "the cluster; --quick 2,000)",
     )
     parser.add_argument(
         "--big-map",
@@ -471,7 +553,7 @@ def main() -> None:
     elif args.only == "distributed":
         run_distributed(sizes, _big_map(args.quick, args.big_map))
     else:
-        run_memory(args.memory_n or (2_000 if args.quick else 100_000), args.memory_limit_gb)
+        run_memory(memory_sizes(args.quick, args.memory_n), args.memory_limit_gb)
 
 
 if __name__ == "__main__":

@@ -206,7 +206,8 @@ class Packed:
 
 # -- shared arguments --------------------------------------------------------------------------
 class SharedBlob:
-    """A pickled :class:`~headwater.executors.base.Shared` argument, identified by ``token``.
+    """A pickled :class:`~headwater.executors.base.Shared` argument (or a large result of a
+    process-pool call), identified by ``token``.
 
     The pickle travels inline (``data``) or, when large, in a file that every worker process can
     read (``path``). :meth:`load` keeps what it unpickled in a small per-process cache, so a
@@ -227,8 +228,15 @@ class SharedBlob:
     def __repr__(self) -> str:
         return f"<SharedBlob {self.token} ({self.size} bytes)>"
 
-    def load(self) -> Any:
-        """Return the :class:`~headwater.executors.base.Shared` object (cached per process)."""
+    def load(self, cache: bool = True) -> Any:
+        """Return what the blob holds (cached per process unless ``cache`` is false)."""
+        if not cache:
+            import cloudpickle
+
+            if self.data is not None:
+                return cloudpickle.loads(self.data)
+            with open(self.path, "rb") as fh:  # type: ignore[arg-type]
+                return cloudpickle.load(fh)
         with _CACHE_LOCK:
             hit = _SHARED_CACHE.get(self.token)
             if hit is not None:
@@ -244,6 +252,9 @@ class SharedBlob:
         _remember(self.token, value, self.size)
         return value
 
+
+#: a result of a process-pool call that pickles to this many bytes or more is written to a file
+SPILL_THRESHOLD = 2**20
 
 _SHARED_CACHE: OrderedDict[str, tuple[Any, int]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
@@ -326,19 +337,23 @@ def run_node(payload: Any, *dep_values: Any) -> Any:
 
     Args:
         payload: ``(fn, args, kwargs, extra_context, dep_keys)`` with :class:`Ref` placeholders
-            in ``args``/``kwargs``; pickled to bytes for process pools.
+            in ``args``/``kwargs``; for process pools, ``(fn, args, kwargs, extra_context,
+            dep_keys, spill_dir)`` pickled to bytes.
         *dep_values: the values of ``dep_keys``, in order.
 
     Returns:
         The call's value, a :class:`Failure` if it (or an upstream node) raised, or — when the
-        payload came pickled — a :class:`Packed` value to send back to the parent process.
+        payload came pickled — a :class:`Packed` value to send back to the parent process; or,
+        if that would take :data:`SPILL_THRESHOLD` bytes or more, a :class:`SharedBlob` for a
+        file in ``spill_dir`` (so that each process using it reads and unpickles it once).
     """
     packed = type(payload) is bytes
+    spill_dir = None
     if packed:
         try:
             import cloudpickle
 
-            fn, args, kwargs, ctx, deps = cloudpickle.loads(payload)
+            fn, args, kwargs, ctx, deps, spill_dir = cloudpickle.loads(payload)
             args = load_shared_args(args)
         except BaseException as exc:  # noqa: BLE001 - reported to the caller of wait
             if isinstance(exc, KeyboardInterrupt | SystemExit):
@@ -361,6 +376,8 @@ def run_node(payload: Any, *dep_values: Any) -> Any:
                 return v
             if t is Packed:
                 v = v.load()
+            elif t is SharedBlob:
+                v = v.load()
             values[k] = v
 
         def _value(ref: Ref) -> Any:
@@ -376,10 +393,15 @@ def run_node(payload: Any, *dep_values: Any) -> Any:
         return _picklable_failure(exc) if packed else Failure(exc)
     if not packed:
         return result
-    import cloudpickle
-
     try:
-        return Packed(cloudpickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        data = dumps(result)
+        if spill_dir is not None and len(data) >= SPILL_THRESHOLD:
+            token = new_token("result")
+            path = os.path.join(spill_dir, token)
+            with open(path, "wb") as fh:
+                fh.write(data)
+            return SharedBlob(token, None, path, len(data))
+        return Packed(data)
     except Exception as exc:
         return Failure(
             SerializationError(

@@ -246,8 +246,7 @@ class LocalDaskExecutor(Executor):
             call_fn, call_args, *rest = payload
             if any(type(a) is Shared for a in call_args):
                 call_args = tuple(self._blob(a) if type(a) is Shared else a for a in call_args)
-                payload = (call_fn, call_args, *rest)
-            return dumps(payload)
+            return dumps((call_fn, call_args, *rest, self._shared_directory()))
         except Exception as exc:
             raise explain_pickling_error(
                 "LocalDaskExecutor(scheduler='processes')", fn, args, kwargs, ctx, exc
@@ -313,6 +312,8 @@ class LocalDaskExecutor(Executor):
                 raise v.exc
             if t is Packed:
                 return v.load()
+            if t is SharedBlob:
+                return v.load(cache=False)
             return v
 
         return map_futures(futures, LocalDaskFuture, _value)
@@ -322,7 +323,7 @@ class LocalDaskExecutor(Executor):
         futures, needed = self._futures, self._needed_by
         dead = [k for k in self._results if k not in futures and k not in needed]
         for k in dead:
-            del self._results[k]
+            _discard(self._results.pop(k))
 
     # -- running the graph --------------------------------------------------------------------
     def _compute(self, targets: list[str]) -> None:
@@ -430,6 +431,8 @@ class LocalDaskExecutor(Executor):
         needed = self._needed_by
         if key in self._futures or needed.get(key):
             self._results[key] = result
+        else:
+            _discard(result)
         for d in entry[1]:
             n = needed[d] - 1
             if n:
@@ -437,7 +440,16 @@ class LocalDaskExecutor(Executor):
             else:
                 del needed[d]
                 if d not in self._futures:
-                    self._results.pop(d, None)
+                    _discard(self._results.pop(d, None))
+
+
+def _discard(result: Any) -> None:
+    """Remove the file of a result written to disk by a worker process, once it is forgotten."""
+    if type(result) is SharedBlob and result.path is not None:
+        try:
+            os.remove(result.path)
+        except OSError:
+            pass
 
 
 def _is_broken_pool(exc: BaseException) -> bool:

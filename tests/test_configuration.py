@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime
+import os
 import pickle
 import re
 import subprocess
@@ -828,3 +829,35 @@ def test_docs_examples_run():
 def test_config_toml_is_valid_toml():
     with open(DEFAULT_CONFIG, "rb") as f:
         assert tomllib.load(f)["engine"]["executor"]["default_class"]
+
+
+# ------------------------------------------------------------------ the pydantic model at load --
+class TestModelValidationAtLoad:
+    def test_user_values_are_checked_by_the_model_and_defaults_alone_are_not(self, tmp_path):
+        code = "import sys, headwater; print('pydantic' in sys.modules)"
+        base = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER__")}
+        base["HEADWATER__USER_CONFIG_PATH"] = str(tmp_path / "none.toml")
+        plain = subprocess.run([sys.executable, "-c", code], env=base, capture_output=True, text=True)
+        assert plain.stdout.strip() == "False", plain.stderr
+        custom = {**base, "HEADWATER__FLOWS__CHECKPOINTING": "true"}
+        checked = subprocess.run([sys.executable, "-c", code], env=custom, capture_output=True, text=True)
+        assert checked.stdout.strip() == "True", checked.stderr
+
+    def test_a_model_error_names_the_key_and_where_the_value_came_from(self, env, user_file):
+        from headwater._config_loading import _Source
+        from headwater.configuration import _validate_against_model
+
+        data = {"flows": {"checkpointing": "sometimes"}}
+        sources = {("flows", "checkpointing"): _Source("user", str(user_file))}
+        with pytest.raises(ConfigurationError) as info:
+            _validate_against_model(data, sources)
+        message = str(info.value)
+        assert "flows.checkpointing" in message
+        assert "'sometimes'" in message
+        assert f"user file {user_file}" in message
+
+    def test_progress_accepts_auto_and_booleans_only(self, env):
+        assert load(env, HEADWATER__FLOWS__PROGRESS="AUTO").flows.progress == "AUTO"
+        assert load(env, HEADWATER__FLOWS__PROGRESS="false").flows.progress is False
+        with pytest.raises(ConfigurationError, match="HEADWATER__FLOWS__PROGRESS"):
+            load(env, HEADWATER__FLOWS__PROGRESS="sometimes")

@@ -77,8 +77,9 @@ def set_temporary_config(temp_config: Mapping[str, Any]) -> Iterator[Config]:
 def _model() -> Any:
     """Build (once) the pydantic model of the known keys; unknown keys are allowed."""
     import datetime
+    from typing import Annotated
 
-    from pydantic import BaseModel, ConfigDict, Field
+    from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
     class _Section(BaseModel):
         model_config = ConfigDict(extra="allow", strict=True)
@@ -95,6 +96,7 @@ def _model() -> Any:
         run_on_schedule: bool
         eager_edge_validation: bool
         persistent_cache: bool = False
+        progress: bool | Annotated[str, StringConstraints(pattern=r"(?i)^\s*auto\s*$")] = "auto"
 
     class TaskDefaults(_Section):
         max_retries: int | None = Field(ge=0)

@@ -206,6 +206,32 @@ def test_resource_tags_become_dask_resources(dask_cluster: Any) -> None:
         assert ex.client.run_on_scheduler(restrictions) == {"GPU": 1.0}
 
 
+@task(tags=["dask-resource:GPU=1"])
+def gpu_held() -> float:
+    """How many of its worker's GPU resources are free while this task runs."""
+    from distributed import get_worker
+
+    return get_worker().state.available_resources["GPU"]
+
+
+@task
+def gpu_free() -> float:
+    from distributed import get_worker
+
+    return get_worker().state.available_resources["GPU"]
+
+
+def test_task_resource_tags_reserve_worker_resources(dask_cluster: Any) -> None:
+    """The session cluster's workers offer GPU=2; a task tagged GPU=1 holds one while it runs."""
+    with Flow("resources") as flow:
+        held = gpu_held()
+        free = gpu_free()
+    state = flow.run(executor=DaskExecutor(address=dask_cluster.scheduler.address))
+    assert state.is_successful(), state.result
+    assert state.result[held].result == 1
+    assert state.result[free].result == 2
+
+
 def test_bad_resource_tag_is_explained(dask_cluster: Any) -> None:
     ex = DaskExecutor(address=dask_cluster.scheduler.address)
     with ex.start():

@@ -236,6 +236,7 @@ if __name__ == "__main__":
 
 INTERRUPT_CASES = [
     pytest.param("LocalExecutor()", False, id="local"),
+    pytest.param("LocalDaskExecutor(scheduler='sync')", False, id="sync"),
     pytest.param("LocalDaskExecutor(scheduler='threads', num_workers=2)", False, id="threads"),
     pytest.param(
         "LocalDaskExecutor(scheduler='processes', num_workers=2)",

@@ -50,7 +50,11 @@ def fetch_rates(base_currency: str) -> dict[str, float]:
 @task
 def convert(order: dict, rates: dict[str, float], base_currency: str) -> dict:
     """One order, with its amount in the base currency."""
-    return {**order, "base_amount": round(order["amount"] * rates[order["currency"]], 2), "base": base_currency}
+    return {
+        **order,
+        "base_amount": round(order["amount"] * rates[order["currency"]], 2),
+        "base": base_currency,
+    }
 
 
 @task

@@ -837,10 +837,14 @@ class TestModelValidationAtLoad:
         code = "import sys, headwater; print('pydantic' in sys.modules)"
         base = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER__")}
         base["HEADWATER__USER_CONFIG_PATH"] = str(tmp_path / "none.toml")
-        plain = subprocess.run([sys.executable, "-c", code], env=base, capture_output=True, text=True)
+        plain = subprocess.run(
+            [sys.executable, "-c", code], env=base, capture_output=True, text=True
+        )
         assert plain.stdout.strip() == "False", plain.stderr
         custom = {**base, "HEADWATER__FLOWS__CHECKPOINTING": "true"}
-        checked = subprocess.run([sys.executable, "-c", code], env=custom, capture_output=True, text=True)
+        checked = subprocess.run(
+            [sys.executable, "-c", code], env=custom, capture_output=True, text=True
+        )
         assert checked.stdout.strip() == "True", checked.stderr
 
     def test_a_model_error_names_the_key_and_where_the_value_came_from(self, env, user_file):

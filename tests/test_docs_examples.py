@@ -13,7 +13,9 @@ import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-PAGES = [DOCS.parent / "README.md"] + sorted(p for p in DOCS.glob("*.md") if BLOCK.search(p.read_text()))
+PAGES = [DOCS.parent / "README.md"] + sorted(
+    p for p in DOCS.glob("*.md") if BLOCK.search(p.read_text())
+)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
@@ -25,7 +27,12 @@ def test_docs_page_runs(page: Path, tmp_path: Path) -> None:
     script.write_text(code)
     env = {**os.environ, "HEADWATER__HOME_DIR": str(tmp_path / "home")}
     proc = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert proc.returncode == 0, f"{page.name} examples failed:\n{proc.stdout}\n{proc.stderr}"
 

@@ -291,7 +291,9 @@ def load_configuration(
     return process_task_defaults(as_nested_dict(data, Config))
 
 
-def _validate_against_model(data: Mapping[str, Any], sources: Mapping[tuple[str, ...], Any]) -> None:
+def _validate_against_model(
+    data: Mapping[str, Any], sources: Mapping[tuple[str, ...], Any]
+) -> None:
     from pydantic import ValidationError
 
     from headwater.utilities.configuration import _model
@@ -302,7 +304,9 @@ def _validate_against_model(data: Mapping[str, Any], sources: Mapping[tuple[str,
         problems = []
         for err in exc.errors():
             loc = tuple(str(p) for p in err["loc"])
-            where = next((sources[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in sources), None)
+            where = next(
+                (sources[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in sources), None
+            )
             origin = f" (from {where})" if where is not None else ""
             problems.append(f"{'.'.join(loc)}: {err['msg']}, got {err['input']!r}{origin}")
         raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

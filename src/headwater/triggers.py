@@ -50,7 +50,9 @@ def _states(upstream_states: dict[Any, State]) -> list[State]:
 def all_finished(upstream_states: dict[Any, State]) -> bool:
     """Run when every upstream task finished, whatever its state."""
     if not all(s.is_finished() for s in _states(upstream_states)):
-        raise signals.TRIGGERFAIL('Trigger was "all_finished" but some of the upstream tasks were not finished.')
+        raise signals.TRIGGERFAIL(
+            'Trigger was "all_finished" but some of the upstream tasks were not finished.'
+        )
     return True
 
 
@@ -82,7 +84,9 @@ def all_successful(upstream_states: dict[Any, State]) -> bool:
 def all_failed(upstream_states: dict[Any, State]) -> bool:
     """Run when every upstream task failed."""
     if not all(s.is_failed() for s in _states(upstream_states)):
-        raise signals.TRIGGERFAIL('Trigger was "all_failed" but some of the upstream tasks succeeded.')
+        raise signals.TRIGGERFAIL(
+            'Trigger was "all_failed" but some of the upstream tasks succeeded.'
+        )
     return True
 
 
@@ -90,7 +94,9 @@ def any_successful(upstream_states: dict[Any, State]) -> bool:
     """Run when at least one upstream task succeeded (or there are none)."""
     states = _states(upstream_states)
     if states and not any(s.is_successful() for s in states):
-        raise signals.TRIGGERFAIL('Trigger was "any_successful" but none of the upstream tasks succeeded.')
+        raise signals.TRIGGERFAIL(
+            'Trigger was "any_successful" but none of the upstream tasks succeeded.'
+        )
     return True
 
 
@@ -106,7 +112,9 @@ def not_all_skipped(upstream_states: dict[Any, State]) -> bool:
     """Run when the upstream tasks succeeded and not all of them were skipped."""
     states = _states(upstream_states)
     if not all(s.is_successful() for s in states):
-        raise signals.TRIGGERFAIL('Trigger was "not_all_skipped" but some of the upstream tasks failed.')
+        raise signals.TRIGGERFAIL(
+            'Trigger was "not_all_skipped" but some of the upstream tasks failed.'
+        )
     if states and all(s.is_skipped() for s in states):
         raise signals.SKIP("All upstream tasks were skipped.")
     return True
@@ -125,7 +133,9 @@ def _bounds(
     return conv(at_least, "at_least"), conv(at_most, "at_most")
 
 
-def _some(name: str, pred: Callable[[State], bool], at_least: float | None, at_most: float | None) -> Callable[..., bool]:
+def _some(
+    name: str, pred: Callable[[State], bool], at_least: float | None, at_most: float | None
+) -> Callable[..., bool]:
     if at_least is not None and at_least < 0 or at_most is not None and at_most < 0:
         raise ValueError(f"{name}: at_least and at_most must not be negative.")
 
@@ -148,7 +158,9 @@ def _some(name: str, pred: Callable[[State], bool], at_least: float | None, at_m
     return trigger
 
 
-def some_successful(at_least: float | None = None, at_most: float | None = None) -> Callable[..., bool]:
+def some_successful(
+    at_least: float | None = None, at_most: float | None = None
+) -> Callable[..., bool]:
     """A trigger that runs when the number of successful upstream states is within bounds.
 
     Values between 0 and 1 are fractions of the upstream states (``at_least=0.5``: half).

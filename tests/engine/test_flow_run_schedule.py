@@ -37,7 +37,9 @@ def _clear():
 def test_runs_once_per_event_with_parameter_defaults_and_stops():
     start = pendulum.now("UTC").add(seconds=0.2)
     clock = IntervalClock(
-        timedelta(seconds=0.2), start_date=start, end_date=start.add(seconds=0.4),
+        timedelta(seconds=0.2),
+        start_date=start,
+        end_date=start.add(seconds=0.4),
         parameter_defaults={"label": "from-clock"},
     )
     state = _flow(Schedule(clocks=[clock])).run()
@@ -81,6 +83,8 @@ def test_bad_parameters_fail_before_waiting_for_the_schedule():
 
 def test_scheduled_example_runs_three_times():
     example = Path(__file__).resolve().parents[2] / "examples" / "scheduled.py"
-    proc = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(example)], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("tick: run scheduled for") == 3

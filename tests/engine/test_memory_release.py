@@ -57,7 +57,9 @@ def test_peak_memory_stays_far_below_the_data_size(executor, tmp_path):
     n = 400  # 3 chained mapped steps of 400 x 1 MB = 1.2 GB of intermediate data
     script = tmp_path / "mem.py"
     script.write_text(SCRIPT)
-    proc = subprocess.run([sys.executable, str(script), str(n), executor], capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(n), executor], capture_output=True, text=True, timeout=240
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["ok"] and out["total"] == n * 1_000_000

@@ -89,14 +89,22 @@ class Edge:
         self.key = key
         self.mapped = bool(mapped)
         self.flattened = bool(flattened)
-        self._hash = hash((id(upstream_task), id(downstream_task), key, self.mapped, self.flattened))
+        self._hash = hash(
+            (id(upstream_task), id(downstream_task), key, self.mapped, self.flattened)
+        )
 
     @property
     def tasks(self) -> set[Task]:
         return {self.upstream_task, self.downstream_task}
 
     def _key(self) -> tuple:
-        return (id(self.upstream_task), id(self.downstream_task), self.key, self.mapped, self.flattened)
+        return (
+            id(self.upstream_task),
+            id(self.downstream_task),
+            self.key,
+            self.mapped,
+            self.flattened,
+        )
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):

@@ -115,7 +115,13 @@ class Flow:
         for t in tasks or ():
             self.add_task(t)
         for e in edges or ():
-            self.add_edge(e.upstream_task, e.downstream_task, key=e.key, mapped=e.mapped, flattened=e.flattened)
+            self.add_edge(
+                e.upstream_task,
+                e.downstream_task,
+                key=e.key,
+                mapped=e.mapped,
+                flattened=e.flattened,
+            )
         self.set_reference_tasks(reference_tasks or [])
 
     # -- basics ---------------------------------------------------------------------------
@@ -215,9 +221,15 @@ class Flow:
                     f"{other!r}); each key may have only one upstream task."
                 )
             if key in self.constants.get(downstream_task, {}):
-                raise ValueError(f"Argument {key!r} of {downstream_task!r} is already bound to a constant.")
+                raise ValueError(
+                    f"Argument {key!r} of {downstream_task!r} is already bound to a constant."
+                )
             sig = downstream_task._signature
-            if (validate if validate is not None else self.validate_edges) and not sig.var_kw and key not in sig.names:
+            if (
+                (validate if validate is not None else self.validate_edges)
+                and not sig.var_kw
+                and key not in sig.names
+            ):
                 raise TypeError(f"{downstream_task!r} has no run() argument named {key!r}.")
         if edge in self.edges:
             return edge
@@ -262,17 +274,38 @@ class Flow:
         self.add_task(task)
         for t in upstream_tasks or ():
             is_mapped, flattened, t = _unwrap(t, mapped)
-            self.add_edge(as_task(t, flow=self), task, mapped=is_mapped, flattened=flattened, validate=validate)
+            self.add_edge(
+                as_task(t, flow=self),
+                task,
+                mapped=is_mapped,
+                flattened=flattened,
+                validate=validate,
+            )
         for t in downstream_tasks or ():
             is_mapped, flattened, t = _unwrap(t, mapped)
-            self.add_edge(task, as_task(t, flow=self), mapped=is_mapped, flattened=flattened, validate=validate)
+            self.add_edge(
+                task,
+                as_task(t, flow=self),
+                mapped=is_mapped,
+                flattened=flattened,
+                validate=validate,
+            )
         for key, t in (keyword_tasks or {}).items():
             is_mapped, flattened, t = _unwrap(t, mapped)
             if isinstance(t, Task) or is_mapped or flattened or _contains_task(t):
-                self.add_edge(as_task(t, flow=self), task, key=key, mapped=is_mapped, flattened=flattened, validate=validate)
+                self.add_edge(
+                    as_task(t, flow=self),
+                    task,
+                    key=key,
+                    mapped=is_mapped,
+                    flattened=flattened,
+                    validate=validate,
+                )
             else:
                 if key in self._bound_keys.get(task, ()):
-                    raise ValueError(f"Argument {key!r} of {task!r} is already bound to an upstream task.")
+                    raise ValueError(
+                        f"Argument {key!r} of {task!r} is already bound to an upstream task."
+                    )
                 self.constants[task][key] = t
 
     def chain(self, *tasks: Any, validate: bool | None = None) -> list[Edge]:
@@ -281,11 +314,15 @@ class Flow:
             raise ValueError("chain() needs at least two tasks.")
         return [self.add_edge(a, b, validate=validate) for a, b in zip(tasks, tasks[1:])]
 
-    def update(self, flow: Flow, merge_parameters: bool = False, validate: bool | None = None) -> None:
+    def update(
+        self, flow: Flow, merge_parameters: bool = False, validate: bool | None = None
+    ) -> None:
         """Add ``flow``'s tasks, edges, constants and reference tasks to this flow."""
         from headwater.core.parameter import Parameter
 
-        mine = {t.name: t for t in self.tasks if isinstance(t, Parameter)} if merge_parameters else {}
+        mine = (
+            {t.name: t for t in self.tasks if isinstance(t, Parameter)} if merge_parameters else {}
+        )
         remap: dict[Task, Task] = {}
         for t in flow.sorted_tasks():
             if merge_parameters and isinstance(t, Parameter) and t.name in mine:
@@ -294,8 +331,14 @@ class Flow:
                 remap[t] = t
                 self.add_task(t)
         for e in flow.edges:
-            self.add_edge(remap[e.upstream_task], remap[e.downstream_task], key=e.key, mapped=e.mapped,
-                          flattened=e.flattened, validate=validate)
+            self.add_edge(
+                remap[e.upstream_task],
+                remap[e.downstream_task],
+                key=e.key,
+                mapped=e.mapped,
+                flattened=e.flattened,
+                validate=validate,
+            )
         for t, consts in flow.constants.items():
             self.constants[remap[t]].update(consts)
         self._reference_tasks.update(remap[t] for t in flow._reference_tasks)
@@ -326,9 +369,23 @@ class Flow:
         self._sorted = None
         self.add_task(new)
         for e in up:
-            self.add_edge(e.upstream_task, new, key=e.key, mapped=e.mapped, flattened=e.flattened, validate=False)
+            self.add_edge(
+                e.upstream_task,
+                new,
+                key=e.key,
+                mapped=e.mapped,
+                flattened=e.flattened,
+                validate=False,
+            )
         for e in down:
-            self.add_edge(new, e.downstream_task, key=e.key, mapped=e.mapped, flattened=e.flattened, validate=False)
+            self.add_edge(
+                new,
+                e.downstream_task,
+                key=e.key,
+                mapped=e.mapped,
+                flattened=e.flattened,
+                validate=False,
+            )
         if consts:
             self.constants[new].update(consts)
         if was_ref:
@@ -505,7 +562,7 @@ class Flow:
             seen[t] = len(path)
             path.append(t)
             t = next(e.upstream_task for e in self._up[t] if e.upstream_task in candidates)
-        cycle = path[seen[t]:]
+        cycle = path[seen[t] :]
         cycle.reverse()
         return cycle + [cycle[0]]
 
@@ -544,7 +601,13 @@ class Flow:
         """
         from headwater.engine.flow_run import run_flow
 
-        return run_flow(self, parameters=parameters, run_on_schedule=run_on_schedule, runner_cls=runner_cls, **kwargs)
+        return run_flow(
+            self,
+            parameters=parameters,
+            run_on_schedule=run_on_schedule,
+            runner_cls=runner_cls,
+            **kwargs,
+        )
 
     # -- display --------------------------------------------------------------------------
     def to_dot(self, flow_state: State | None = None) -> str:
@@ -559,14 +622,22 @@ class Flow:
 
         return flow_to_mermaid(self, flow_state)
 
-    def visualize(self, flow_state: State | None = None, filename: str | None = None, format: str | None = None) -> Any:  # noqa: A002
+    def visualize(
+        self,
+        flow_state: State | None = None,
+        filename: str | None = None,
+        format: str | None = None,
+    ) -> Any:  # noqa: A002
         """A ``graphviz.Digraph`` of the flow (needs the ``graphviz`` package)."""
         from headwater.utilities.graph import visualize
 
         return visualize(self, flow_state=flow_state, filename=filename, format=format)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/markdown": "```mermaid\n" + self.to_mermaid() + "\n```", "text/plain": repr(self)}
+        return {
+            "text/markdown": "```mermaid\n" + self.to_mermaid() + "\n```",
+            "text/plain": repr(self),
+        }
 
     # -- storage --------------------------------------------------------------------------
     def save(self, fpath: str | None = None) -> str:

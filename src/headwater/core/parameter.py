@@ -94,7 +94,9 @@ class Parameter(Task):
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors()
             )
-            raise ValueError(f"Invalid value for parameter {self.name!r}: {value!r} ({problems})") from None
+            raise ValueError(
+                f"Invalid value for parameter {self.name!r}: {value!r} ({problems})"
+            ) from None
 
     def __getstate__(self) -> dict[str, Any]:
         d = super().__getstate__()
@@ -129,9 +131,13 @@ class DateTimeParameter(Parameter):
         try:
             parsed = pendulum.parse(str(value))
         except Exception as exc:  # noqa: BLE001 - pendulum raises several types
-            raise ValueError(f"Parameter {self.name!r}: {value!r} is not an ISO-8601 datetime ({exc})") from None
+            raise ValueError(
+                f"Parameter {self.name!r}: {value!r} is not an ISO-8601 datetime ({exc})"
+            ) from None
         if not isinstance(parsed, pendulum.DateTime):
-            raise ValueError(f"Parameter {self.name!r}: {value!r} is not a datetime (parsed as {parsed!r})")
+            raise ValueError(
+                f"Parameter {self.name!r}: {value!r} is not a datetime (parsed as {parsed!r})"
+            )
         return parsed
 
     def run(self) -> Any:

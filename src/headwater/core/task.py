@@ -187,7 +187,9 @@ class Task:
     ) -> None:
         self.name = name if name is not None else type(self).__name__
         if not isinstance(self.name, str):
-            raise TypeError(f"Task name must be a string, got {type(self.name).__name__}: {self.name!r}")
+            raise TypeError(
+                f"Task name must be a string, got {type(self.name).__name__}: {self.name!r}"
+            )
         self.slug = slug
         self._generated_slug: str | None = None  # set by the first flow the task joins
         owner = f"Task {self.name!r}"
@@ -212,7 +214,9 @@ class Task:
         if timeout is None:
             timeout = defaults[2]
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-            raise ValueError(f"{owner}: max_retries must be a non-negative int, got {max_retries!r}")
+            raise ValueError(
+                f"{owner}: max_retries must be a non-negative int, got {max_retries!r}"
+            )
         if retry_delay is not None and not isinstance(retry_delay, datetime.timedelta):
             raise TypeError(
                 f"{owner}: retry_delay must be a datetime.timedelta, got "
@@ -247,7 +251,9 @@ class Task:
         if cache_for is not None and not isinstance(cache_for, datetime.timedelta):
             raise TypeError(f"{owner}: cache_for must be a datetime.timedelta, got {cache_for!r}")
         if cache_validator is not None and cache_for is None and cache_key is None:
-            raise ValueError(f"{owner}: cache_validator needs cache_for (how long a result is valid).")
+            raise ValueError(
+                f"{owner}: cache_validator needs cache_for (how long a result is valid)."
+            )
         if cache_for is not None and cache_validator is None:
             from headwater.engine.cache_validators import duration_only
 
@@ -306,7 +312,11 @@ class Task:
                 continue
             ann = p.annotation if p.annotation is not p.empty else Any
             required = p.default is p.empty
-            out[p.name] = {"type": ann, "required": required, "default": None if required else p.default}
+            out[p.name] = {
+                "type": ann,
+                "required": required,
+                "default": None if required else p.default,
+            }
         return out
 
     def outputs(self) -> Any:
@@ -321,7 +331,11 @@ class Task:
     def copy(self, **task_args: Any) -> Task:
         """A copy with a new identity; ``task_args`` override attributes (e.g. ``name``)."""
         flow = _context.get("flow")
-        if flow is not None and self in flow.tasks and (flow.edges_to(self) or flow.edges_from(self)):
+        if (
+            flow is not None
+            and self in flow.tasks
+            and (flow.edges_to(self) or flow.edges_from(self))
+        ):
             import warnings
 
             warnings.warn(
@@ -330,7 +344,9 @@ class Task:
                 stacklevel=2,
             )
         if "tags" in task_args and isinstance(task_args["tags"], str):
-            raise TypeError(f"tags must be an iterable of strings, not a bare string {task_args['tags']!r}")
+            raise TypeError(
+                f"tags must be an iterable of strings, not a bare string {task_args['tags']!r}"
+            )
         new = _copy.copy(self)
         d = new.__dict__
         d["id"] = next(_ids)
@@ -442,14 +458,18 @@ class Task:
             validate=validate,
         )
 
-    def set_upstream(self, task: Any, flow: Flow | None = None, key: str | None = None, mapped: bool = False) -> None:
+    def set_upstream(
+        self, task: Any, flow: Flow | None = None, key: str | None = None, mapped: bool = False
+    ) -> None:
         """Make this task depend on ``task`` (passing its result as ``key`` if given)."""
         if key is not None:
             self.set_dependencies(flow=flow, keyword_tasks={key: task}, mapped=mapped)
         else:
             self.set_dependencies(flow=flow, upstream_tasks=[task], mapped=mapped)
 
-    def set_downstream(self, task: Any, flow: Flow | None = None, key: str | None = None, mapped: bool = False) -> None:
+    def set_downstream(
+        self, task: Any, flow: Flow | None = None, key: str | None = None, mapped: bool = False
+    ) -> None:
         """Make ``task`` depend on this task (receiving its result as ``key`` if given)."""
         flow = flow if flow is not None else _active_flow(self, "set_downstream")
         if key is not None:

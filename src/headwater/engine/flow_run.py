@@ -61,7 +61,9 @@ def run_flow(
 
         runner_cls = get_default_flow_runner_class()
     # Check parameters before anything runs (also before waiting for a schedule).
-    runner_cls(flow=flow).validate_parameters(params) if hasattr(runner_cls, "validate_parameters") else None
+    runner_cls(flow=flow).validate_parameters(params) if hasattr(
+        runner_cls, "validate_parameters"
+    ) else None
 
     if run_on_schedule is None:
         from headwater.configuration import config
@@ -89,7 +91,9 @@ def _logger():
     return get_logger("FlowRunner")
 
 
-def _run_until_done(flow: Flow, runner_cls: type, params: dict[str, Any], kwargs: dict[str, Any]) -> State:
+def _run_until_done(
+    flow: Flow, runner_cls: type, params: dict[str, Any], kwargs: dict[str, Any]
+) -> State:
     runner_kwargs = dict(kwargs)
     user_return = runner_kwargs.pop("return_tasks", None)
     return_tasks = set(flow.tasks) if user_return is None else set(user_return)
@@ -100,10 +104,14 @@ def _run_until_done(flow: Flow, runner_cls: type, params: dict[str, Any], kwargs
     bar = progress_bar_for(flow.name, runner_kwargs.pop("progress", None))
     runner_kwargs["progress"] = bar if bar is not None else False
     if bar is None:
-        return _passes(flow, runner_cls, params, runner_kwargs, task_states, return_tasks, user_return, logger)
+        return _passes(
+            flow, runner_cls, params, runner_kwargs, task_states, return_tasks, user_return, logger
+        )
     state: State | None = None
     try:
-        state = _passes(flow, runner_cls, params, runner_kwargs, task_states, return_tasks, user_return, logger)
+        state = _passes(
+            flow, runner_cls, params, runner_kwargs, task_states, return_tasks, user_return, logger
+        )
         return state
     finally:
         bar.close(state)

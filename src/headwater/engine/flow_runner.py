@@ -53,13 +53,17 @@ _EMPTY_MAPPED_PLACEHOLDER = Mapped(map_states=[])
 _LIVE_BARS: dict[str, Any] = {}
 
 
-def _run_task(runner: TaskRunner, state: State | None, upstream: dict, ctx: dict, map_index: int | None) -> State:
+def _run_task(
+    runner: TaskRunner, state: State | None, upstream: dict, ctx: dict, map_index: int | None
+) -> State:
     """What the executor runs for one task (or mapped child)."""
     for s in upstream.values():
         if type(s) is list:
             for e, s2 in upstream.items():
                 if type(s2) is list:
-                    upstream[e] = Mapped(message="Mapped tasks submitted for execution.", map_states=s2)
+                    upstream[e] = Mapped(
+                        message="Mapped tasks submitted for execution.", map_states=s2
+                    )
             break
     new = runner.run_unit(state, upstream, ctx, map_index)
     if _LIVE_BARS:
@@ -315,7 +319,11 @@ class FlowRunner(Runner):
         """A flow ``Scheduled`` for the future is returned as it is."""
         import pendulum
 
-        if isinstance(state, Scheduled) and state.start_time and state.start_time > pendulum.now("UTC"):
+        if (
+            isinstance(state, Scheduled)
+            and state.start_time
+            and state.start_time > pendulum.now("UTC")
+        ):
             raise ENDRUN(state)
         return state
 
@@ -362,7 +370,9 @@ class FlowRunner(Runner):
         def make_runner(t: Task) -> TaskRunner:
             # made when the task is reached and dropped after submission (mapped tasks keep
             # theirs for their children): big flows never hold every runner at once
-            r = runner_cls(task=t, state_handlers=task_runner_state_handlers, flow_result=flow_result)
+            r = runner_cls(
+                task=t, state_handlers=task_runner_state_handlers, flow_result=flow_result
+            )
             c = constants.get(t)
             if c:
                 r.constants = c
@@ -437,7 +447,12 @@ class FlowRunner(Runner):
             if light:
                 return None
             name = t.name if i is None else f"{t.name}[{i}]"
-            return {"task_full_name": name, "map_index": i, "task_tags": t.tags, "task_name": t.name}
+            return {
+                "task_full_name": name,
+                "map_index": i,
+                "task_tags": t.tags,
+                "task_name": t.name,
+            }
 
         def fire(u: Task, waiters: list[Task] | None) -> None:
             for d in waiters or no_waiters:
@@ -488,7 +503,9 @@ class FlowRunner(Runner):
             if u in keep or u not in handles:
                 return
             if light:
-                for d in itertools.chain(wait_complete.get(u, no_waiters), wait_expanded.get(u, no_waiters)):
+                for d in itertools.chain(
+                    wait_complete.get(u, no_waiters), wait_expanded.get(u, no_waiters)
+                ):
                     if not _all_finished(handles[d]):
                         return
             handles[u] = strip_handle(handles[u])
@@ -515,7 +532,12 @@ class FlowRunner(Runner):
                 ok = True
                 for d in wait_expanded[u]:
                     hd = handles.get(d)
-                    if type(hd) is not list or i >= len(hd) or hd[i] is _NOT_YET or (light and not isinstance(hd[i], Finished)):
+                    if (
+                        type(hd) is not list
+                        or i >= len(hd)
+                        or hd[i] is _NOT_YET
+                        or (light and not isinstance(hd[i], Finished))
+                    ):
                         ok = False
                         break
                 if ok:
@@ -541,7 +563,15 @@ class FlowRunner(Runner):
                 if light:
                     fut = submit(_run_task, runners[t], child_state, ups, ctx_for(t), i)
                 else:
-                    fut = submit(_run_task, runners[t], child_state, ups, ctx_for(t), i, extra_context=extra_for(t, i))
+                    fut = submit(
+                        _run_task,
+                        runners[t],
+                        child_state,
+                        ups,
+                        ctx_for(t),
+                        i,
+                        extra_context=extra_for(t, i),
+                    )
                 slots[i] = fut
                 if bar_callbacks:
                     _on_done(fut, bar)
@@ -562,11 +592,23 @@ class FlowRunner(Runner):
                 ups = {e: handles[e.upstream_task] for e in up[t]}
                 if light:
                     fut = submit(
-                        _run_task, runner, task_states.get(t) if task_states else None, ups,
-                        ctx_for(t) if task_contexts else ctx, None,
+                        _run_task,
+                        runner,
+                        task_states.get(t) if task_states else None,
+                        ups,
+                        ctx_for(t) if task_contexts else ctx,
+                        None,
                     )
                 else:
-                    fut = submit(_run_task, runner, task_states.get(t), ups, ctx_for(t), None, extra_context=extra_for(t, None))
+                    fut = submit(
+                        _run_task,
+                        runner,
+                        task_states.get(t),
+                        ups,
+                        ctx_for(t),
+                        None,
+                        extra_context=extra_for(t, None),
+                    )
                 handles[t] = fut
                 if bar_callbacks:
                     _on_done(fut, bar)
@@ -647,7 +689,18 @@ class FlowRunner(Runner):
             if not isinstance(exc, (WorkerLostError, SerializationError)):
                 raise
             raw = self._settle_one_by_one(
-                tasks, handles, up, resolved, runners, make_runner, task_states, ctx_for, extra_for, submit, wait, light
+                tasks,
+                handles,
+                up,
+                resolved,
+                runners,
+                make_runner,
+                task_states,
+                ctx_for,
+                extra_for,
+                submit,
+                wait,
+                light,
             )
         final: dict[Task, State] = {}
         for t in tasks:
@@ -721,16 +774,30 @@ class FlowRunner(Runner):
                 try:
                     return wait(h)
                 except recoverable as err:
-                    own = isinstance(err, WorkerLostError) and err.key is not None and err.key == getattr(h, "key", None)
+                    own = (
+                        isinstance(err, WorkerLostError)
+                        and err.key is not None
+                        and err.key == getattr(h, "key", None)
+                    )
                     ups, touched = upstream_states(t, i)
                     if own or resubmitted or not touched:
                         replaced.add((t, i))
-                        return self._lost_call_state(t, i, err, prior_state(t, i), runners.get(t) or make_runner(t))
+                        return self._lost_call_state(
+                            t, i, err, prior_state(t, i), runners.get(t) or make_runner(t)
+                        )
                     runner = runners.get(t) or make_runner(t)
                     if light:
                         h = submit(_run_task, runner, prior_state(t, i), ups, ctx_for(t), i)
                     else:
-                        h = submit(_run_task, runner, prior_state(t, i), ups, ctx_for(t), i, extra_context=extra_for(t, i))
+                        h = submit(
+                            _run_task,
+                            runner,
+                            prior_state(t, i),
+                            ups,
+                            ctx_for(t),
+                            i,
+                            extra_context=extra_for(t, i),
+                        )
                     resubmitted = True
 
         for t in tasks:
@@ -741,7 +808,9 @@ class FlowRunner(Runner):
                 raw[t] = settle(t, None, h)
         return raw
 
-    def _lost_call_state(self, t: Task, i: int | None, err: BaseException, prior: State | None, runner: TaskRunner) -> State:
+    def _lost_call_state(
+        self, t: Task, i: int | None, err: BaseException, prior: State | None, runner: TaskRunner
+    ) -> State:
         """``Failed`` (or ``Retrying``, for a lost worker with retries left) for one call."""
         from headwater.executors._dask_support import WorkerLostError
 
@@ -769,7 +838,9 @@ class FlowRunner(Runner):
                 new = runner._change(new, retry)
         return new
 
-    def determine_final_state(self, state: State, task_states: dict[Task, State], return_tasks: set[Task]) -> State:
+    def determine_final_state(
+        self, state: State, task_states: dict[Task, State], return_tasks: set[Task]
+    ) -> State:
         """Apply the final-state rules and the flow's ``terminal_state_handler``."""
         flow = self.flow
         terminal = flow.terminal_tasks()
@@ -826,7 +897,9 @@ def _is_light(executor: Any) -> bool:
 
 
 # -- executors other than LocalExecutor: what a task run sends --------------------------------
-def _run_shared_task(shared: Any, state: State | None, states: tuple, ctx: Any, map_index: int | None) -> State:
+def _run_shared_task(
+    shared: Any, state: State | None, states: tuple, ctx: Any, map_index: int | None
+) -> State:
     """:func:`_run_task` with the parts that do not change between calls sent as ``Shared``.
 
     ``shared.value`` is ``(runner, edges)`` — the task's runner (with its constant inputs) and
@@ -949,7 +1022,13 @@ def _explaining_submit(executor: Any) -> Callable[..., Any]:
 
 
 def _explain_unpicklable_run(
-    executor: Any, runner: TaskRunner, prior: Any, ups: dict, ctx: dict, map_index: int | None, exc: BaseException
+    executor: Any,
+    runner: TaskRunner,
+    prior: Any,
+    ups: dict,
+    ctx: dict,
+    map_index: int | None,
+    exc: BaseException,
 ) -> str:
     import cloudpickle
 
@@ -967,9 +1046,13 @@ def _explain_unpicklable_run(
     if fn is not None:
         candidates.append((f"its function {getattr(fn, '__qualname__', fn)!r}", fn))
     candidates += [(f"its attribute {k!r}", v) for k, v in vars(task).items() if k != "__wrapped__"]
-    candidates += [(f"its input {k!r}", v) for k, v in (getattr(runner, "constants", None) or {}).items()]
+    candidates += [
+        (f"its input {k!r}", v) for k, v in (getattr(runner, "constants", None) or {}).items()
+    ]
     candidates += [(f"parameter {k!r}", v) for k, v in (ctx.get("parameters") or {}).items()]
-    candidates += [(f"its upstream input {e.key or e.upstream_task.name!r}", v) for e, v in ups.items()]
+    candidates += [
+        (f"its upstream input {e.key or e.upstream_task.name!r}", v) for e, v in ups.items()
+    ]
     candidates += [(f"context key {k!r}", v) for k, v in ctx.items() if k != "parameters"]
     if prior is not None:
         candidates.append(("its previous state", prior))

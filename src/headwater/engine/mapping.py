@@ -68,5 +68,3 @@ def child_upstream_states(upstream_states: dict[Any, State], i: int) -> dict[Any
         else:
             out[e] = Success(result=item) if type(s) is Mapped else index_state(s, item)
     return out
-
-

@@ -59,9 +59,13 @@ class HeadwaterStateSignal(HeadwaterSignal):
 
     _state_cls: type[_st.State] = _st.State
 
-    def __init__(self, message: str | None = None, *args: Any, result: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, message: str | None = None, *args: Any, result: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(message, *args)
-        self.state = self._state_cls(message=message, result=self if result is None else result, **kwargs)
+        self.state = self._state_cls(
+            message=message, result=self if result is None else result, **kwargs
+        )
 
     def __reduce__(self):
         return (_rebuild_signal, (type(self), self.message, self.state))

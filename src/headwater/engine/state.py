@@ -268,7 +268,9 @@ class MetaState(State):
         context: dict[str, Any] | None = None,
         cached_inputs: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message=message, result=result, context=context, cached_inputs=cached_inputs)
+        super().__init__(
+            message=message, result=result, context=context, cached_inputs=cached_inputs
+        )
         self.state = state
 
 
@@ -285,8 +287,22 @@ class Queued(MetaState):
     __slots__ = ("start_time",)
     color = "#FFF176"
 
-    def __init__(self, message=None, result=None, state=None, start_time=None, context=None, cached_inputs=None):
-        super().__init__(message=message, result=result, state=state, context=context, cached_inputs=cached_inputs)
+    def __init__(
+        self,
+        message=None,
+        result=None,
+        state=None,
+        start_time=None,
+        context=None,
+        cached_inputs=None,
+    ):
+        super().__init__(
+            message=message,
+            result=result,
+            state=state,
+            context=context,
+            cached_inputs=cached_inputs,
+        )
         self.start_time = _to_utc(start_time) if start_time is not None else _utcnow()
 
 
@@ -314,8 +330,12 @@ class Scheduled(Pending):
     __slots__ = ("start_time",)
     color = "#ffab00"
 
-    def __init__(self, message=None, result=None, start_time=None, context=None, cached_inputs=None):
-        super().__init__(message=message, result=result, context=context, cached_inputs=cached_inputs)
+    def __init__(
+        self, message=None, result=None, start_time=None, context=None, cached_inputs=None
+    ):
+        super().__init__(
+            message=message, result=result, context=context, cached_inputs=cached_inputs
+        )
         self.start_time = _to_utc(start_time) if start_time is not None else None
 
 
@@ -339,8 +359,22 @@ class Retrying(Scheduled):
     __slots__ = ("run_count",)
     color = "#FFFF00"
 
-    def __init__(self, message=None, result=None, start_time=None, context=None, cached_inputs=None, run_count=None):
-        super().__init__(message=message, result=result, start_time=start_time, context=context, cached_inputs=cached_inputs)
+    def __init__(
+        self,
+        message=None,
+        result=None,
+        start_time=None,
+        context=None,
+        cached_inputs=None,
+        run_count=None,
+    ):
+        super().__init__(
+            message=message,
+            result=result,
+            start_time=start_time,
+            context=context,
+            cached_inputs=cached_inputs,
+        )
         if run_count is None:
             from headwater.context import context as _ctx
 
@@ -377,8 +411,12 @@ class Looped(Finished):
     __slots__ = ("loop_count",)
     color = "#9C27B0"
 
-    def __init__(self, message=None, result=None, loop_count=None, context=None, cached_inputs=None):
-        super().__init__(message=message, result=result, context=context, cached_inputs=cached_inputs)
+    def __init__(
+        self, message=None, result=None, loop_count=None, context=None, cached_inputs=None
+    ):
+        super().__init__(
+            message=message, result=result, context=context, cached_inputs=cached_inputs
+        )
         self.loop_count = loop_count
 
 
@@ -405,7 +443,9 @@ class Cached(Success):
         context=None,
         hashed_inputs=None,
     ):
-        super().__init__(message=message, result=result, context=context, cached_inputs=cached_inputs)
+        super().__init__(
+            message=message, result=result, context=context, cached_inputs=cached_inputs
+        )
         self.cached_parameters = cached_parameters
         self.hashed_inputs = hashed_inputs
         self.cached_result_expiration = (
@@ -419,8 +459,12 @@ class Mapped(Success):
     __slots__ = ("map_states",)
     color = "#97FFFF"
 
-    def __init__(self, message=None, result=None, map_states=None, context=None, cached_inputs=None):
-        super().__init__(message=message, result=result, context=context, cached_inputs=cached_inputs)
+    def __init__(
+        self, message=None, result=None, map_states=None, context=None, cached_inputs=None
+    ):
+        super().__init__(
+            message=message, result=result, context=context, cached_inputs=cached_inputs
+        )
         self.map_states: list[State] = map_states if map_states is not None else []
         if result is None and map_states is not None:
             self.result = [s.result for s in self.map_states]

@@ -203,7 +203,9 @@ class TaskRunner(Runner):
             var.reset(token)
 
     # -- the pipeline ---------------------------------------------------------------------
-    def _pipeline(self, state: State, upstream_states: dict[Edge, State], ctx: dict[str, Any]) -> State:
+    def _pipeline(
+        self, state: State, upstream_states: dict[Edge, State], ctx: dict[str, Any]
+    ) -> State:
         logger = self._task_logger
         info = logger.isEnabledFor(20)
         if info:
@@ -258,7 +260,9 @@ class TaskRunner(Runner):
         ):
             # resumed through the run's context, or the pause's duration is over
             ctx["resume"] = True
-            state = self._change(state, Resume("Resuming the paused task.", cached_inputs=state.cached_inputs))
+            state = self._change(
+                state, Resume("Resuming the paused task.", cached_inputs=state.cached_inputs)
+            )
         if isinstance(state, Looped):
             ctx["task_loop_count"] = (state.loop_count or 0) + 1
             ctx["task_loop_result"] = state.result
@@ -300,8 +304,16 @@ class TaskRunner(Runner):
         for e, s in upstream_states.items():
             if not isinstance(s, Success):
                 continue
-            if isinstance(s, Skipped) or (type(s) is Mapped and e.key is not None and not e.mapped and s.map_states and all(c.is_skipped() for c in s.map_states)):
-                new = Skipped(message="Upstream task was skipped; if this was not the intended behavior, consider changing `skip_on_upstream_skip=False` for this task.")
+            if isinstance(s, Skipped) or (
+                type(s) is Mapped
+                and e.key is not None
+                and not e.mapped
+                and s.map_states
+                and all(c.is_skipped() for c in s.map_states)
+            ):
+                new = Skipped(
+                    message="Upstream task was skipped; if this was not the intended behavior, consider changing `skip_on_upstream_skip=False` for this task."
+                )
                 raise ENDRUN(self._change(state, new))
         return state
 
@@ -398,7 +410,9 @@ class TaskRunner(Runner):
         )
         raise ENDRUN(self._change(state, Failed(msg)))
 
-    def check_task_is_cached(self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]) -> State:
+    def check_task_is_cached(
+        self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]
+    ) -> State:
         """Reuse a valid cached state (given, in ``context.caches`` or the persistent cache)."""
         task = self.task
         params = ctx.get("parameters") or {}
@@ -422,7 +436,9 @@ class TaskRunner(Runner):
         for candidate in candidates:
             if validator is not None and validator(candidate, inputs, params):
                 if self._task_logger.isEnabledFor(20):
-                    self._task_logger.info("Task '%s': using cached result from a previous run", ctx["task_full_name"])
+                    self._task_logger.info(
+                        "Task '%s': using cached result from a previous run", ctx["task_full_name"]
+                    )
                 raise ENDRUN(self._change(state, candidate))
         return state
 
@@ -436,11 +452,15 @@ class TaskRunner(Runner):
         except Exception as exc:
             if _context.get("raise_on_exception"):
                 raise
-            new = TriggerFailed(f"Unexpected error while checking task trigger: {exc!r}", result=exc)
+            new = TriggerFailed(
+                f"Unexpected error while checking task trigger: {exc!r}", result=exc
+            )
             raise ENDRUN(self._change(state, new)) from None
         if not ok:
             name = getattr(trigger, "__name__", repr(trigger))
-            raise ENDRUN(self._change(state, TriggerFailed(f'Trigger was "{name}" and it returned False.')))
+            raise ENDRUN(
+                self._change(state, TriggerFailed(f'Trigger was "{name}" and it returned False.'))
+            )
         return state
 
     def set_task_to_running(self, state: State, inputs: dict[str, Any]) -> State:
@@ -452,7 +472,9 @@ class TaskRunner(Runner):
             return _RUNNING
         return self.handle_state_change(state, Running(message="Starting task run."))
 
-    def get_task_run_state(self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]) -> State:
+    def get_task_run_state(
+        self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]
+    ) -> State:
         """Call ``task.run(**inputs)`` (with timeout and stdout capture) and checkpoint."""
         task = self.task
         try:
@@ -488,18 +510,35 @@ class TaskRunner(Runner):
                 raise
             if self._task_logger.isEnabledFor(40):
                 self._task_logger.error(
-                    "Task '%s': Exception encountered during task execution!", ctx["task_full_name"], exc_info=True
+                    "Task '%s': Exception encountered during task execution!",
+                    ctx["task_full_name"],
+                    exc_info=True,
                 )
-            return self._change(state, Failed(f"Error during execution of task: {exc!r}", result=exc, cached_inputs=inputs))
+            return self._change(
+                state,
+                Failed(
+                    f"Error during execution of task: {exc!r}", result=exc, cached_inputs=inputs
+                ),
+            )
         new = Success(message="Task run succeeded.", result=value)
         result = self.result
-        if result is not None and value is not None and task.checkpoint is not False and ctx.get("checkpointing"):
+        if (
+            result is not None
+            and value is not None
+            and task.checkpoint is not False
+            and ctx.get("checkpointing")
+        ):
             try:
                 written = result.write(value, **self._format_kwargs(inputs, ctx))
             except Exception as exc:  # noqa: BLE001 - a failed write fails the task, visibly
                 if ctx.get("raise_on_exception"):
                     raise
-                return self._change(state, Failed(f"Could not checkpoint the result of {task.name!r}: {exc!r}", result=exc))
+                return self._change(
+                    state,
+                    Failed(
+                        f"Could not checkpoint the result of {task.name!r}: {exc!r}", result=exc
+                    ),
+                )
             new._result = written
         elif task.target is not None and value is not None and not self._warned_unwritten_target:
             self._warned_unwritten_target = True
@@ -551,7 +590,9 @@ class TaskRunner(Runner):
             finally:
                 done.set()
 
-        worker = threading.Thread(target=target, name=f"headwater-timeout-{self.task.name}", daemon=True)
+        worker = threading.Thread(
+            target=target, name=f"headwater-timeout-{self.task.name}", daemon=True
+        )
         worker.start()
         if not done.wait(seconds):
             _interrupt_thread(worker)
@@ -605,7 +646,9 @@ class TaskRunner(Runner):
         )
         return self._change(state, new)
 
-    def check_task_is_looping(self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]) -> State:
+    def check_task_is_looping(
+        self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]
+    ) -> State:
         """A ``Looped`` state is returned as is; :meth:`run_unit` runs the next loop."""
         return state
 
@@ -625,7 +668,9 @@ class TaskRunner(Runner):
         children = []
         for i in range(n):
             child_state = prior[i] if i < len(prior) else None
-            children.append(self.run_unit(child_state, child_upstream_states(upstream_states, i), base, i))
+            children.append(
+                self.run_unit(child_state, child_upstream_states(upstream_states, i), base, i)
+            )
         return Mapped(message="Mapped tasks submitted for execution.", map_states=children)
 
     def check_ready_to_map(self, state: State, upstream_states: dict[Edge, State]) -> State:
@@ -653,7 +698,9 @@ class TaskRunner(Runner):
                     self.check_task_trigger(state, upstream_states)
                 except ENDRUN as exc:
                     return False, exc.state
-                return False, Failed(f"Upstream task {e.upstream_task.name!r} did not produce a mappable result.")
+                return False, Failed(
+                    f"Upstream task {e.upstream_task.name!r} did not produce a mappable result."
+                )
             if not hasattr(s.result, "__getitem__") or not hasattr(s.result, "__len__"):
                 return False, Failed(
                     f"At least one upstream state has an unmappable result: {e.upstream_task.name!r} "
@@ -704,7 +751,9 @@ def _interrupt_thread(thread: threading.Thread) -> None:
     ident = thread.ident
     if ident is None:
         return
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(TaskTimeoutSignal))
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(ident), ctypes.py_object(TaskTimeoutSignal)
+    )
 
 
 def new_flow_run_id() -> str:

@@ -72,7 +72,9 @@ def as_task(x: Any, flow: Flow | None = None) -> Task:
 
         flow = flow if flow is not None else _context.get("flow")
         if flow is None:
-            raise ValueError(f"A collection holding tasks ({x!r}) can only become a task inside a flow.")
+            raise ValueError(
+                f"A collection holding tasks ({x!r}) can only become a task inside a flow."
+            )
         if isinstance(x, list):
             return coll.List().bind(*x, flow=flow)
         if isinstance(x, tuple):
@@ -143,7 +145,9 @@ def pause_task(message: str | None = None, duration: datetime.timedelta | None =
         import pendulum
 
         start_time = pendulum.now("UTC") + duration
-    raise signals.PAUSE(message or "Pause signal raised during task execution.", start_time=start_time)
+    raise signals.PAUSE(
+        message or "Pause signal raised during task execution.", start_time=start_time
+    )
 
 
 def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None, **kwargs: Any) -> Any:
@@ -158,7 +162,9 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None, **
 
     flow = flow if flow is not None else _context.get("flow")
     if flow is None:
-        raise ValueError("apply_map() needs an active flow: call it inside `with Flow(...):` or pass flow=.")
+        raise ValueError(
+            "apply_map() needs an active flow: call it inside `with Flow(...):` or pass flow=."
+        )
 
     mapped_inputs: dict[Task, bool] = {}  # task -> flattened
 
@@ -187,11 +193,27 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None, **
         for e in sub._up[t]:
             up, down = e.upstream_task, e.downstream_task
             if down in new_set and up in mapped_inputs:
-                flow.add_edge(up, down, key=e.key, mapped=True, flattened=mapped_inputs[up] or e.flattened, validate=False)
+                flow.add_edge(
+                    up,
+                    down,
+                    key=e.key,
+                    mapped=True,
+                    flattened=mapped_inputs[up] or e.flattened,
+                    validate=False,
+                )
             elif down in new_set and up in new_set:
-                flow.add_edge(up, down, key=e.key, mapped=_is_mapped_in(up, sub, mapped_inputs), flattened=e.flattened, validate=False)
+                flow.add_edge(
+                    up,
+                    down,
+                    key=e.key,
+                    mapped=_is_mapped_in(up, sub, mapped_inputs),
+                    flattened=e.flattened,
+                    validate=False,
+                )
             else:
-                flow.add_edge(up, down, key=e.key, mapped=e.mapped, flattened=e.flattened, validate=False)
+                flow.add_edge(
+                    up, down, key=e.key, mapped=e.mapped, flattened=e.flattened, validate=False
+                )
     for t, consts in sub.constants.items():
         flow.constants[t].update(consts)
     outer_case = _context.get("case")

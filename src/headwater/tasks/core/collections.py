@@ -40,7 +40,9 @@ class Tuple(VarArgsTask):
     """Collects its inputs into a tuple."""
 
     def run(self, **task_results: Any) -> tuple:  # noqa: D102
-        return tuple(task_results[k] for k in sorted(task_results, key=lambda k: int(k.split("_")[1])))
+        return tuple(
+            task_results[k] for k in sorted(task_results, key=lambda k: int(k.split("_")[1]))
+        )
 
 
 class Set(VarArgsTask):

@@ -65,7 +65,22 @@ def _destination(task: Task, source: Path, target: Path) -> Path:
     return dest
 
 
-class Move(Task):
+class _SourceToTarget(Task):
+    """Shared by :class:`Move` and :class:`Copy`: two paths, given at construction or call."""
+
+    def __init__(self, source_path: PathArg = "", target_path: PathArg = "", **kwargs: Any):
+        self.source_path = source_path
+        self.target_path = target_path
+        super().__init__(**kwargs)
+
+    def _paths(self, source_path: PathArg, target_path: PathArg) -> tuple[Path, Path]:
+        """The checked source and the destination it goes to."""
+        source = require_existing(self, "source_path", source_path or self.source_path)
+        target = require_path(self, "target_path", target_path or self.target_path)
+        return source, _destination(self, source, target)
+
+
+class Move(_SourceToTarget):
     """Move a file or directory.
 
     If ``target_path`` is an existing directory the source is moved into it; otherwise it is
@@ -78,11 +93,6 @@ class Move(Task):
         **kwargs: any :class:`~headwater.core.task.Task` option.
     """
 
-    def __init__(self, source_path: PathArg = "", target_path: PathArg = "", **kwargs: Any):
-        self.source_path = source_path
-        self.target_path = target_path
-        super().__init__(**kwargs)
-
     def run(self, source_path: PathArg = "", target_path: PathArg = "") -> Path:
         """Move ``source_path`` to ``target_path``; return the new path.
 
@@ -92,13 +102,11 @@ class Move(Task):
             FileNotFoundError: if ``source_path`` does not exist.
             FileExistsError: if a directory would overwrite an existing one.
         """
-        source = require_existing(self, "source_path", source_path or self.source_path)
-        target = require_path(self, "target_path", target_path or self.target_path)
-        dest = _destination(self, source, target)
+        source, dest = self._paths(source_path, target_path)
         return Path(shutil.move(os.fspath(source), os.fspath(dest)))
 
 
-class Copy(Task):
+class Copy(_SourceToTarget):
     """Copy a file (with its metadata) or a whole directory tree.
 
     If ``target_path`` is an existing directory the source is copied into it; otherwise it is
@@ -111,11 +119,6 @@ class Copy(Task):
         **kwargs: any :class:`~headwater.core.task.Task` option.
     """
 
-    def __init__(self, source_path: PathArg = "", target_path: PathArg = "", **kwargs: Any):
-        self.source_path = source_path
-        self.target_path = target_path
-        super().__init__(**kwargs)
-
     def run(self, source_path: PathArg = "", target_path: PathArg = "") -> Path:
         """Copy ``source_path`` to ``target_path``; return the path of the copy.
 
@@ -125,9 +128,7 @@ class Copy(Task):
             FileNotFoundError: if ``source_path`` does not exist.
             FileExistsError: if a directory would overwrite an existing one.
         """
-        source = require_existing(self, "source_path", source_path or self.source_path)
-        target = require_path(self, "target_path", target_path or self.target_path)
-        dest = _destination(self, source, target)
+        source, dest = self._paths(source_path, target_path)
         if source.is_dir():
             return Path(shutil.copytree(source, dest))
         return Path(shutil.copy2(source, dest))

@@ -48,7 +48,6 @@ import pickle
 import re
 import struct
 import sys
-import tempfile
 import threading
 import uuid
 import warnings
@@ -505,16 +504,9 @@ class PersistentCache:
 
 
 def _atomic_write(path: pathlib.Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=_SUFFIX + ".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _remove(pathlib.Path(tmp))
-        raise
+    from headwater.engine.results._files import atomic_write_bytes
+
+    atomic_write_bytes(str(path), data)
 
 
 def _remove(path: pathlib.Path) -> None:

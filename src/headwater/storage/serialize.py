@@ -31,7 +31,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import unicodedata
 import warnings
 from pathlib import Path
@@ -114,20 +113,9 @@ def save_flow(flow: Flow, fpath: str | os.PathLike[str] | None = None) -> str:
     header = {"format": _FORMAT, "flow_name": flow.name, **_versions()}
     data = MAGIC + json.dumps(header).encode() + b"\n" + payload
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        from headwater.engine.results._files import atomic_write_bytes
+
+        atomic_write_bytes(str(path), data)
     except OSError as exc:
         raise FlowStorageError(
             f"Could not write flow {flow.name!r} to {str(path)!r}: {exc}"

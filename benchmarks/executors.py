@@ -483,7 +483,7 @@ def memory_sizes(quick: bool, memory_n: int | None) -> dict[str, int]:
         return dict.fromkeys(MEMORY_EXECUTORS, memory_n)
     if quick:
         return dict.fromkeys(MEMORY_EXECUTORS, 2_000)
-    return {"local": 100_000, "threads": 100_000, "processes": 100_000, "distributed": 20_000}
+    return {"local": 100_000, "threads": 100_000, "processes": 10_000, "distributed": 10_000}
 
 
 def run_all(
@@ -511,8 +511,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--memory-n",
         type=int,
-        help="items in the memory benchmark, on every executor (default 100,000, 20,000 on "
-        "the cluster; --quick 2,000)",
+        help="items in the memory benchmark, on every executor (default 100,000; 10,000 on "
+        "process pools and the cluster; --quick 2,000)",
     )
     parser.add_argument(
         "--big-map",

@@ -424,7 +424,13 @@ class FlowRunner(Runner):
         submitted: dict[Task, int] = {}
         resolved: dict[Task, dict[Edge, list[Any]]] = {}
         # children of mapped task d, waiting on child-wise upstream slots
-        stack: list[tuple[Task, int]] = [(t, -1) for t in reversed(tasks) if need[t] == 0]
+        # Ready work. Root tasks are taken from ``roots`` one at a time, whenever the stack is
+        # empty: the same order as pushing them all first, without allocating a (task, index)
+        # pair per root up front (which, for 100,000 roots, sets off a full garbage collection).
+        stack: list[tuple[Task, int]] = []
+        roots = [t for t in tasks if need[t] == 0]
+        n_roots = len(roots)
+        next_root = 0
         light = _is_light(executor)
         if light:
             submit = executor.submit
@@ -543,8 +549,14 @@ class FlowRunner(Runner):
                 if ok:
                     slots_u[i] = strip_handle(slots_u[i])
 
-        while stack:
-            t, i = stack.pop()
+        while True:
+            if stack:
+                t, i = stack.pop()
+            elif next_root < n_roots:
+                t, i = roots[next_root], -1
+                next_root += 1
+            else:
+                break
             if i >= 0:
                 # one child of a mapped task
                 slots = handles[t]

@@ -12,6 +12,15 @@ from headwater.core.task import Task
 __all__ = ["Dict", "List", "Set", "Tuple", "VarArgsTask"]
 
 
+def _in_order(task_results: dict[str, Any]) -> list[Any]:
+    """The values of ``arg_1``, ``arg_2``, ... in index order."""
+    start = 0 if "arg_0" in task_results else 1
+    try:
+        return [task_results[f"arg_{i}"] for i in range(start, start + len(task_results))]
+    except KeyError:  # keys with gaps: sort them by index
+        return [task_results[k] for k in sorted(task_results, key=lambda k: int(k.split("_")[1]))]
+
+
 class VarArgsTask(Task):
     """Base of collection tasks: accepts its items as keyword arguments ``arg_1, arg_2 ...``."""
 
@@ -26,23 +35,21 @@ class VarArgsTask(Task):
         return out
 
     def run(self, **task_results: Any) -> Any:  # noqa: D102
-        return [task_results[k] for k in sorted(task_results, key=lambda k: int(k.split("_")[1]))]
+        return _in_order(task_results)
 
 
 class List(VarArgsTask):
     """Collects its inputs into a list."""
 
     def run(self, **task_results: Any) -> list:  # noqa: D102
-        return [task_results[k] for k in sorted(task_results, key=lambda k: int(k.split("_")[1]))]
+        return _in_order(task_results)
 
 
 class Tuple(VarArgsTask):
     """Collects its inputs into a tuple."""
 
     def run(self, **task_results: Any) -> tuple:  # noqa: D102
-        return tuple(
-            task_results[k] for k in sorted(task_results, key=lambda k: int(k.split("_")[1]))
-        )
+        return tuple(_in_order(task_results))
 
 
 class Set(VarArgsTask):

@@ -39,8 +39,9 @@ def dask_cluster() -> Iterator[Any]:
 
     The cluster listens on 127.0.0.1 only. Workers offer ``GPU=2`` resources; the scheduler
     gives up on a task the first time its worker dies (``allowed-failures: 0``), so lost-worker
-    tests need a single kill. Tests that kill or block workers wait for both workers to be back
-    before they return.
+    tests need a single kill. Tests that kill or block workers call the ``workers_back`` fixture's
+    function before they return: it waits for both workers to run again (restarting the cluster
+    if they do not come back in time).
     """
     import dask
     from distributed import Client, LocalCluster
@@ -61,6 +62,23 @@ def dask_cluster() -> Iterator[Any]:
     finally:
         client.close()
         cluster.close()
+
+
+@pytest.fixture
+def workers_back(dask_cluster: Any) -> Any:
+    """A function that waits until both session-cluster workers run again (after a kill).
+
+    A killed worker is restarted by its nanny; should that not happen in time (a busy machine),
+    the cluster is restarted, so that later tests get two workers either way.
+    """
+
+    def wait() -> None:
+        try:
+            dask_cluster.wait_for_workers(2, timeout=60)
+        except TimeoutError:
+            dask_cluster.restart(wait_for_workers=True, timeout=120)
+
+    return wait
 
 
 @pytest.fixture(params=EXECUTOR_PARAMS)

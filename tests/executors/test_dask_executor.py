@@ -267,7 +267,9 @@ def test_submit_outside_start_is_an_error() -> None:
 
 
 # -- failures ------------------------------------------------------------------------------------
-def test_killed_worker_raises_worker_lost(dask_cluster: Any, tmp_path: Path, wait_for: Any) -> None:
+def test_killed_worker_raises_worker_lost(
+    dask_cluster: Any, tmp_path: Path, wait_for: Any, workers_back: Any
+) -> None:
     client = dask_cluster
     pids = set(client.run(os.getpid).values())
     marker = tmp_path / "pid"
@@ -286,7 +288,7 @@ def test_killed_worker_raises_worker_lost(dask_cluster: Any, tmp_path: Path, wai
             assert info.value.key == fut.key
             assert info.value.task_name == "block"
     finally:
-        client.wait_for_workers(2, timeout=60)
+        workers_back()
 
 
 def test_ctrl_c_with_temporary_process_cluster(interrupt_during_wait: Any) -> None:

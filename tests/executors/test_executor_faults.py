@@ -92,9 +92,12 @@ PROCESS_BASED = [
 def process_executor(request: pytest.FixtureRequest) -> Any:
     """An executor that runs tasks in other processes; its workers are whole again afterwards."""
     executor = _process_executor(request.param, request)
+    workers_back = (
+        request.getfixturevalue("workers_back") if request.param == "distributed" else None
+    )
     yield executor
-    if request.param == "distributed":
-        request.getfixturevalue("dask_cluster").wait_for_workers(2, timeout=60)
+    if workers_back is not None:
+        workers_back()
 
 
 # -- lost workers ----------------------------------------------------------------------------------

@@ -221,3 +221,20 @@ def test_ctrl_c_during_wait_stops_promptly(scheduler: str, interrupt_during_wait
 
 def test_ctrl_c_with_local_executor(interrupt_during_wait: Any) -> None:
     interrupt_during_wait("LocalExecutor()")
+
+
+def test_queued_calls_run_once_max_pending_are_waiting(tmp_path: Path) -> None:
+    """A long run never hands dask more than ``max_pending`` calls at once."""
+    from headwater.testing.executor_contract import record_call
+
+    log = tmp_path / "calls.log"
+    ex = LocalDaskExecutor("threads", num_workers=2)
+    ex.max_pending = 5
+    with ex.start():
+        futs = [ex.submit(record_call, str(log), i) for i in range(4)]
+        assert not log.exists()  # four calls queued: nothing ran yet
+        futs.append(ex.submit(record_call, str(log), 4))
+        assert len(log.read_text().splitlines()) == 5  # the fifth ran the queue
+        futs += [ex.submit(record_call, str(log), i) for i in range(5, 7)]
+        assert ex.wait(futs) == list(range(7))
+    assert len(log.read_text().splitlines()) == 7

@@ -28,7 +28,7 @@ from headwater.executors._dask_support import (
 )
 from headwater.executors.base import Executor, Shared
 
-__all__ = ["DaskExecutor"]
+__all__ = ["DaskExecutor", "DaskFuture"]
 
 
 def _import_object(path: str) -> Any:
@@ -99,18 +99,23 @@ class DaskExecutor(Executor):
             False unless given).
         debug: keep the temporary ``LocalCluster``'s logs (they are silenced by default).
 
-    Submissions are keyed ``<task name>[-<map index>]-<id>`` (a 32-digit hex id) when the flow runner passes those
-    keys in ``extra_context``, so the dashboard shows task names and groups mapped children
-    under their task; task tags ``dask-resource:NAME=N`` become ``resources={NAME: N}``.
+    Submissions are keyed ``<task name>[-<map index>]-<id>`` (a 32-digit hex id) when the flow
+    runner passes those keys in ``extra_context``, so the dashboard shows task names and groups
+    mapped children under their task; task tags ``dask-resource:NAME=N`` become
+    ``resources={NAME: N}``.
+
+    ``submit`` returns a :class:`DaskFuture`. Calls are pickled when submitted and reach the
+    scheduler in batches: those submitted within ``batch_delay`` seconds (10 ms), at most
+    ``batch_size`` (1,000) at a time, go as one graph, in submission order.
 
     Data sent once: a :class:`~headwater.executors.base.Shared` argument (the flow runner passes
     each run's context and each task's runner, with its constant inputs, this way) travels
     inside the first call that uses it; from its second use on — or from the first, when it
     pickles to ``scatter_threshold`` bytes (1 MiB) or more — it becomes one task of its own on
     the cluster, which every later call depends on, so each worker receives it once (and the
-    scheduler can rebuild it if the worker holding it dies). Another argument of at least
-    ``scatter_threshold`` bytes is scattered to the cluster rather than embedded in the task
-    graph; an immutable one (``bytes``, ``str``, ``frozenset``) submitted again is not sent again.
+    scheduler can rebuild it if the worker holding it dies). Another top-level argument of at
+    least ``scatter_threshold`` bytes is scattered to the cluster rather than embedded in the
+    task graph; an immutable one (``bytes``, ``frozenset``) submitted again is not sent again.
     """
 
     scatter_threshold: int = 2**20
@@ -518,3 +523,4 @@ def _looks_like_pickling_error(exc: BaseException) -> bool:
 
 
 DaskExecutor.__module__ = "headwater.executors.dask"
+DaskFuture.__module__ = "headwater.executors.dask"

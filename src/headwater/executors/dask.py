@@ -41,10 +41,10 @@ from headwater.executors._dask_support import (
     new_token,
     run_node,
 )
-from headwater.executors._distributed import DaskExecutor
+from headwater.executors._distributed import DaskExecutor, DaskFuture
 from headwater.executors.base import Executor, Shared
 
-__all__ = ["DaskExecutor", "LocalDaskExecutor", "LocalDaskFuture", "WorkerLostError"]
+__all__ = ["DaskExecutor", "DaskFuture", "LocalDaskExecutor", "LocalDaskFuture", "WorkerLostError"]
 
 _SCHEDULERS = {
     "threads": "threads",
@@ -78,6 +78,9 @@ class LocalDaskExecutor(Executor):
     twice); a result is dropped once its future is gone and no pending call needs it. Calls that
     were submitted but never waited on run when ``start()`` exits normally.
 
+    Once ``max_pending`` calls (10,000) wait to run, ``submit`` runs them before it returns, so
+    that dask's scheduler never holds more than that many calls (a few kB each) at a time.
+
     With ``"processes"``, a :class:`~headwater.executors.base.Shared` argument (the flow
     runner passes each run's context and each task's runner this way) is pickled once per run and
     unpickled once per worker process; one of at least ``shared_file_threshold`` bytes (1 MiB)
@@ -95,6 +98,7 @@ class LocalDaskExecutor(Executor):
     """
 
     shared_file_threshold: int = 2**20
+    max_pending: int = 10_000
 
     def __init__(self, scheduler: str = "threads", **dask_config: Any) -> None:
         if scheduler not in _SCHEDULERS:
@@ -121,6 +125,7 @@ class LocalDaskExecutor(Executor):
         if old_dir is not None:
             old_dir()  # remove the previous run's temporary files
         self._pool: Any = None
+        self._started = False
         self._counter = itertools.count()
         # key -> (fn, args, kwargs, extra_context, deps) or its pickle, for calls not yet run
         self._pending: dict[str, tuple[Any, tuple[str, ...]]] = {}
@@ -189,6 +194,7 @@ class LocalDaskExecutor(Executor):
         """Create the thread or process pool used by every ``wait`` of this run."""
         self._reset()
         self._pool = self._make_pool()
+        self._started = True
         ok = False
         try:
             yield
@@ -237,6 +243,9 @@ class LocalDaskExecutor(Executor):
             needed[d] = needed.get(d, 0) + 1
         fut = LocalDaskFuture(key)
         self._futures[key] = fut
+        if self._started and len(self._pending) >= self.max_pending:
+            # run what is queued now, rather than hand dask one enormous graph at the end
+            self._compute(list(self._pending))
         return fut
 
     def _pickle(

@@ -18,6 +18,7 @@ SCRIPT = textwrap.dedent(
     from headwater import Flow, task
 
     N, executor = int(sys.argv[1]), sys.argv[2]
+    max_pending = int(sys.argv[3]) if len(sys.argv) > 3 else None
 
     @task
     def make(i):
@@ -43,6 +44,8 @@ SCRIPT = textwrap.dedent(
     if executor != "local":
         from headwater.executors import LocalDaskExecutor
         ex = LocalDaskExecutor(executor)
+        if max_pending:
+            ex.max_pending = max_pending
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     state = flow.run(return_tasks=[result], executor=ex) if ex else flow.run(return_tasks=[result])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -52,14 +55,26 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("executor", ["local", "sync", "threads"])
-def test_peak_memory_stays_far_below_the_data_size(executor, tmp_path):
+@pytest.mark.parametrize(
+    "executor, max_pending",
+    [
+        ("local", None),
+        ("sync", None),
+        ("threads", None),
+        # the queue runs early four times (about 200 items' calls each): those batches must
+        # free their intermediate values as they go, like the final one
+        ("threads", 1_000),
+        ("sync", 1_000),
+    ],
+)
+def test_peak_memory_stays_far_below_the_data_size(executor, max_pending, tmp_path):
     n = 400  # 3 chained mapped steps of 400 x 1 MB = 1.2 GB of intermediate data
     script = tmp_path / "mem.py"
     script.write_text(SCRIPT)
-    proc = subprocess.run(
-        [sys.executable, str(script), str(n), executor], capture_output=True, text=True, timeout=240
-    )
+    argv = [sys.executable, str(script), str(n), executor]
+    if max_pending:
+        argv.append(str(max_pending))
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["ok"] and out["total"] == n * 1_000_000

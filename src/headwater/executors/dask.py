@@ -244,8 +244,13 @@ class LocalDaskExecutor(Executor):
         fut = LocalDaskFuture(key)
         self._futures[key] = fut
         if self._started and len(self._pending) >= self.max_pending:
-            # run what is queued now, rather than hand dask one enormous graph at the end
-            self._compute(list(self._pending))
+            # Run what is queued now, rather than hand dask one enormous graph at the end. Only
+            # the calls someone still holds a future for are asked for: dask keeps every value
+            # it is asked for until the whole graph is done, so asking for all of them would
+            # keep every intermediate result of the batch (a mapped chain's 1 MB values, say)
+            # alive at once. The others run as inputs and are freed as soon as they are used.
+            futures = self._futures
+            self._compute([k for k in self._pending if k in futures])
         return fut
 
     def _pickle(

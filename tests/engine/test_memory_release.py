@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from headwater import Flow, task
+from headwater.executors import LocalDaskExecutor
 
 SCRIPT = textwrap.dedent(
     """
@@ -152,3 +153,38 @@ def test_bounded_run_with_a_retry_still_has_every_input():
     assert state.is_successful()
     assert state.result[result].result == 20
     assert calls["flaky"] == 2
+
+
+class _CountingExecutor(LocalDaskExecutor):
+    """LocalDaskExecutor("sync") that counts the calls releasing a result."""
+
+    def __init__(self) -> None:
+        super().__init__("sync")
+        self.strips = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        from headwater.engine.flow_runner import _strip
+
+        if fn is _strip:
+            self.strips += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_each_result_is_released_once():
+    """Children released one by one are not released again with their task."""
+
+    @task
+    def inc(x):
+        return x + 1
+
+    with Flow("once") as flow:
+        a = inc.map(list(range(20)))
+        b = inc.map(a)
+        c = inc.map(b)
+        r = add(c)
+    ex = _CountingExecutor()
+    state = flow.run(return_tasks=[r], executor=ex)
+    assert state.result[r].result == sum(range(3, 23))
+    # the list mapped over (a task of the flow) once a is expanded; a and b child by child as
+    # their chains finish; c all at once when add is submitted
+    assert ex.strips == 1 + 3 * 20

@@ -498,11 +498,20 @@ class FlowRunner(Runner):
                 if we and not wc and u not in keep:
                     childwise_only.add(u)
 
-        def strip_handle(h: Any) -> Any:
+        # children already released one by one (non-light executors), so that releasing the
+        # whole task afterwards does not submit a second, useless strip call for each of them
+        stripped_children: dict[Task, bytearray] = {}
+
+        def strip_handle(h: Any, done: bytearray | None = None) -> Any:
             if light:
                 return _strip(h)
             if type(h) is list:
-                return [h_i if h_i is _NOT_YET else submit(_strip, h_i) for h_i in h]
+                return [
+                    h_i
+                    if h_i is _NOT_YET or (done is not None and done[i])
+                    else submit(_strip, h_i)
+                    for i, h_i in enumerate(h)
+                ]
             return submit(_strip, h)
 
         def release(u: Task) -> None:
@@ -514,7 +523,7 @@ class FlowRunner(Runner):
                 ):
                     if not _all_finished(handles[d]):
                         return
-            handles[u] = strip_handle(handles[u])
+            handles[u] = strip_handle(handles[u], stripped_children.pop(u, None))
 
         def on_complete(t: Task) -> None:
             if not bounded:
@@ -548,6 +557,11 @@ class FlowRunner(Runner):
                         break
                 if ok:
                     slots_u[i] = strip_handle(slots_u[i])
+                    if not light:
+                        done = stripped_children.get(u)
+                        if done is None:
+                            done = stripped_children[u] = bytearray(len(slots_u))
+                        done[i] = 1
 
         while True:
             if stack:

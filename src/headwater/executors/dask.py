@@ -353,6 +353,7 @@ class LocalDaskExecutor(Executor):
         needed = self._needed_by
         roots += [k for k in pending if k not in futures and not needed.get(k)]
         stack = list(roots)
+        results = self._results
         batch: set[str] = set()
         dsk: dict[str, Any] = {}
         while stack:
@@ -361,13 +362,19 @@ class LocalDaskExecutor(Executor):
                 continue
             batch.add(k)
             payload, deps = pending[k]
-            dsk[k] = Task(k, run_node, payload, *[TaskRef(d) for d in deps])
+            args = []
             for d in deps:
                 if d in pending:
+                    args.append(TaskRef(d))
                     if d not in batch:
                         stack.append(d)
-                elif d not in dsk:
-                    dsk[d] = DataNode(d, self._results[d])
+                else:
+                    # A value computed by an earlier pass goes inside the call, not into the
+                    # graph as a key of its own: dask's ordering slows down quadratically when
+                    # a wide node (a reduce over a map's children) depends on thousands of
+                    # such keys.
+                    args.append(DataNode(None, results[d]))
+            dsk[k] = Task(k, run_node, payload, *args)
         if not batch:
             return
         want = list(dict.fromkeys(roots))

@@ -127,32 +127,28 @@ def to_datetime(value: Any, what: str) -> pendulum.DateTime:
         # keep the instant: convert through UTC, then read it in the zone
         naive = None
     if naive is not None:
-        return pendulum.DateTime(
-            naive.year,
-            naive.month,
-            naive.day,
-            naive.hour,
-            naive.minute,
-            naive.second,
-            naive.microsecond,
-            tzinfo=tz,
-        )
+        return _fields_in(naive, tz)
     return _from_utc(value.astimezone(_dt.UTC), tz)
+
+
+def _fields_in(dt: _dt.datetime, tz: TZ, fold: int = 0) -> pendulum.DateTime:
+    """A pendulum DateTime with the date and clock fields of ``dt``, in zone ``tz``."""
+    return pendulum.DateTime(
+        dt.year,
+        dt.month,
+        dt.day,
+        dt.hour,
+        dt.minute,
+        dt.second,
+        dt.microsecond,
+        tzinfo=tz,
+        fold=fold,
+    )
 
 
 def _from_utc(utc: _dt.datetime, tz: TZ) -> pendulum.DateTime:
     local = utc.astimezone(tz)
-    return pendulum.DateTime(
-        local.year,
-        local.month,
-        local.day,
-        local.hour,
-        local.minute,
-        local.second,
-        local.microsecond,
-        tzinfo=tz,
-        fold=local.fold,
-    )
+    return _fields_in(local, tz, local.fold)
 
 
 def _plain(dt: _dt.datetime) -> _dt.datetime:
@@ -195,17 +191,7 @@ def localize(naive: _dt.datetime, tz: TZ) -> pendulum.DateTime:
     assert before is not None and after is not None
     if after <= before:
         # unambiguous, or the first of two occurrences
-        return pendulum.DateTime(
-            naive.year,
-            naive.month,
-            naive.day,
-            naive.hour,
-            naive.minute,
-            naive.second,
-            naive.microsecond,
-            tzinfo=tz,
-            fold=0,
-        )
+        return _fields_in(naive, tz)
     # In a gap: the transition lies in (naive - after, naive - before] on the UTC time line.
     lo = (naive - after).replace(tzinfo=_dt.UTC)
     hi = (naive - before).replace(tzinfo=_dt.UTC)

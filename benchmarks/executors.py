@@ -230,17 +230,7 @@ def _case_memory(executor: str, n: int, limit_mb: float) -> dict:
     elif executor in ("threads", "processes"):
         ex = LocalDaskExecutor(executor, num_workers=2)
     else:
-        import logging
-
-        from distributed import LocalCluster
-
-        cluster = LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+        cluster = _two_worker_cluster()
         ex = DaskExecutor(address=cluster.scheduler_address)
     with Flow("bench-memory") as flow:
         items = task(make_item).map(list(range(n)))
@@ -292,19 +282,24 @@ def _child(case: list[str]) -> None:
     print(json.dumps(out), flush=True)
 
 
-def _serve_cluster(address_file: str) -> None:
-    """Start the LocalCluster, write its address, and keep it up until stdin closes."""
+def _two_worker_cluster():
+    """A LocalCluster of 2 single-threaded worker processes, quiet, without a dashboard."""
     import logging
 
     from distributed import LocalCluster
 
-    cluster = LocalCluster(
+    return LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
         silence_logs=logging.ERROR,
     )
+
+
+def _serve_cluster(address_file: str) -> None:
+    """Start the LocalCluster, write its address, and keep it up until stdin closes."""
+    cluster = _two_worker_cluster()
     tmp = address_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(cluster.scheduler_address)

@@ -13,6 +13,7 @@ The process-based ones are marked ``slow`` (``-m "not slow"`` skips them for a q
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,8 +75,15 @@ def workers_back(dask_cluster: Any) -> Any:
 
     def wait() -> None:
         try:
-            dask_cluster.wait_for_workers(2, timeout=60)
+            dask_cluster.wait_for_workers(2, timeout=30)
         except TimeoutError:
+            workers = dask_cluster.scheduler_info().get("workers", {})
+            statuses = sorted(str(w.get("status")) for w in workers.values())
+            warnings.warn(
+                f"session cluster: 2 running workers expected after a test, found {statuses}; "
+                "restarting the cluster",
+                stacklevel=1,
+            )
             dask_cluster.restart(wait_for_workers=True, timeout=120)
 
     return wait

@@ -252,6 +252,53 @@ class TestIntrospection:
         flow.set_reference_tasks([])
         assert flow.reference_tasks() == {d}
 
+    def test_answers_follow_every_change_to_the_graph(self, diamond):
+        # terminal/reference tasks, parameters and the run plan are remembered between runs
+        # of an unchanged flow; each change through the flow's methods must be seen
+        flow, (a, b, c, d) = diamond
+        flow.validate()
+        assert flow.terminal_tasks() == {d} and flow.reference_tasks() == {d}
+        flow.terminal_tasks().add(a)  # callers get copies
+        assert flow.terminal_tasks() == {d}
+        e = Task(name="e")
+        flow.add_edge(d, e)
+        flow.validate()
+        assert flow.terminal_tasks() == {e} and flow.reference_tasks() == {e}
+        p = Parameter("p", default=1)
+        assert flow.parameters() == set()
+        flow.add_edge(p, b, key="x")
+        assert flow.parameters() == {p}
+        f = Task(name="f")
+        flow.replace(e, f)
+        assert flow.terminal_tasks() == {f}
+        copy = flow.copy()
+        g = Task(name="g")
+        copy.add_edge(f, g)
+        assert copy.terminal_tasks() == {g} and flow.terminal_tasks() == {f}
+
+    def test_a_changed_flow_runs_its_new_graph(self):
+        with Flow("f") as flow:
+            x = inc(1)
+        assert flow.run().result[x].result == 2
+        with flow:
+            y = inc(x)
+        state = flow.run()
+        assert state.result[y].result == 3
+        flow.add_edge(y, z := AddTask(name="z"), key="x")
+        state = flow.run()
+        assert state.result[z].result == 4
+        assert flow.reference_tasks() == {z}
+
+    def test_pickled_flow_leaves_remembered_answers_behind(self, diamond):
+        import pickle
+
+        flow, (a, b, c, d) = diamond
+        flow.run()
+        assert "_derived_cache" in flow.__dict__
+        copy = pickle.loads(pickle.dumps(flow))
+        assert "_derived_cache" not in copy.__dict__
+        assert {t.name for t in copy.terminal_tasks()} == {"d"}
+
     def test_sorted_tasks(self, diamond):
         flow, (a, b, c, d) = diamond
         order = flow.sorted_tasks()

@@ -12,6 +12,7 @@ from headwater import Task, task, triggers
 from headwater.core.edge import Edge
 from headwater.engine import signals
 from headwater.engine import state as st
+from headwater.engine.flow_runner import _strip
 from headwater.engine.signals import ENDRUN
 from headwater.engine.task_runner import TaskRunner
 from headwater.utilities.debug import raise_on_exception
@@ -182,6 +183,26 @@ class TestGetTaskInputs:
             "x": 10,
             "y": 2,
         }
+
+    @pytest.mark.parametrize(
+        "released",
+        [
+            _strip(st.Success(result=3)),
+            _strip(st.Mapped(map_states=[st.Success(result=1), st.Success(result=2)])),
+        ],
+        ids=["task", "mapped"],
+    )
+    def test_a_released_upstream_result_fails_the_task(self, released):
+        with pytest.raises(ENDRUN) as info:
+            TaskRunner(AddTask()).get_task_inputs(st.Pending(), {edge(key="x"): released})
+        assert type(info.value.state) is st.Failed
+        assert "was released by a memory-bounded run" in info.value.state.message
+        assert "include it in return_tasks" in info.value.state.message
+
+    def test_a_released_upstream_result_kept_in_cached_inputs_is_used(self):
+        s = st.Retrying(run_count=1, cached_inputs={"x": 7})
+        released = _strip(st.Success(result=3))
+        assert TaskRunner(AddTask()).get_task_inputs(s, {edge(key="x"): released}) == {"x": 7}
 
 
 class TestSetTaskRunName:

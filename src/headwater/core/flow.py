@@ -148,6 +148,7 @@ class Flow:
         d = self.__dict__.copy()
         d["_context_cm"] = []
         d["constants"] = dict(self.constants)
+        d.pop("_derived_cache", None)  # remade on demand; it can be as big as the graph
         return d
 
     def __setstate__(self, d: dict[str, Any]) -> None:
@@ -412,6 +413,7 @@ class Flow:
         new._reference_tasks = set(self._reference_tasks)
         new.state_handlers = list(self.state_handlers)
         new._context_cm = []
+        new.__dict__.pop("_derived_cache", None)
         return new
 
     # -- queries --------------------------------------------------------------------------
@@ -451,7 +453,31 @@ class Flow:
 
     def terminal_tasks(self) -> set[Task]:
         """Tasks with no downstream tasks."""
-        return {t for t in self.tasks if not self._down[t]}
+        return set(self._derived("terminal", self._find_terminal_tasks))
+
+    def _find_terminal_tasks(self) -> set[Task]:
+        down = self._down
+        return {t for t in self.tasks if not down[t]}
+
+    def _derived(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, remembered until the graph changes (callers must not change it).
+
+        Entries are tied to the current topological order (``_sorted``, made when the flow is
+        validated or sorted), which every change to the graph through the flow's methods
+        discards, so a stale entry is never returned. On a 100,000-task flow, finding the
+        terminal tasks anew for each run costs more than 1 us per task, scattered over the
+        whole graph.
+        """
+        key = self._sorted
+        if key is None:
+            return compute()
+        cache = self.__dict__.get("_derived_cache")
+        if cache is None or cache[0] is not key:
+            cache = self._derived_cache = (key, {})
+        value = cache[1].get(name)
+        if value is None:
+            value = cache[1][name] = compute()
+        return value
 
     def reference_tasks(self) -> set[Task]:
         """Tasks whose states decide the flow's final state (default: terminal tasks).
@@ -462,6 +488,9 @@ class Flow:
         """
         if self._reference_tasks:
             return set(self._reference_tasks)
+        return set(self._derived("reference", self._find_default_reference_tasks))
+
+    def _find_default_reference_tasks(self) -> set[Task]:
         down = self._down
         out = set()
         for t in self.tasks:
@@ -480,6 +509,9 @@ class Flow:
 
     def parameters(self) -> set[Parameter]:
         """The flow's :class:`~headwater.core.parameter.Parameter` tasks."""
+        return set(self._derived("parameters", self._find_parameters))
+
+    def _find_parameters(self) -> set[Parameter]:
         from headwater.core.parameter import Parameter
 
         return {t for t in self.tasks if isinstance(t, Parameter)}

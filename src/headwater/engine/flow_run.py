@@ -162,9 +162,16 @@ def _next_wake(states: Any) -> Any:
     """
     earliest = None
     for s in states:
-        children = s.map_states if type(s) is Mapped else (s,)
-        for c in children:
-            if isinstance(c, Scheduled) and c.start_time is not None and not isinstance(c, Paused):
-                if earliest is None or c.start_time < earliest:
-                    earliest = c.start_time
+        if type(s) is Mapped:
+            for c in s.map_states:
+                earliest = _earlier(c, earliest)
+        elif isinstance(s, Scheduled):
+            earliest = _earlier(s, earliest)
+    return earliest
+
+
+def _earlier(state: State, earliest: Any) -> Any:
+    if isinstance(state, Scheduled) and state.start_time is not None:
+        if not isinstance(state, Paused) and (earliest is None or state.start_time < earliest):
+            return state.start_time
     return earliest

@@ -354,12 +354,9 @@ class FlowRunner(Runner):
         tasks = flow.sorted_tasks()
         up = flow._up
         constants = flow.constants
-        mapped_tasks: set[Task] = set()
-        for t in tasks:
-            for e in up[t]:
-                if e.mapped:
-                    mapped_tasks.add(t)
-                    break
+        plan = flow._derived("run_plan", lambda: _plan(tasks, up))
+        mapped_tasks, childwise, wait_expanded, wait_complete, need0, roots = plan
+        need = dict(need0)  # counts down during the run
         runner_cls = self.task_runner_cls
         flow_result = flow.result
         bar = getattr(self, "_bar", None)
@@ -379,45 +376,8 @@ class FlowRunner(Runner):
             return r
 
         runners: dict[Task, TaskRunner] = {}
-
-        # dependency conditions: d waits for u to be "expanded" (child-wise map) or "complete"
-        childwise: dict[Task, list[Edge]] = {}
-        wait_expanded: dict[Task, list[Task]] = {}
-        # u -> the tasks waiting for u to complete: the task itself when there is one (the usual
-        # case), a list otherwise. A list per task would live for the whole run and, on big
-        # flows, make the garbage collector's full collections run about twice as often.
-        wait_complete: dict[Task, Any] = {}
-        need: dict[Task, int] = {}
         no_edges: list[Edge] = []
         no_waiters: list[Task] = []
-        for d in tasks:
-            edges_in = up[d]
-            if not edges_in:
-                need[d] = 0
-                continue
-            if d not in mapped_tasks:
-                if len(edges_in) == 1:
-                    u = edges_in[0].upstream_task
-                    _add_waiter(wait_complete, u, d)
-                    need[d] = 1
-                    continue
-                ups = {e.upstream_task for e in edges_in}
-                for u in ups:
-                    _add_waiter(wait_complete, u, d)
-                need[d] = len(ups)
-                continue
-            by_up: dict[Task, list[Edge]] = {}
-            for e in edges_in:
-                by_up.setdefault(e.upstream_task, []).append(e)
-            cw = []
-            for u, es in by_up.items():
-                if u in mapped_tasks and all(e.mapped and not e.flattened for e in es):
-                    wait_expanded.setdefault(u, []).append(d)
-                    cw.extend(es)
-                else:
-                    _add_waiter(wait_complete, u, d)
-            childwise[d] = cw
-            need[d] = len(by_up)
 
         handles: dict[Task, Any] = {}
         submitted: dict[Task, int] = {}
@@ -427,7 +387,6 @@ class FlowRunner(Runner):
         # empty: the same order as pushing them all first, without allocating a (task, index)
         # pair per root up front (which, for 100,000 roots, sets off a full garbage collection).
         stack: list[tuple[Task, int]] = []
-        roots = [t for t in tasks if need[t] == 0]
         n_roots = len(roots)
         next_root = 0
         light = _is_light(executor)
@@ -485,8 +444,8 @@ class FlowRunner(Runner):
         # every downstream task has been submitted — on LocalExecutor, once they have all
         # *finished*, so a later retry pass still finds every input it needs. Tasks mapped
         # child by child over another release it child by child.
-        keep = return_tasks
-        bounded = any(t not in keep for t in tasks)
+        keep = return_tasks if isinstance(return_tasks, (set, frozenset)) else set(return_tasks)
+        bounded = not keep.issuperset(tasks)
         consumers_left: dict[Task, int] = {}
         childwise_only: set[Task] = set()
         if bounded:
@@ -870,7 +829,12 @@ class FlowRunner(Runner):
         flow = self.flow
         terminal = flow.terminal_tasks()
         reference = flow.reference_tasks()
-        returned = {t: task_states[t] for t in return_tasks if t in task_states}
+        if not isinstance(return_tasks, (set, frozenset)):
+            return_tasks = set(return_tasks)
+        if len(return_tasks) == len(task_states) and return_tasks.issuperset(task_states):
+            returned = dict(task_states)  # every task (flow.run's default): a plain copy
+        else:
+            returned = {t: task_states[t] for t in return_tasks if t in task_states}
 
         def expand(states: Iterable[State]) -> list[State]:
             out: list[State] = []
@@ -907,6 +871,62 @@ class FlowRunner(Runner):
         if new is not state and (flow.state_handlers or self.state_handlers or flow.on_failure):
             new = self.handle_state_change(state, new)
         return new
+
+
+def _plan(tasks: tuple[Task, ...], up: dict[Task, list[Edge]]) -> tuple[Any, ...]:
+    """What a run of a flow needs to know about its graph, made once per graph.
+
+    ``(mapped_tasks, childwise, wait_expanded, wait_complete, need, roots)``: the tasks with a
+    mapped input; per mapped task, the edges it takes child by child; per task, the mapped
+    tasks waiting for it to be expanded, and the tasks waiting for it to complete (see
+    :func:`_add_waiter`); how many upstream conditions each task waits for; the tasks that
+    wait for none. The flow keeps it until its graph changes (``Flow._derived``), so running
+    the same flow again does not plan it again; runs copy ``need`` before counting it down.
+    """
+    mapped_tasks: set[Task] = set()
+    for t in tasks:
+        for e in up[t]:
+            if e.mapped:
+                mapped_tasks.add(t)
+                break
+    # dependency conditions: d waits for u to be "expanded" (child-wise map) or "complete"
+    childwise: dict[Task, list[Edge]] = {}
+    wait_expanded: dict[Task, list[Task]] = {}
+    # u -> the tasks waiting for u to complete: the task itself when there is one (the usual
+    # case), a list otherwise. A list per task would live for the whole run and, on big
+    # flows, make the garbage collector's full collections run about twice as often.
+    wait_complete: dict[Task, Any] = {}
+    need: dict[Task, int] = {}
+    for d in tasks:
+        edges_in = up[d]
+        if not edges_in:
+            need[d] = 0
+            continue
+        if d not in mapped_tasks:
+            if len(edges_in) == 1:
+                u = edges_in[0].upstream_task
+                _add_waiter(wait_complete, u, d)
+                need[d] = 1
+                continue
+            ups = {e.upstream_task for e in edges_in}
+            for u in ups:
+                _add_waiter(wait_complete, u, d)
+            need[d] = len(ups)
+            continue
+        by_up: dict[Task, list[Edge]] = {}
+        for e in edges_in:
+            by_up.setdefault(e.upstream_task, []).append(e)
+        cw = []
+        for u, es in by_up.items():
+            if u in mapped_tasks and all(e.mapped and not e.flattened for e in es):
+                wait_expanded.setdefault(u, []).append(d)
+                cw.extend(es)
+            else:
+                _add_waiter(wait_complete, u, d)
+        childwise[d] = cw
+        need[d] = len(by_up)
+    roots = [t for t in tasks if need[t] == 0]
+    return mapped_tasks, childwise, wait_expanded, wait_complete, need, roots
 
 
 def _add_waiter(waiters: dict[Any, Any], u: Any, d: Any) -> None:

@@ -32,12 +32,13 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         ctx = _context._get()
+        attrs = record.__dict__  # (a failed hasattr per key would cost an exception each)
         for key in _RECORD_KEYS:
-            if not hasattr(record, key):
-                setattr(record, key, ctx.get(key))
+            if key not in attrs:
+                attrs[key] = ctx.get(key)
         for key in _extra_attributes():
-            if not hasattr(record, key):
-                setattr(record, key, ctx.get(key))
+            if key not in attrs:
+                attrs[key] = ctx.get(key)
         return True
 
 

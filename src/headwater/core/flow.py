@@ -157,9 +157,6 @@ class Flow:
         consts.update(d.get("constants", {}))
         self.constants = consts
 
-    def _changed(self) -> None:
-        self._sorted = None
-
     # -- building -------------------------------------------------------------------------
     def add_task(self, task: Task) -> Task:
         """Add ``task`` (no edges); returns it."""

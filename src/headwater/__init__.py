@@ -62,8 +62,30 @@ def __getattr__(name: str):  # noqa: ANN202
         from headwater.tasks.core.resource_manager import resource_manager
 
         return resource_manager
-    if name in ("schedules", "executors", "engine", "utilities", "tasks", "storage", "client"):
+    if name == "Client":
+        from headwater.client import Client
+
+        return Client
+    if name in _SUBMODULES:
         import importlib
 
         return importlib.import_module(f"headwater.{name}")
     raise AttributeError(f"module 'headwater' has no attribute {name!r}")
+
+
+_SUBMODULES = frozenset(
+    {
+        "agent",
+        "backend",
+        "client",
+        "engine",
+        "exceptions",
+        "executors",
+        "run_configs",
+        "schedules",
+        "serialization",
+        "storage",
+        "tasks",
+        "utilities",
+    }
+)

@@ -238,6 +238,15 @@ def _read_toml(path: str, kind: str) -> dict[str, Any]:
         raise ConfigurationError(
             f"{kind} configuration file {path} is not valid TOML: {exc}{where}"
         ) from exc
+    except UnicodeDecodeError as exc:
+        before = bytes(exc.object[: exc.start])
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ConfigurationError(
+            f"{kind} configuration file {path} is not UTF-8 text: byte "
+            f"{exc.object[exc.start : exc.start + 1]!r} at line {line}, column {column} cannot be "
+            "decoded. TOML files must be UTF-8: save the file with UTF-8 encoding."
+        ) from exc
     except OSError as exc:
         raise ConfigurationError(
             f"cannot read {kind} configuration file {path}: {exc.strerror or exc}"

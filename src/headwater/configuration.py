@@ -92,6 +92,9 @@ __all__ = [
 
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.toml")
 """Path of the packaged defaults."""
+USER_CONFIG = os.getenv(f"{ENV_PREFIX}__USER_CONFIG_PATH", "~/.headwater/config.toml")
+"""Path of the user's configuration file, as set when headwater was imported."""
+ENV_VAR_PREFIX = ENV_PREFIX
 
 
 # ------------------------------------------------------------------------------------ Config --

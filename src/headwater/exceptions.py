@@ -1,21 +1,41 @@
-"""Exceptions raised by headwater.
+"""Exceptions and signals raised by headwater.
 
 The tree::
 
     HeadwaterError(Exception)            base of every ordinary headwater error
+     |                                    (aliases: PrefectError, PrefectException,
+     |                                    HeadwaterException)
      +-- ClientError                      a secret or remote lookup failed
-     +-- AuthorizationError
+     |    +-- AuthorizationError          credentials were missing or rejected
+     |    +-- ObjectNotFoundError         a looked-up object does not exist
      +-- FlowStorageError                 a flow could not be stored or loaded
      +-- ConfigurationError (ValueError)  bad configuration file, variable or reference
      +-- SerializationError               a value could not be (de)serialized
-     +-- TaskTimeoutSignal                raised inside a task run that exceeded ``timeout``
+     +-- ServerNotAvailableError          the call needs a Prefect server or Cloud
 
-Signals that change a task's state (``SUCCESS``, ``FAIL``, ``SKIP`` ...) are not exceptions in
-this sense: they derive from ``BaseException`` and live in :mod:`headwater.engine.signals`, so
-that an ``except Exception`` in user code never swallows them.
+    HeadwaterSignal(BaseException)       base of signals (alias: PrefectSignal)
+     +-- TaskTimeoutSignal                raised inside a task run that exceeded ``timeout``
+     +-- VersionLockMismatchSignal        kept for compatibility; headwater never raises it
+     +-- HeadwaterStateSignal             SUCCESS, FAIL, SKIP, RETRY ... (headwater.engine.signals)
+
+Signals derive from ``BaseException`` so that an ``except Exception`` block in user code never
+swallows them; the state signals live in :mod:`headwater.engine.signals`.
+
+headwater runs flows in the calling process and has no server: the entry points of Prefect's
+server and Cloud API (``Client``, agents, ``flow.register()``...) exist and raise
+:class:`ServerNotAvailableError`, whose message names the local way to do the same thing::
+
+    from headwater.exceptions import ServerNotAvailableError
+
+    try:
+        raise ServerNotAvailableError.for_feature("Client()", "use flow.run()")
+    except ServerNotAvailableError as exc:
+        assert "flow.run()" in str(exc)
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "AuthorizationError",
@@ -23,9 +43,16 @@ __all__ = [
     "ConfigurationError",
     "FlowStorageError",
     "HeadwaterError",
+    "HeadwaterException",
+    "HeadwaterSignal",
+    "ObjectNotFoundError",
     "PrefectError",
+    "PrefectException",
+    "PrefectSignal",
     "SerializationError",
+    "ServerNotAvailableError",
     "TaskTimeoutSignal",
+    "VersionLockMismatchSignal",
 ]
 
 
@@ -34,6 +61,8 @@ class HeadwaterError(Exception):
 
 
 PrefectError = HeadwaterError
+PrefectException = HeadwaterError
+HeadwaterException = HeadwaterError
 
 
 class ClientError(HeadwaterError):
@@ -42,6 +71,10 @@ class ClientError(HeadwaterError):
 
 class AuthorizationError(ClientError):
     """Credentials were missing or rejected."""
+
+
+class ObjectNotFoundError(ClientError):
+    """A looked-up object does not exist."""
 
 
 class FlowStorageError(HeadwaterError):
@@ -56,5 +89,45 @@ class SerializationError(HeadwaterError):
     """A value could not be serialized or deserialized."""
 
 
-class TaskTimeoutSignal(HeadwaterError):
-    """Raised when a task run exceeds its ``timeout``."""
+class ServerNotAvailableError(HeadwaterError):
+    """The call needs a Prefect server or Prefect Cloud, which headwater does not have.
+
+    headwater runs every flow in the calling process. Build the message with
+    :meth:`for_feature` so that it always names the local alternative.
+    """
+
+    @classmethod
+    def for_feature(cls, feature: str, alternative: str) -> ServerNotAvailableError:
+        """An error saying that ``feature`` needs a server, and what to do instead.
+
+        Args:
+            feature: what was called, e.g. ``"flow.register()"``.
+            alternative: the local way to do the same, e.g. ``"use flow.run()"``.
+        """
+        return cls(
+            f"{feature} needs a Prefect server or Prefect Cloud, and headwater has no server: "
+            f"it runs flows in the calling process. Instead, {alternative}."
+        )
+
+
+class HeadwaterSignal(BaseException):
+    """Base class of headwater's signals (not caught by ``except Exception``).
+
+    Args:
+        message: what happened.
+    """
+
+    def __init__(self, message: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(message, *args)
+        self.message = message
+
+
+PrefectSignal = HeadwaterSignal
+
+
+class TaskTimeoutSignal(HeadwaterSignal):
+    """Raised inside a task run that exceeds its ``timeout``."""
+
+
+class VersionLockMismatchSignal(HeadwaterSignal):
+    """Kept for compatibility with Prefect's server-side version locking; never raised."""

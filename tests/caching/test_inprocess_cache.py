@@ -249,3 +249,73 @@ def test_cache_validator_without_cache_for_is_an_error():
         @task(cache_validator=cv.all_inputs)
         def f():
             return 1
+
+
+class TestExpiredEntriesAreDropped:
+    """Runs with ever new inputs and a short ``cache_for`` do not grow the cache without bound."""
+
+    RUNS = 400
+
+    def test_the_entries_of_a_key_stay_bounded(self):
+        @task(cache_for=datetime.timedelta(milliseconds=1), cache_validator=cv.all_inputs)
+        def short_lived(x):
+            return x
+
+        with Flow("short-lived") as flow:
+            x = Parameter("x")
+            short_lived(x)
+        caches: dict = {}
+        longest = 0
+        for i in range(self.RUNS):
+            run(flow, caches, x=i)
+            longest = max(longest, len(caches["short_lived"]))
+        assert len(caches["short_lived"]) < self.RUNS // 4
+
+        from headwater.engine.caching.in_process import FULL_PASS_AT
+
+        assert longest <= FULL_PASS_AT
+
+    def test_a_still_valid_entry_is_kept_among_expiring_ones(self):
+        calls: list = []
+
+        @task(cache_for=HOUR, cache_key="shared", cache_validator=cv.all_inputs)
+        def long_lived(x):
+            calls.append(x)
+            return "kept"
+
+        @task(
+            cache_for=datetime.timedelta(milliseconds=1),
+            cache_key="shared",
+            cache_validator=cv.all_inputs,
+        )
+        def short_lived(x):
+            return x
+
+        with Flow("long") as long_flow:
+            kept = long_lived(-1)
+        with Flow("short") as short_flow:
+            x = Parameter("x")
+            short_lived(x)
+        caches: dict = {}
+        run(long_flow, caches)
+        [valid] = caches["shared"]
+        for i in range(self.RUNS):
+            run(short_flow, caches, x=i)
+        assert valid in caches["shared"]
+        assert len(caches["shared"]) < self.RUNS // 4
+        state = run(long_flow, caches)
+        assert type(state.result[kept]) is Cached and state.result[kept].result == "kept"
+        assert calls == [-1]
+
+    def test_unexpired_entries_with_distinct_inputs_are_all_kept(self):
+        @task(cache_for=HOUR, cache_validator=cv.all_inputs)
+        def long_lived(x):
+            return x
+
+        with Flow("long-lived") as flow:
+            x = Parameter("x")
+            long_lived(x)
+        caches: dict = {}
+        for i in range(100):
+            run(flow, caches, x=i)
+        assert sorted(s.cached_inputs["x"] for s in caches["long_lived"]) == list(range(100))

@@ -307,3 +307,47 @@ def test_ctrl_c_with_existing_cluster(dask_cluster: Any, interrupt_during_wait: 
     finally:
         # the interrupted call keeps its worker thread busy: give later users fresh workers
         dask_cluster.restart(wait_for_workers=True)
+
+
+BAD_ADDRESS_SCRIPT = """
+from headwater import Flow, task
+from headwater.executors import DaskExecutor
+
+
+@task
+def one():
+    return 1
+
+
+if __name__ == "__main__":
+    with Flow("bad-address") as flow:
+        one()
+    state = flow.run(executor=DaskExecutor(address="not-an-address"))
+    print(type(state).__name__, "|", state.message, flush=True)
+"""
+
+
+def test_bad_address_fails_at_once_and_the_process_exits_promptly(tmp_path: Path) -> None:
+    # the half-built client used to stay alive in the state's traceback, and the interpreter
+    # then waited a minute for it to close at exit
+    import subprocess
+    import sys
+
+    script = tmp_path / "bad_address.py"
+    script.write_text(BAD_ADDRESS_SCRIPT)
+    # the deadline: the process must have exited by then (it used to take over 60 s)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout.strip().splitlines()[-1]
+    assert out.startswith("Failed |"), out
+    assert "DaskExecutor could not connect to the dask scheduler at address 'not-an-address'" in out
+    assert "tcp://" in out  # says what an address looks like
+
+
+def test_bad_address_error_from_start_names_the_address() -> None:
+    executor = DaskExecutor(address="not-an-address")
+    with pytest.raises(ValueError, match="'not-an-address'") as info:
+        with executor.start():
+            pass  # pragma: no cover - start() fails
+    assert executor.client is None
+    assert isinstance(info.value.__cause__, ValueError)

@@ -8,7 +8,7 @@ import pendulum
 import pytest
 
 from headwater.engine.schedule_loop import SLEEP_STEP, run_on_schedule
-from headwater.schedules import Schedule, clocks
+from headwater.schedules import Schedule, clocks, filters
 
 T0 = pendulum.datetime(2024, 1, 1, 12)
 STEP = timedelta(milliseconds=200)
@@ -106,11 +106,63 @@ def test_run_once_gets_a_fresh_dict():
     assert schedule.clocks[0].parameter_defaults == {"x": 1}
 
 
-def test_a_schedule_already_over_runs_nothing():
+def test_a_schedule_already_over_is_an_error_naming_its_end():
     fake = FakeTime(T0 + timedelta(days=1))
     run = Recorder(fake)
-    assert run_on_schedule(short_schedule(), run, sleep=fake.sleep, now=fake.now) is None
+    schedule = short_schedule()
+    with pytest.raises(
+        ValueError, match="no runs after .*: it ended at 2024-01-01T12:00:00.5"
+    ) as e:
+        run_on_schedule(schedule, run, sleep=fake.sleep, now=fake.now, flow_name="etl")
+    assert str(e.value).startswith("Flow 'etl': the schedule has no runs after 2024-01-02T12:00")
+    assert "flow.run(run_on_schedule=False)" in str(e.value)
     assert run.calls == [] and fake.sleeps == []
+
+
+def test_a_schedule_whose_filters_keep_nothing_more_is_an_error_saying_so():
+    fake = FakeTime(T0)
+    past = filters.on_datetime(T0 - timedelta(days=3))
+    schedule = Schedule([clocks.IntervalClock(timedelta(minutes=1))], filters=[past])
+    with pytest.raises(ValueError, match="its filters can keep no later event"):
+        run_on_schedule(schedule, Recorder(fake), sleep=fake.sleep, now=fake.now)
+
+
+def test_a_rare_filter_on_a_minute_clock_is_waited_for_and_run():
+    # a minute clock kept only on June 1: the next run is almost a year away
+    fake = FakeTime(pendulum.datetime(2024, 6, 2, 8))
+    run = Recorder(fake)
+
+    def sleep(seconds):  # a year of waiting passes an hour per step, landing on the hour
+        fake.sleep(3600 if seconds == SLEEP_STEP else seconds)
+
+    schedule = Schedule(
+        [clocks.IntervalClock(timedelta(minutes=1))], filters=[filters.on_date(6, 1)]
+    )
+    state = run_on_schedule(schedule, run, sleep=sleep, now=fake.now, max_runs=1)
+    assert state == "state-1"
+    first = pendulum.datetime(2025, 6, 1, 0, 0)
+    assert [c[1:] for c in run.calls] == [(first, first)]  # ran at its time, not before
+
+
+def test_when_the_filters_search_stops_the_loop_waits_and_searches_on(monkeypatch, caplog):
+    import headwater.schedules.schedules as mod
+
+    monkeypatch.setattr(mod, "MAX_REJECTED", 50)
+    fake = FakeTime(T0)
+    run = Recorder(fake)
+
+    def sleep(seconds):  # long waits pass a minute per step, landing on the minute
+        fake.sleep(60 if seconds == SLEEP_STEP else seconds)
+
+    # a filter without earliest_date, keeping one minute a week: far more than 50 rejections
+    only = lambda t: t.weekday() == 2 and t.hour == 9 and t.minute == 0  # noqa: E731
+    schedule = Schedule([clocks.IntervalClock(timedelta(minutes=1))], filters=[only])
+    with caplog.at_level(logging.INFO, logger="headwater"):
+        state = run_on_schedule(schedule, run, sleep=sleep, now=fake.now, max_runs=1)
+    assert state == "state-1"
+    wednesday = pendulum.datetime(2024, 1, 3, 9)
+    assert [c[1:] for c in run.calls] == [(wednesday, wednesday)]
+    assert any("searching on from then" in r.getMessage() for r in caplog.records)
 
 
 def test_an_event_due_now_runs_without_sleeping_and_past_events_are_skipped():

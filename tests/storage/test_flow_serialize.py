@@ -175,3 +175,70 @@ def test_slugify():
     assert slugify("Daily ETL (v2)") == "daily-etl-v2"
     assert slugify("Ünïcödé flow") == "unicode-flow"
     assert slugify("???") == "flow"
+
+
+class Plant:
+    """A pickle whose unpickling creates ``marker``: code run by whoever loads the file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def plant_flow_file(path, marker):
+    """A file with a valid saved-flow header whose pickle would run code."""
+    import pickle
+
+    header = {"format": 1, "flow_name": "nightly", **headwater_versions()}
+    path.write_bytes(MAGIC + json.dumps(header).encode() + b"\n" + pickle.dumps(Plant(marker)))
+
+
+def headwater_versions():
+    return {
+        "headwater_version": headwater.__version__,
+        "python_version": platform.python_version(),
+    }
+
+
+class TestLoadingByName:
+    @pytest.fixture
+    def places(self, tmp_path, monkeypatch):
+        home, cwd = tmp_path / "home", tmp_path / "cwd"
+        cwd.mkdir()
+        monkeypatch.chdir(cwd)
+        with set_temporary_config({"home_dir": str(home)}):
+            yield home, cwd, tmp_path / "PWNED"
+
+    def test_a_bare_name_never_reads_a_file_in_the_current_directory(self, places):
+        home, cwd, marker = places
+        plant_flow_file(cwd / "nightly", marker)
+        plant_flow_file(cwd / "nightly.hwflow", marker)
+        save_flow(build_flow("nightly"))
+        loaded = Flow.load("nightly")
+        assert loaded.name == "nightly"
+        assert not marker.exists()
+
+    def test_a_bare_name_without_a_saved_flow_says_how_to_load_a_file(self, places):
+        home, cwd, marker = places
+        plant_flow_file(cwd / "nightly", marker)
+        with pytest.raises(
+            FlowStorageError, match=r"no flow of that name.*Flow\.load\('\./nightly'\)"
+        ):
+            Flow.load("nightly")
+        assert not marker.exists()
+
+    def test_a_name_with_the_suffix_is_looked_up_among_saved_flows(self, places):
+        home, cwd, marker = places
+        plant_flow_file(cwd / "greeter.hwflow", marker)
+        save_flow(build_flow("greeter"))
+        assert Flow.load("greeter.hwflow").name == "greeter"
+        assert not marker.exists()
+
+    @pytest.mark.parametrize("as_path", [lambda p: f"./{p.name}", lambda p: Path(p.name), str])
+    def test_a_path_given_as_a_path_is_loaded(self, places, as_path):
+        home, cwd, marker = places
+        path = cwd / "mine.hwflow"
+        save_flow(build_flow("mine"), path)
+        assert Flow.load(as_path(path)).name == "mine"

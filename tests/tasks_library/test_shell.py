@@ -3,12 +3,18 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
+import time
 
 import pytest
 
 from headwater import Flow, task
 from headwater.engine import signals
+from headwater.engine.state import TimedOut
 from headwater.executors import LocalExecutor
 from headwater.tasks.shell import ShellTask
 
@@ -236,3 +242,130 @@ class TestInFlow:
         task_state = run_flow(flow).result[out]
         assert task_state.is_failed()
         assert "no-such-shell-xyz" in task_state.message
+
+
+# -- no process of the command outlives the task -------------------------------------------------
+try:
+    import psutil
+except ImportError:  # pragma: no cover - a test dependency
+    psutil = None
+
+INTERRUPTED_SCRIPT = """
+import sys
+from headwater.tasks.shell import ShellTask
+
+try:
+    ShellTask().run(command="echo $$ > {pid_file}; sleep 40")
+except KeyboardInterrupt:
+    print("KeyboardInterrupt reached the caller", flush=True)
+    sys.exit(3)
+"""
+
+
+def _poll(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def _gone(pid):
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _shell_and_children(pid):
+    """The shell with process id ``pid`` and all its descendants (as psutil processes)."""
+    shell = psutil.Process(pid)
+    return [shell, *shell.children(recursive=True)]
+
+
+def _kill_leftovers(procs):
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+@pytest.mark.skipif(psutil is None, reason="needs psutil")
+class TestNoProcessOutlivesTheTask:
+    @pytest.mark.timeout(60)
+    def test_timeout_kills_the_shell_and_what_it_started(self):
+        """``ShellTask(command="sleep 40", timeout=1)``: no ``bash``, no ``sleep`` afterwards."""
+        me = psutil.Process()
+        seen = []
+        shell = ShellTask(command="sleep 40", timeout=1)
+        with Flow("shell-timeout") as flow:
+            out = shell()
+        result = {}
+        runner = threading.Thread(target=lambda: result.update(state=run_flow(flow)))
+        runner.start()
+        try:
+
+            def command_running():
+                found = [p for p in me.children(recursive=True) if p.name() == "sleep"]
+                if found:
+                    seen.extend([*found, *found[0].parents()[:1]])  # sleep and its shell
+                return found
+
+            _poll(command_running, 30, "the command to start")
+            runner.join(30)
+            assert isinstance(result["state"].result[out], TimedOut)
+            _poll(lambda: all(_gone(p.pid) for p in seen), 10, f"{seen} to end")
+        finally:
+            runner.join(30)
+            _kill_leftovers(seen)
+
+    @pytest.mark.timeout(60)
+    def test_ctrl_c_kills_the_shell_and_what_it_started(self, tmp_path):
+        pid_file = tmp_path / "shell-pid"
+        script = tmp_path / "interrupted.py"
+        script.write_text(INTERRUPTED_SCRIPT.format(pid_file=str(pid_file)))
+        proc = subprocess.Popen(
+            [sys.executable, str(script)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        procs = []
+        try:
+            _poll(lambda: pid_file.exists() and pid_file.read_text().strip(), 30, "the shell")
+
+            def shell_and_sleep():
+                found = _shell_and_children(int(pid_file.read_text()))
+                return found if len(found) >= 2 else None
+
+            procs = _poll(shell_and_sleep, 10, "sleep to start")
+            proc.send_signal(signal.SIGINT)  # Ctrl-C for this process only, not the command
+            out, err = proc.communicate(timeout=20)
+            assert "KeyboardInterrupt reached the caller" in out, (out, err)
+            _poll(lambda: all(_gone(p.pid) for p in procs), 10, f"{procs} to end")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+            _kill_leftovers(procs)
+
+    @pytest.mark.timeout(60)
+    def test_what_the_command_leaves_in_the_background_ends_with_it(self, tmp_path):
+        pid_file = tmp_path / "background-pid"
+        result = {}
+        # the background job keeps the output open: the task used to wait for it to end
+        command = f"sleep 300 & echo $! > {pid_file}; echo done"
+        runner = threading.Thread(target=lambda: result.update(out=ShellTask().run(command)))
+        runner.start()
+        try:
+            runner.join(20)  # the deadline: the shell itself is done at once
+            assert result.get("out") == "done", "the task waited for its background job"
+            _poll(lambda: _gone(int(pid_file.read_text())), 10, "the background job to end")
+        finally:
+            if pid_file.exists() and not _gone(int(pid_file.read_text())):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            runner.join(30)

@@ -132,3 +132,18 @@ class Edge:
         for k, v in d.items():
             object.__setattr__(self, k, v)
         self._hash = hash(self._key())
+
+    def serialize(self) -> dict[str, Any]:
+        """This edge as a JSON-compatible dict (Prefect 1's ``EdgeSchema`` shape)."""
+        from headwater.serialization.edge import EdgeSchema
+
+        return EdgeSchema().dump(self)  # type: ignore[no-any-return]
+
+
+def __getattr__(name: str) -> Any:
+    # ``from headwater.core.edge import Task`` worked in Prefect 1; Task imports this module.
+    if name == "Task":
+        from headwater.core.task import Task
+
+        return Task
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from headwater.context import context as _context
+from headwater.core import _options
+from headwater.core._flow_services import FlowServices
 from headwater.core.edge import Edge, EdgeAnnotation
 from headwater.core.task import Task
 
@@ -37,13 +39,14 @@ if TYPE_CHECKING:
 __all__ = ["Flow"]
 
 
-class Flow:
+class Flow(FlowServices):
     """A workflow: tasks plus the edges (dependencies and data) between them.
 
     Args:
         name: the flow's name (required, non-empty).
         schedule: a :class:`~headwater.schedules.Schedule` that ``flow.run()`` follows.
         executor: the default executor for this flow's runs.
+        run_config: a :mod:`~headwater.run_configs` run config, kept as metadata.
         storage: where ``flow.save``/``Flow.load`` keep the flow.
         tasks: tasks to add.
         edges: edges to add.
@@ -64,6 +67,7 @@ class Flow:
         name: str,
         schedule: Any = None,
         executor: Any = None,
+        run_config: Any = None,
         storage: Any = None,
         tasks: Iterable[Task] | None = None,
         edges: Iterable[Edge] | None = None,
@@ -78,14 +82,21 @@ class Flow:
         if not isinstance(name, str) or not name:
             raise ValueError(f"A Flow needs a non-empty string name, got {name!r}")
         self.name = name
+        owner = f"Flow {name!r}"
+        _options.check_schedule(schedule, owner)
+        _options.check_executor(executor, owner)
+        _options.check_result(result, owner)
         self.schedule = schedule
         self.executor = executor
+        self.run_config = run_config
         self.storage = storage
         self.result = result
         self.cache_dir = cache_dir
-        if state_handlers is not None and not isinstance(state_handlers, (list, tuple)):
-            raise TypeError("Flow state_handlers must be a list of callables.")
-        self.state_handlers = list(state_handlers or [])
+        self.state_handlers = _options.check_callables(
+            state_handlers, "state_handlers", owner, "fn(flow, old_state, new_state)"
+        )
+        _options.check_callable(on_failure, "on_failure", owner, "fn(flow, state)")
+        _options.check_callable(terminal_state_handler, "terminal_state_handler", owner)
         self.on_failure = on_failure
         self.terminal_state_handler = terminal_state_handler
         if validate is None:
@@ -269,6 +280,10 @@ class Flow:
         from headwater.utilities.tasks import as_task
 
         task = as_task(task, flow=self)
+        if upstream_tasks is not None or downstream_tasks is not None:
+            owner = f"Task {task.name!r}"
+            _options.check_task_list(upstream_tasks, "upstream_tasks", owner)
+            _options.check_task_list(downstream_tasks, "downstream_tasks", owner)
         self.add_task(task)
         for t in upstream_tasks or ():
             is_mapped, flattened, t = _unwrap(t, mapped)
@@ -290,6 +305,8 @@ class Flow:
             )
         for key, t in (keyword_tasks or {}).items():
             is_mapped, flattened, t = _unwrap(t, mapped)
+            if is_mapped and not isinstance(t, Task):
+                _options.check_mappable(t, key, f"Task {task.name!r}")
             if isinstance(t, Task) or is_mapped or flattened or _contains_task(t):
                 self.add_edge(
                     as_task(t, flow=self),
@@ -696,10 +713,21 @@ def _unwrap(value: Any, mapped: bool) -> tuple[bool, bool, Any]:
 
 
 def _contains_task(value: Any) -> bool:
-    if isinstance(value, Task):
-        return True
-    if isinstance(value, (list, tuple, set)):
-        return any(_contains_task(v) for v in value)
-    if isinstance(value, dict):
-        return any(_contains_task(k) or _contains_task(v) for k, v in value.items())
+    """Whether ``value`` is a task or a (nested) list/tuple/set/dict holding one.
+
+    Iterative, so a constant nested thousands of levels deep is no ``RecursionError``.
+    """
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Task):
+            return True
+        if isinstance(v, (list, tuple, set, dict)) and id(v) not in seen:
+            seen.add(id(v))  # a list that contains itself is searched once
+            if isinstance(v, dict):
+                stack.extend(v.keys())
+                stack.extend(v.values())
+            else:
+                stack.extend(v)
     return False

@@ -42,6 +42,10 @@ class Parameter(Task):
         tags: tags of the task.
         type: a type (or annotation) the value is validated and converted with
             (``pydantic.TypeAdapter``).
+
+    Raises:
+        ValueError: ``name`` is empty or not a string.
+        TypeError: pydantic cannot validate values of ``type``.
     """
 
     def __init__(
@@ -63,6 +67,8 @@ class Parameter(Task):
         self.type = type
         self._adapter: Any = None
         super().__init__(name=name, slug=name, tags=tags, checkpoint=False)
+        if type is not None:
+            self._adapter = self._make_adapter()
 
     def __repr__(self) -> str:
         return f"<Parameter: {self.name}>"
@@ -83,9 +89,7 @@ class Parameter(Task):
         if self.type is None:
             return value
         if self._adapter is None:
-            from pydantic import TypeAdapter
-
-            self._adapter = TypeAdapter(self.type)
+            self._adapter = self._make_adapter()
         from pydantic import ValidationError
 
         try:
@@ -97,6 +101,20 @@ class Parameter(Task):
             raise ValueError(
                 f"Invalid value for parameter {self.name!r}: {value!r} ({problems})"
             ) from None
+
+    def _make_adapter(self) -> Any:
+        """The pydantic ``TypeAdapter`` for ``type``; ``TypeError`` if pydantic cannot make one."""
+        from pydantic import TypeAdapter
+
+        try:
+            return TypeAdapter(self.type)
+        except Exception as exc:  # noqa: BLE001 - pydantic raises several types here
+            reason = str(exc).split("\n", 1)[0]
+            raise TypeError(
+                f"Parameter {self.name!r}: type={self.type!r} cannot validate values ({reason}). "
+                "Use a type pydantic understands (int, str, list[int], a dataclass, a pydantic "
+                "model...), or leave type out and check the value in a task."
+            ) from exc
 
     def __getstate__(self) -> dict[str, Any]:
         d = super().__getstate__()

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from headwater.context import context as _context
+from headwater.core import _options
 
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
@@ -196,12 +197,7 @@ class Task:
         self.id = next(_ids)
         self.auto_generated = False
 
-        if isinstance(tags, str):
-            raise TypeError(
-                f"{owner}: tags must be an iterable of strings, not a bare string {tags!r} "
-                f"(write tags=[{tags!r}])."
-            )
-        self.tags = set(tags) if tags else set()
+        self.tags = _options.check_tags(tags, owner)
         ctx_tags = _context.get("tags")
         if ctx_tags:
             self.tags.update(ctx_tags)
@@ -243,13 +239,17 @@ class Task:
             from headwater.triggers import all_successful
 
             trigger = all_successful
-        elif not callable(trigger):
-            raise TypeError(f"{owner}: trigger must be callable, got {trigger!r}")
+        else:
+            _options.check_callable(trigger, "trigger", owner, "fn(upstream_states) -> bool")
         self.trigger = trigger
         self.skip_on_upstream_skip = skip_on_upstream_skip
 
         if cache_for is not None and not isinstance(cache_for, datetime.timedelta):
             raise TypeError(f"{owner}: cache_for must be a datetime.timedelta, got {cache_for!r}")
+        _options.check_callable(
+            cache_validator, "cache_validator", owner, "fn(state, inputs, parameters) -> bool"
+        )
+        _options.check_cache_key(cache_key, owner)
         if cache_validator is not None and cache_for is None and cache_key is None:
             raise ValueError(
                 f"{owner}: cache_validator needs cache_for (how long a result is valid)."
@@ -263,14 +263,16 @@ class Task:
         self.cache_key = cache_key
         self.checkpoint = checkpoint
 
-        if state_handlers is not None and not isinstance(state_handlers, (list, tuple)):
-            raise TypeError(f"{owner}: state_handlers must be a list of callables.")
-        self.state_handlers = list(state_handlers or [])
-        if on_failure is not None and not callable(on_failure):
-            raise TypeError(f"{owner}: on_failure must be callable, got {on_failure!r}")
+        self.state_handlers = _options.check_callables(
+            state_handlers, "state_handlers", owner, "fn(task, old_state, new_state)"
+        )
+        _options.check_callable(on_failure, "on_failure", owner, "fn(task, state)")
         self.on_failure = on_failure
         self.log_stdout = log_stdout
 
+        _options.check_result(result, owner)
+        _options.check_template(target, "target", owner)
+        _options.check_template(task_run_name, "task_run_name", owner)
         if result is not None and target is not None:
             result = result.copy()
             result.location = target
@@ -327,6 +329,13 @@ class Task:
     def _run_callable(self) -> Callable[..., Any]:
         return self.run
 
+    def serialize(self) -> dict[str, Any]:
+        """The task's settings as a JSON-compatible dict (Prefect 1's ``TaskSchema`` shape;
+        ``ParameterSchema`` for parameters)."""
+        from headwater.serialization.task import serialize_task
+
+        return serialize_task(self)
+
     # -- graph building -------------------------------------------------------------------
     def copy(self, **task_args: Any) -> Task:
         """A copy with a new identity; ``task_args`` override attributes (e.g. ``name``)."""
@@ -343,10 +352,8 @@ class Task:
                 "the copy does not keep them.",
                 stacklevel=2,
             )
-        if "tags" in task_args and isinstance(task_args["tags"], str):
-            raise TypeError(
-                f"tags must be an iterable of strings, not a bare string {task_args['tags']!r}"
-            )
+        if task_args:
+            _options.check_overrides(task_args, f"Task {task_args.get('name', self.name)!r}")
         new = _copy.copy(self)
         d = new.__dict__
         d["id"] = next(_ids)

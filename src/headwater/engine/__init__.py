@@ -74,4 +74,25 @@ def __getattr__(name: str) -> Any:
         from headwater.engine.task_runner import TaskRunner
 
         return TaskRunner
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"headwater.engine.{name}")
     raise AttributeError(f"module 'headwater.engine' has no attribute {name!r}")
+
+
+_SUBMODULES = frozenset(
+    {
+        "cache_validators",
+        "cloud",
+        "executors",
+        "flow_runner",
+        "result",
+        "results",
+        "runner",
+        "serializers",
+        "signals",
+        "state",
+        "task_runner",
+    }
+)

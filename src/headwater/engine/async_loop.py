@@ -2,12 +2,15 @@
 
 Coroutines run on one background thread's loop, so an ``async def`` task works the same in a
 script, in a thread pool and inside Jupyter (where the calling thread already runs a loop). The
-caller's :mod:`contextvars` context goes with the coroutine.
+caller's :mod:`contextvars` context goes with the coroutine. Whatever the coroutine raises,
+``SystemExit`` and ``KeyboardInterrupt`` included, is handed back to the caller: the loop keeps
+running for the next task.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import threading
 from collections.abc import Callable, Coroutine
@@ -30,31 +33,66 @@ def _get_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def run_coroutine(fn: Callable[..., Coroutine[Any, Any, Any]], kwargs: dict[str, Any]) -> Any:
-    """Run ``fn(**kwargs)`` on the engine's loop in the caller's context; return its result."""
+def run_coroutine(
+    fn: Callable[..., Coroutine[Any, Any, Any]],
+    kwargs: dict[str, Any],
+    timeout: float | None = None,
+) -> Any:
+    """Run ``fn(**kwargs)`` on the engine's loop in the caller's context; return its result.
+
+    Whatever the coroutine raises is raised here, ``BaseException`` subclasses included (on
+    the loop, ``SystemExit`` or ``KeyboardInterrupt`` would stop the loop itself).
+
+    Args:
+        fn: the coroutine function.
+        kwargs: its keyword arguments.
+        timeout: seconds after which the coroutine is cancelled (``None``: no limit).
+
+    Raises:
+        TaskTimeoutSignal: the coroutine did not finish within ``timeout``.
+    """
     loop = _get_loop()
     ctx = contextvars.copy_context()
-    done: Any = __import__("concurrent.futures").futures.Future()
+    done: concurrent.futures.Future[tuple[Any, BaseException | None]] = concurrent.futures.Future()
+    started: list[asyncio.Task[Any]] = []
 
     def start() -> None:
-        task = loop.create_task(fn(**kwargs), context=ctx)
+        task = loop.create_task(_outcome(fn, kwargs), context=ctx)
 
-        def finish(t: asyncio.Task) -> None:
+        def finish(t: asyncio.Task[Any]) -> None:
             if t.cancelled():
                 done.cancel()
-            elif t.exception() is not None:
-                done.set_exception(t.exception())
             else:
                 done.set_result(t.result())
 
         task.add_done_callback(finish)
-        done._headwater_task = task  # type: ignore[attr-defined]
+        started.append(task)
 
     loop.call_soon_threadsafe(start)
     try:
-        return done.result()
-    except BaseException:
-        task = getattr(done, "_headwater_task", None)
-        if task is not None and not task.done():
-            loop.call_soon_threadsafe(task.cancel)
+        value, error = done.result(timeout)
+    except BaseException as exc:  # timed out, or this thread was interrupted: cancel it
+
+        def cancel() -> None:  # runs on the loop after ``start``: the task exists by then
+            for task in started:
+                task.cancel()
+
+        loop.call_soon_threadsafe(cancel)
+        if isinstance(exc, concurrent.futures.TimeoutError):
+            from headwater.exceptions import TaskTimeoutSignal
+
+            raise TaskTimeoutSignal(f"Coroutine timed out after {timeout:g} seconds.") from None
         raise
+    if error is not None:
+        raise error
+    return value
+
+
+async def _outcome(
+    fn: Callable[..., Coroutine[Any, Any, Any]], kwargs: dict[str, Any]
+) -> tuple[Any, BaseException | None]:
+    """``(value, None)``, or ``(None, exc)`` for anything the coroutine raised."""
+    try:
+        return await fn(**kwargs), None
+    except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread, never to the loop
+        return None, exc

@@ -44,10 +44,7 @@ def run_flow(
             "block ends."
         )
     flow_param_names = {p.name for p in flow.parameters()}
-    params = dict(parameters or {})
-    for key in list(kwargs):
-        if key in flow_param_names:
-            params[key] = kwargs.pop(key)
+    given = {key: kwargs.pop(key) for key in list(kwargs) if key in flow_param_names}
     unknown = set(kwargs) - _RUNNER_KWARGS
     if unknown:
         raise ValueError(
@@ -55,6 +52,10 @@ def run_flow(
             f"neither parameters of the flow ({', '.join(sorted(flow_param_names)) or 'none'}) nor "
             f"runner options ({', '.join(sorted(_RUNNER_KWARGS))})."
         )
+    from headwater.engine._run_options import check_run_options
+
+    check_run_options(flow, parameters, runner_cls, kwargs)
+    params = {**(parameters or {}), **given}
     flow.validate()
     if runner_cls is None:
         from headwater.engine import get_default_flow_runner_class
@@ -81,7 +82,7 @@ def run_flow(
             ctx["scheduled_start_time"] = scheduled_start_time
             return _run_until_done(flow, runner_cls, merged, {**kwargs, "context": ctx})
 
-        return loop(flow.schedule, run_once, logger=_logger())
+        return loop(flow.schedule, run_once, logger=_logger(), flow_name=flow.name)
     return _run_until_done(flow, runner_cls, params, kwargs)
 
 

@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from headwater.context import context as _context
+from headwater.engine._initialize_result import FlowRunnerInitializeResult  # noqa: F401
 from headwater.engine.mapping import _mapped_values, index_state
 from headwater.engine.runner import Runner
-from headwater.engine.signals import ENDRUN
+from headwater.engine.signals import ENDRUN, HeadwaterStateSignal
 from headwater.engine.state import (
     Failed,
     Finished,
@@ -125,10 +126,30 @@ class FlowRunner(Runner):
     def call_runner_target_handlers(self, old_state: State, new_state: State) -> State:
         flow = self.flow
         for handler in flow.state_handlers:
-            new_state = handler(flow, old_state, new_state) or new_state
-        if flow.on_failure is not None and new_state.is_failed() and not old_state.is_failed():
-            flow.on_failure(flow, new_state)
+            new_state = self.call_state_handler(handler, (flow, old_state, new_state), new_state)
+        self.call_on_failure(flow.on_failure, flow, old_state, new_state)
         return new_state
+
+    def state_from_signal(self, sig: HeadwaterStateSignal, new_state: State) -> State:
+        """The signal's state; without a result of its own, it keeps the task states."""
+        state: State = sig.state
+        if state.result is sig and isinstance(new_state.result, dict):
+            state.result = new_state.result
+        return state
+
+    def handler_fault_state(
+        self,
+        handler: Callable[..., Any],
+        what: str,
+        exc: BaseException,
+        new_state: State,
+        kind: str = "state handler",
+    ) -> State:
+        """``Failed``, naming the handler; its result keeps the task states, if there are any."""
+        state = super().handler_fault_state(handler, what, exc, new_state, kind)
+        if isinstance(new_state.result, dict):
+            state.result = new_state.result
+        return state
 
     # -- entry point ----------------------------------------------------------------------
     def run(
@@ -350,6 +371,8 @@ class FlowRunner(Runner):
         ctx: dict[str, Any],
     ) -> State:
         """Submit every task run to ``executor``, collect the states, decide the final state."""
+        if not state.is_running():
+            raise ENDRUN(state)  # a state handler chose another state: no task runs
         flow = self.flow
         tasks = flow.sorted_tasks()
         up = flow._up
@@ -805,7 +828,10 @@ class FlowRunner(Runner):
         else:
             msg = f"Task {name!r} could not be run: {err}"
         running = Running(message="Starting task run.")
-        new: State = runner._change(running, Failed(msg, result=err))
+        try:
+            new: State = runner._change(running, Failed(msg, result=err))
+        except ENDRUN as exc:  # a state handler of the task failed
+            return exc.state
         attempt = prior.run_count + 1 if isinstance(prior, Retrying) else 1
         if lost and isinstance(new, Failed) and attempt <= t.max_retries:
             if t.retry_on is None or isinstance(err, t.retry_on):
@@ -819,7 +845,10 @@ class FlowRunner(Runner):
                     run_count=attempt,
                     context={"failure": msg},
                 )
-                new = runner._change(new, retry)
+                try:
+                    new = runner._change(new, retry)
+                except ENDRUN as exc:
+                    new = exc.state
         return new
 
     def determine_final_state(
@@ -865,9 +894,13 @@ class FlowRunner(Runner):
             new = Success(message="No reference tasks failed.", result=returned)
         handler = flow.terminal_state_handler
         if handler is not None:
-            replaced = handler(flow, new, {t: task_states[t] for t in reference})
-            if replaced is not None:
-                new = replaced
+            args = (flow, new, {t: task_states[t] for t in reference})
+            try:
+                new = self.call_state_handler(handler, args, new, "terminal state handler")
+            except ENDRUN as exc:  # it returned junk or raised: the flow's handlers still run
+                new = exc.state
+            except HeadwaterStateSignal as sig:
+                new = self.state_from_signal(sig, new)
         if new is not state and (flow.state_handlers or self.state_handlers or flow.on_failure):
             new = self.handle_state_change(state, new)
         return new

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from headwater.engine import state as _st
+from headwater.exceptions import HeadwaterSignal, PrefectSignal
 
 __all__ = [
     "ENDRUN",
@@ -39,14 +40,6 @@ __all__ = [
     "VALIDATIONFAIL",
     "signal_from_state",
 ]
-
-
-class HeadwaterSignal(BaseException):
-    """Base class of headwater's signals."""
-
-    def __init__(self, message: str | None = None, *args: Any, **kwargs: Any) -> None:
-        super().__init__(message, *args)
-        self.message = message
 
 
 class HeadwaterStateSignal(HeadwaterSignal):
@@ -135,7 +128,6 @@ class ENDRUN(Exception):
         super().__init__()
 
 
-PrefectSignal = HeadwaterSignal
 PrefectStateSignal = HeadwaterStateSignal
 
 _BY_STATE: dict[type[_st.State], type[HeadwaterStateSignal]] = {

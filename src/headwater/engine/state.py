@@ -84,8 +84,17 @@ class State:
         cached_inputs: the inputs the task ran with, kept for resuming and caching.
     """
 
-    # ``released``: set on a result-less copy made when a memory-bounded run dropped the result
-    __slots__ = ("message", "result", "_result", "_context", "cached_inputs", "released")
+    # ``released``: set on a result-less copy made when a memory-bounded run dropped the result;
+    # ``secret``: set (true) on the states of secret tasks, whose result is shown as ``****``
+    __slots__ = (
+        "message",
+        "result",
+        "_result",
+        "_context",
+        "cached_inputs",
+        "released",
+        "secret",
+    )
     color = "#996633"
 
     def __init__(
@@ -191,6 +200,20 @@ class State:
         self.result = loaded.value
         return self
 
+    # -- serialization --------------------------------------------------------------------
+    def serialize(self) -> dict[str, Any]:
+        """This state as a JSON-compatible dict (Prefect 1's ``StateSchema`` shape)."""
+        from headwater.serialization.state import StateSchema
+
+        return StateSchema().dump(self)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def deserialize(json_blob: dict[str, Any]) -> State:
+        """The state that :meth:`serialize` described (results come back as locations only)."""
+        from headwater.serialization.state import StateSchema
+
+        return StateSchema().load(json_blob)  # type: ignore[no-any-return]
+
     # -- predicates -----------------------------------------------------------------------
     def is_pending(self) -> bool:
         return isinstance(self, Pending)
@@ -272,6 +295,9 @@ class MetaState(State):
             message=message, result=result, context=context, cached_inputs=cached_inputs
         )
         self.state = state
+
+
+_MetaState = MetaState  # the name Prefect 1 gave the class
 
 
 class Submitted(MetaState):

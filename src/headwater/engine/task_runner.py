@@ -16,16 +16,17 @@ directly on a mapped task, ``run`` maps inline.
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import itertools
-import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from headwater.context import context as _context
+from headwater.core._options import mapping_hint
 from headwater.engine import signals
+from headwater.engine._callback_errors import callback_failure, checkpoint_failure, raised_in
+from headwater.engine.caching.in_process import remember
 from headwater.engine.runner import Runner
 from headwater.engine.signals import ENDRUN
 from headwater.engine.state import (
@@ -95,6 +96,9 @@ class TaskRunner(Runner):
         target = task.target
         self._task_hash: str | None = None
         self._warned_unwritten_target = False
+        # a secret task's value is never checkpointed and is shown as ****
+        self._secret = bool(getattr(task, "is_secret", False))
+        self._secret_inputs: frozenset[str] | None = None  # inputs fed by secret tasks
         if target is not None:
             if result is None:
                 # a target needs somewhere to look: LocalResult in {home_dir}/results
@@ -140,9 +144,8 @@ class TaskRunner(Runner):
     def call_runner_target_handlers(self, old_state: State, new_state: State) -> State:
         task = self.task
         for handler in task.state_handlers:
-            new_state = handler(task, old_state, new_state) or new_state
-        if task.on_failure is not None and new_state.is_failed() and not old_state.is_failed():
-            task.on_failure(task, new_state)
+            new_state = self.call_state_handler(handler, (task, old_state, new_state), new_state)
+        self.call_on_failure(task.on_failure, task, old_state, new_state)
         return new_state
 
     def _change(self, old: State, new: State) -> State:
@@ -217,7 +220,7 @@ class TaskRunner(Runner):
             state = self.check_upstream_finished(state, upstream_states)
             state = self.check_upstream_skipped(state, upstream_states)
             inputs = self.get_task_inputs(state, upstream_states)
-            self.set_task_run_name(inputs, ctx)
+            self.set_task_run_name(inputs, ctx, state)
             state = self.check_target(state, inputs, ctx)
             state = self.check_task_is_cached(state, inputs, ctx)
             state = self.check_task_trigger(state, upstream_states)
@@ -228,11 +231,15 @@ class TaskRunner(Runner):
             state = self.check_task_is_looping(state, inputs, ctx)
         except ENDRUN as exc:
             state = exc.state
-        except signals.PAUSE as exc:
-            state = self._change(state, exc.state)
+        except signals.HeadwaterStateSignal as exc:
+            # PAUSE from the task, or a signal raised by a callback of a step
+            try:
+                state = self._change(state, exc.state)
+            except ENDRUN as end:
+                state = end.state
         except KeyboardInterrupt:
             raise
-        except Exception as exc:
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, GeneratorExit...: fail this task
             if ctx.get("raise_on_exception"):
                 raise
             msg = f"Unexpected error while running task: {exc!r}"
@@ -323,6 +330,8 @@ class TaskRunner(Runner):
         """The keyword arguments for ``run()``: upstream results, constants, cached inputs."""
         inputs = dict(self.constants) if self.constants else {}
         cached = state.cached_inputs
+        if self._secret_inputs is None:
+            self._secret_inputs = _secret_input_names(upstream_states)
         for e, s in upstream_states.items():
             key = e.key
             if key is not None:
@@ -361,13 +370,40 @@ class TaskRunner(Runner):
             )
             raise ENDRUN(self._change(state, Failed(msg, result=exc))) from None
 
-    def set_task_run_name(self, inputs: dict[str, Any], ctx: dict[str, Any]) -> None:
-        """Format ``task_run_name`` (template or callable) into ``context.task_run_name``."""
+    def set_task_run_name(
+        self, inputs: dict[str, Any], ctx: dict[str, Any], state: State | None = None
+    ) -> None:
+        """Format ``task_run_name`` (template or callable) into ``context.task_run_name``.
+
+        A callable that raises, or a template naming a missing key, fails the task (from
+        ``state``) with a message naming it.
+        """
         tmpl = self.task.task_run_name
         if tmpl is None:
             return
         fmt = {**ctx, **(ctx.get("parameters") or {}), **inputs}
-        ctx["task_run_name"] = tmpl(**fmt) if callable(tmpl) else str(tmpl).format(**fmt)
+        try:
+            ctx["task_run_name"] = tmpl(**fmt) if callable(tmpl) else str(tmpl).format(**fmt)
+        except (KeyboardInterrupt, signals.HeadwaterStateSignal):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a bad name fails this task only
+            if ctx.get("raise_on_exception"):
+                raise
+            name = self.task.name
+            if callable(tmpl):
+                msg = callback_failure(name, "task_run_name callable", tmpl, exc)
+            elif isinstance(exc, KeyError):
+                msg = (
+                    f"Task {name!r}: task_run_name template {tmpl!r} uses {{{exc.args[0]}}}, "
+                    "which is neither an input of the task, a parameter of the flow nor a "
+                    "context key."
+                )
+            else:
+                msg = (
+                    f"Task {name!r}: task_run_name template {tmpl!r} could not be formatted: {exc}"
+                )
+            new = Failed(msg, result=exc)
+            raise ENDRUN(new if state is None else self._change(state, new)) from None
 
     def _format_kwargs(self, inputs: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
         """Template keys for results and targets: context, then parameters, then inputs."""
@@ -389,7 +425,22 @@ class TaskRunner(Runner):
             self._check_child_target(state, target, inputs)
         fmt = self._format_kwargs(inputs, ctx)
         result = self.result
-        if result.exists(target, **fmt):
+        try:
+            found = result.exists(target, **fmt)
+        except (KeyboardInterrupt, signals.HeadwaterStateSignal):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a target that cannot be checked fails the task
+            if ctx.get("raise_on_exception"):
+                raise
+            if callable(target) and raised_in(exc, target):
+                msg = callback_failure(self.task.name, "target callable", target, exc)
+            else:
+                msg = (
+                    f"Task {self.task.name!r}: checking whether its target {target!r} exists "
+                    f"raised {type(exc).__name__}: {exc}"
+                )
+            raise ENDRUN(self._change(state, Failed(msg, result=exc))) from None
+        if found:
             from headwater.engine.result.base import render_location
 
             location = render_location(target, fmt)
@@ -424,7 +475,9 @@ class TaskRunner(Runner):
         task = self.task
         params = ctx.get("parameters") or {}
         if isinstance(state, Cached):
-            if task.cache_validator is not None and task.cache_validator(state, inputs, params):
+            if task.cache_validator is not None and self._cache_is_valid(
+                state, state, inputs, params, ctx
+            ):
                 raise ENDRUN(state)
             state = Pending("Cache was invalid; ready to run.")
         if task.cache_for is None and task.cache_key is None:
@@ -438,16 +491,38 @@ class TaskRunner(Runner):
         candidates = list(caches.get(key, ()))
         store = ctx.get("_persistent_cache")
         if store is not None:
-            candidates.extend(store.load(task, key, inputs))
+            candidates.extend(store.load(task, key, inputs, secret=self._secret_inputs or ()))
         validator = task.cache_validator
         for candidate in candidates:
-            if validator is not None and validator(candidate, inputs, params):
+            if validator is not None and self._cache_is_valid(
+                state, candidate, inputs, params, ctx
+            ):
                 if self._task_logger.isEnabledFor(20):
                     self._task_logger.info(
                         "Task '%s': using cached result from a previous run", ctx["task_full_name"]
                     )
                 raise ENDRUN(self._change(state, candidate))
         return state
+
+    def _cache_is_valid(
+        self,
+        state: State,
+        candidate: State,
+        inputs: dict[str, Any],
+        params: dict[str, Any],
+        ctx: dict[str, Any],
+    ) -> bool:
+        """Call the cache validator on ``candidate``; if it raises, fail the task naming it."""
+        validator = self.task.cache_validator
+        try:
+            return bool(validator(candidate, inputs, params))  # type: ignore[misc]
+        except (KeyboardInterrupt, signals.HeadwaterStateSignal):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a validator error fails this task only
+            if ctx.get("raise_on_exception"):
+                raise
+            msg = callback_failure(self.task.name, "cache validator", validator, exc)
+            raise ENDRUN(self._change(state, Failed(msg, result=exc))) from None
 
     def check_task_trigger(self, state: State, upstream_states: dict[Edge, State]) -> State:
         """Run the trigger; ``False`` or ``TRIGGERFAIL`` gives ``TriggerFailed``."""
@@ -456,11 +531,13 @@ class TaskRunner(Runner):
             ok = trigger(upstream_states)
         except signals.HeadwaterStateSignal as sig:
             raise ENDRUN(self._change(state, sig.state)) from None
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - any trigger error fails this task only
             if _context.get("raise_on_exception"):
                 raise
             new = TriggerFailed(
-                f"Unexpected error while checking task trigger: {exc!r}", result=exc
+                callback_failure(self.task.name, "trigger", trigger, exc), result=exc
             )
             raise ENDRUN(self._change(state, new)) from None
         if not ok:
@@ -482,11 +559,19 @@ class TaskRunner(Runner):
     def get_task_run_state(
         self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]
     ) -> State:
-        """Call ``task.run(**inputs)`` (with timeout and stdout capture) and checkpoint."""
+        """Call ``task.run(**inputs)`` (with timeout and stdout capture) and checkpoint.
+
+        Any exception the task raises — ``BaseException`` subclasses such as ``SystemExit``,
+        ``GeneratorExit`` or ``asyncio.CancelledError`` included — fails this task with the
+        exception as its result; only ``KeyboardInterrupt`` stops the whole run. Signals set
+        the state they stand for.
+        """
+        if not isinstance(state, Running):
+            raise ENDRUN(state)  # a state handler chose another state: the task does not run
         task = self.task
         try:
             if task.timeout:
-                value = self._run_with_timeout(inputs)
+                value = self._run_with_timeout(inputs, ctx.get("task_full_name", task.name))
             elif task.log_stdout:
                 value = self._call_capturing(inputs)
             else:
@@ -512,7 +597,7 @@ class TaskRunner(Runner):
             return self._change(state, TimedOut("Task timed out during execution.", result=exc))
         except KeyboardInterrupt:
             raise
-        except Exception as exc:
+        except BaseException as exc:  # noqa: BLE001 - every error of the task fails the task
             if ctx.get("raise_on_exception"):
                 raise
             if self._task_logger.isEnabledFor(40):
@@ -528,24 +613,24 @@ class TaskRunner(Runner):
                 ),
             )
         new = Success(message="Task run succeeded.", result=value)
+        if self._secret:
+            new.secret = True  # type: ignore[attr-defined]
         result = self.result
         if (
             result is not None
             and value is not None
             and task.checkpoint is not False
+            and not self._secret
             and ctx.get("checkpointing")
         ):
+            fmt = self._format_kwargs(inputs, ctx)
             try:
-                written = result.write(value, **self._format_kwargs(inputs, ctx))
+                written = result.write(value, **fmt)
             except Exception as exc:  # noqa: BLE001 - a failed write fails the task, visibly
                 if ctx.get("raise_on_exception"):
                     raise
-                return self._change(
-                    state,
-                    Failed(
-                        f"Could not checkpoint the result of {task.name!r}: {exc!r}", result=exc
-                    ),
-                )
+                msg = checkpoint_failure(task.name, result, fmt, exc)
+                return self._change(state, Failed(msg, result=exc))
             new._result = written
         elif task.target is not None and value is not None and not self._warned_unwritten_target:
             self._warned_unwritten_target = True
@@ -566,47 +651,34 @@ class TaskRunner(Runner):
             new = self.handle_state_change(state, new)
         return new
 
-    def _call(self, inputs: dict[str, Any]) -> Any:
+    def _call(self, inputs: dict[str, Any], timeout: float | None = None) -> Any:
         task = self.task
         if getattr(task, "is_async", False):
             from headwater.engine.async_loop import run_coroutine
 
-            return run_coroutine(task.run, inputs)
+            return run_coroutine(task.run, inputs, timeout)
         return task.run(**inputs)
 
-    def _call_capturing(self, inputs: dict[str, Any]) -> Any:
+    def _call_capturing(self, inputs: dict[str, Any], timeout: float | None = None) -> Any:
         from headwater.utilities.logging import capture_stdout
 
         with capture_stdout(self._task_logger):
-            return self._call(inputs)
+            return self._call(inputs, timeout)
 
-    def _run_with_timeout(self, inputs: dict[str, Any]) -> Any:
-        """Run in a helper thread and stop waiting after ``timeout`` seconds (any thread)."""
-        timeout = self.task.timeout
+    def _run_with_timeout(self, inputs: dict[str, Any], name: str) -> Any:
+        """Call the task with its ``timeout`` (any thread; see :mod:`headwater.engine._invoke`).
+
+        A coroutine is cancelled when the time is up; synchronous code runs in a daemon thread
+        that is asked to stop, and that is left running (with a warning) if it is blocked in C.
+        """
+        timeout: Any = self.task.timeout
         seconds = timeout.total_seconds() if hasattr(timeout, "total_seconds") else float(timeout)
-        box: dict[str, Any] = {}
-        done = threading.Event()
         call = self._call_capturing if self.task.log_stdout else self._call
-        ctx = contextvars.copy_context()
+        if getattr(self.task, "is_async", False):
+            return call(inputs, seconds)
+        from headwater.engine._invoke import call_with_timeout
 
-        def target() -> None:
-            try:
-                box["value"] = ctx.run(call, inputs)
-            except BaseException as exc:  # noqa: BLE001 - handed back to the waiting thread
-                box["error"] = exc
-            finally:
-                done.set()
-
-        worker = threading.Thread(
-            target=target, name=f"headwater-timeout-{self.task.name}", daemon=True
-        )
-        worker.start()
-        if not done.wait(seconds):
-            _interrupt_thread(worker)
-            raise TaskTimeoutSignal(f"Task {self.task.name!r} timed out after {seconds:g} seconds.")
-        if "error" in box:
-            raise box["error"]
-        return box.get("value")
+        return call_with_timeout(call, inputs, seconds, name, self._task_logger)
 
     def cache_result(self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]) -> State:
         """Store a successful state in ``context.caches`` (and the persistent cache) if cached."""
@@ -626,10 +698,10 @@ class TaskRunner(Runner):
         caches = ctx.get("caches")
         if caches is None:
             caches = _PROCESS_CACHES
-        caches.setdefault(key, []).insert(0, cached)
+        remember(caches, key, cached)
         store = ctx.get("_persistent_cache")
         if store is not None:
-            store.save(task, key, inputs, cached)
+            store.save(task, key, inputs, cached, secret=self._secret_inputs or ())
         return state
 
     def check_for_retry(self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]) -> State:
@@ -708,6 +780,11 @@ class TaskRunner(Runner):
                 return False, Failed(
                     f"Upstream task {e.upstream_task.name!r} did not produce a mappable result."
                 )
+            if isinstance(s.result, Mapping):
+                return False, Failed(
+                    f"Task {self.task.name!r} cannot map over the result of upstream task "
+                    f"{e.upstream_task.name!r}: it returned a dict, and {mapping_hint()}."
+                )
             if not hasattr(s.result, "__getitem__") or not hasattr(s.result, "__len__"):
                 return False, Failed(
                     f"At least one upstream state has an unmappable result: {e.upstream_task.name!r} "
@@ -751,15 +828,12 @@ def _cache_key(task: Task, ctx: dict[str, Any]) -> str:
     return key if i is None else f"{key}[{i}]"
 
 
-def _interrupt_thread(thread: threading.Thread) -> None:
-    """Ask a thread to stop by raising TaskTimeoutSignal in it at its next bytecode."""
-    import ctypes
-
-    ident = thread.ident
-    if ident is None:
-        return
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(ident), ctypes.py_object(TaskTimeoutSignal)
+def _secret_input_names(upstream_states: dict[Edge, State]) -> frozenset[str]:
+    """The names of the inputs that receive the value of a secret task (``is_secret``)."""
+    return frozenset(
+        e.key
+        for e in upstream_states
+        if e.key is not None and getattr(e.upstream_task, "is_secret", False)
     )
 
 

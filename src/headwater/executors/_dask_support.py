@@ -11,7 +11,13 @@ processes, where they only need the standard library, ``cloudpickle`` and headwa
   keep the interpreter alive after Ctrl-C;
 - :func:`explain_pickling_error` names the part of a submission that cannot be pickled;
 - :class:`SharedBlob` carries a pickled :class:`~headwater.executors.base.Shared` argument,
-  unpickled at most once per worker process however many calls receive it.
+  unpickled at most once per worker process however many calls receive it;
+- :class:`CarriedBaseException` brings a ``BaseException`` that is not an ``Exception`` back from
+  a cluster worker, whose machinery would otherwise treat it as the end of its process or loop.
+
+A call that raises any ``BaseException`` other than ``KeyboardInterrupt`` (``SystemExit``,
+``GeneratorExit``, ``asyncio.CancelledError``, a user's own subclass) fails that call only: ``wait``
+raises the exception, and the pool's threads and processes keep serving other calls.
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ from typing import Any
 
 from headwater.context import context as _context
 from headwater.exceptions import HeadwaterError, SerializationError
+from headwater.executors._spill import TempWriteError, write_temp_file
 
 __all__ = [
+    "CarriedBaseException",
     "DaemonThreadPool",
     "Failure",
     "Packed",
@@ -64,6 +72,28 @@ class WorkerLostError(HeadwaterError):
 
     def __reduce__(self):
         return (type(self), (self.args[0], self.key, self.task_name))
+
+
+class CarriedBaseException(Exception):
+    """A ``BaseException`` that is not an ``Exception``, raised by a call on a cluster worker.
+
+    ``distributed`` lets ``SystemExit`` end the worker process, and re-raises other such
+    exceptions in its event loop's callbacks, where nobody waits for them (the caller of
+    ``gather`` would wait forever). So :func:`run_packed_call` raises this ``Exception`` instead,
+    and the executor's ``wait`` raises the original, :attr:`exc`.
+    """
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(exc)
+        self.exc = exc
+
+    def __reduce__(self):
+        return (CarriedBaseException, (self.exc,))
+
+    @classmethod
+    def wrap(cls, exc: BaseException) -> CarriedBaseException:
+        """Carry ``exc``, or a picklable description of it if it cannot be pickled."""
+        return cls(_picklable_failure(exc).exc)
 
 
 # -- walking nested arguments ------------------------------------------------------------------
@@ -305,7 +335,9 @@ def dumps(obj: Any) -> bytes:
     if not cloudpickle.cloudpickle._PICKLE_BY_VALUE_MODULES:
         try:
             data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # noqa: BLE001 - lambdas, local functions, ...: cloudpickle's job
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # noqa: BLE001 - lambdas, local functions, ...: cloudpickle's job
             pass
         else:
             if b"__main__" not in data:
@@ -355,9 +387,9 @@ def run_node(payload: Any, *dep_values: Any) -> Any:
 
             fn, args, kwargs, ctx, deps, spill_dir = cloudpickle.loads(payload)
             args = load_shared_args(args)
+        except KeyboardInterrupt:
+            raise
         except BaseException as exc:  # noqa: BLE001 - reported to the caller of wait
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
-                raise
             return Failure(
                 SerializationError(
                     f"A worker process could not load the submitted call: {exc!r}. Functions "
@@ -387,9 +419,9 @@ def run_node(payload: Any, *dep_values: Any) -> Any:
         kwargs = map_futures(kwargs, Ref, _value)
     try:
         result = _call(fn, args, kwargs, ctx)
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # noqa: BLE001 - signals are BaseExceptions too
+    except BaseException as exc:  # noqa: BLE001 - SystemExit, GeneratorExit...: this call fails
         return _picklable_failure(exc) if packed else Failure(exc)
     if not packed:
         return result
@@ -398,10 +430,13 @@ def run_node(payload: Any, *dep_values: Any) -> Any:
         if spill_dir is not None and len(data) >= SPILL_THRESHOLD:
             token = new_token("result")
             path = os.path.join(spill_dir, token)
-            with open(path, "wb") as fh:
-                fh.write(data)
+            write_temp_file(path, data, f"{_describe(fn)} in a worker process")
             return SharedBlob(token, None, path, len(data))
         return Packed(data)
+    except KeyboardInterrupt:
+        raise
+    except TempWriteError as exc:
+        return Failure(exc)
     except Exception as exc:
         return Failure(
             SerializationError(
@@ -410,15 +445,20 @@ def run_node(payload: Any, *dep_values: Any) -> Any:
                 "files, locks, connections or generators), or use a thread-based executor."
             )
         )
+    except BaseException as exc:  # noqa: BLE001 - raised while pickling the result
+        return _picklable_failure(exc)
 
 
 def _picklable_failure(exc: BaseException) -> Failure:
+    """``Failure(exc)``, or of a ``HeadwaterError`` with its traceback if ``exc`` won't pickle."""
     import cloudpickle
 
     try:
         cloudpickle.loads(cloudpickle.dumps(exc))
         return Failure(exc)
-    except Exception:
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - whatever stops the round trip, describe it instead
         import traceback
 
         text = "".join(traceback.format_exception(exc))
@@ -435,7 +475,8 @@ def run_packed_call(payload: bytes, *dep_values: Any) -> Any:
         *dep_values: the values of ``dep_keys``, in order.
 
     Returns:
-        The call's value; its exception propagates (the cluster records it).
+        The call's value; its exception propagates (the cluster records it), as a
+        :class:`CarriedBaseException` if it is not an ``Exception``.
     """
     import cloudpickle
 
@@ -458,7 +499,12 @@ def run_packed_call(payload: bytes, *dep_values: Any) -> Any:
         args = map_futures(args, Ref, _value)
         if kwargs:
             kwargs = map_futures(kwargs, Ref, _value)
-    return _call(fn, args, kwargs, ctx)
+    try:
+        return _call(fn, args, kwargs, ctx)
+    except Exception:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - would end the worker, or never be reported
+        raise CarriedBaseException.wrap(exc) from None
 
 
 # -- pools ---------------------------------------------------------------------------------------
@@ -487,15 +533,15 @@ class DaemonThreadPool:
             if item is None:
                 return
             fut, ctx, fn, args, kwargs = item
-            if not fut.set_running_or_notify_cancel():
-                continue
-            try:
-                result = ctx.run(fn, *args, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting scheduler
-                fut.set_exception(exc)
-            else:
-                fut.set_result(result)
-            del item, fut, fn, args, kwargs, result
+            del item  # what a call received or returned is not kept while the thread waits
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(ctx.run(fn, *args, **kwargs))
+                except BaseException as exc:  # noqa: BLE001 - handed to the waiting scheduler
+                    # whatever the call raised (SystemExit included) is its result; the thread
+                    # goes on serving the queue
+                    fut.set_exception(exc)
+            del fut, ctx, fn, args, kwargs
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         """Schedule ``fn(*args, **kwargs)``; return its ``concurrent.futures.Future``."""
@@ -570,7 +616,9 @@ def explain_pickling_error(
     def fails(obj: Any) -> BaseException | None:
         try:
             cloudpickle.dumps(obj)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a __reduce__ may raise anything
             return exc
         return None
 

@@ -6,6 +6,7 @@ only keeps that module short. distributed is imported when an executor starts, n
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import os
@@ -16,7 +17,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from headwater.executors._cluster_calls import (
+    InLoopBaseException,
+    cancelled_error,
+    gather_guarded,
+    run_cluster_call,
+    started_keys,
+)
+from headwater.executors._cluster_kwargs import check_cluster_kwargs
 from headwater.executors._dask_support import (
+    CarriedBaseException,
     Ref,
     SharedBlob,
     WorkerLostError,
@@ -24,11 +34,13 @@ from headwater.executors._dask_support import (
     explain_pickling_error,
     load_shared,
     map_futures,
-    run_packed_call,
 )
 from headwater.executors.base import Executor, Shared
 
 __all__ = ["DaskExecutor", "DaskFuture"]
+
+#: how often a call that failed only because a worker was lost is sent again
+_MAX_REVIVALS = 3
 
 
 def _import_object(path: str) -> Any:
@@ -141,6 +153,8 @@ class DaskExecutor(Executor):
         self.address = address
         self.cluster_class = cluster_class
         self.cluster_kwargs = dict(cluster_kwargs or {})
+        if callable(cluster_class) and self.cluster_kwargs:  # cheap now; a name is checked at start
+            check_cluster_kwargs(cluster_class, self.cluster_kwargs)
         self.adapt_kwargs = dict(adapt_kwargs or {})
         self.client_kwargs = dict(client_kwargs or {})
         self.client_kwargs.setdefault("set_as_default", False)
@@ -203,10 +217,29 @@ class DaskExecutor(Executor):
         cls = self.cluster_class
         if isinstance(cls, str):
             cls = _import_object(cls)
+        check_cluster_kwargs(cls, self.cluster_kwargs)
         kwargs = dict(self.cluster_kwargs)
         if isinstance(cls, type) and issubclass(cls, distributed.LocalCluster) and not self.debug:
             kwargs.setdefault("silence_logs", logging.CRITICAL)
-        return cls(**kwargs)
+        if not isinstance(cls, type) or cls.__new__ is not object.__new__:
+            return cls(**kwargs)
+        # as in _connect: a cluster whose constructor fails is closed, not left half-built
+        cluster = cls.__new__(cls)
+        try:
+            cluster.__init__(**kwargs)
+        except BaseException as exc:
+            close = getattr(cluster, "close", None)
+            try:
+                if close is not None:
+                    close(timeout=5)
+            except Exception:  # noqa: BLE001 - best effort: the start error matters
+                pass
+            del cluster, close
+            import traceback
+
+            traceback.clear_frames(exc.__traceback__)
+            raise
+        return cluster
 
     @contextmanager
     def start(self) -> Iterator[None]:
@@ -217,12 +250,12 @@ class DaskExecutor(Executor):
         self._future_types = (DaskFuture, Future)
         try:
             if self.address:
-                self.client = Client(self.address, **self.client_kwargs)
+                self.client = self._connect(Client, self.address)
             else:
                 self.cluster = self._make_cluster()
                 if self.adapt_kwargs:
                     self.cluster.adapt(**self.adapt_kwargs)
-                self.client = Client(self.cluster, **self.client_kwargs)
+                self.client = self._connect(Client, self.cluster)
             yield
         except BaseException as exc:
             self._cancel_outstanding()
@@ -231,6 +264,43 @@ class DaskExecutor(Executor):
             raise
         finally:
             self._shutdown()
+
+    def _connect(self, client_class: Any, where: Any) -> Any:
+        """A ``Client`` of ``where``; if it cannot connect, an error naming the address.
+
+        A ``Client`` whose constructor fails is left half-built, with its event loop thread
+        running; the traceback of the error (kept in the run's ``Failed`` state) would keep it
+        alive until the interpreter exits, which then waits a minute for it to close. So the
+        half-built client is closed here, and the frames of the error are cleared.
+        """
+        client = client_class.__new__(client_class)
+        try:
+            client.__init__(where, **self.client_kwargs)
+        except BaseException as exc:
+            try:
+                client.close(timeout=5)
+            except Exception:  # noqa: BLE001 - best effort: the connection error matters
+                pass
+            del client
+            if isinstance(exc, KeyboardInterrupt) or not isinstance(exc, Exception):
+                raise
+            import traceback
+
+            traceback.clear_frames(exc.__traceback__)
+            if isinstance(where, str):
+                what = f"the dask scheduler at address {where!r}"
+                fix = (
+                    "Pass the address of a running scheduler, such as 'tcp://10.0.0.1:8786' "
+                    "(check the host, the port and that the scheduler is up), or leave address "
+                    "unset to start a temporary cluster for each run."
+                )
+            else:
+                what, fix = f"the cluster {where!r}", "Check the cluster's settings."
+            error = ValueError if isinstance(exc, ValueError) else ConnectionError
+            raise error(
+                f"DaskExecutor could not connect to {what}: {type(exc).__name__}: {exc}. {fix}"
+            ) from exc
+        return client
 
     def _cancel_outstanding(self) -> None:
         with self._lock:
@@ -320,14 +390,21 @@ class DaskExecutor(Executor):
             data = dumps(payload)
             if len(data) >= self.scatter_threshold:
                 data = self._scatter_large(payload, deps, _ref)
-        except Exception as exc:
-            if _looks_like_pickling_error(exc):
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            # a __reduce__ raising SystemExit, say, fails this call, like any pickling error
+            if not isinstance(exc, Exception) or _looks_like_pickling_error(exc):
                 raise explain_pickling_error(
                     "DaskExecutor", fn, args, kwargs, extra_context, exc
                 ) from exc
             raise
         fut = DaskFuture(key, self._run)
-        self._queue(fut, run_packed_call, data, deps, resources)
+        # what it takes to send the call again if its worker dies before it starts: the
+        # pickled call, and its dependencies by reference (never kept alive by it)
+        refs = tuple(weakref.ref(d) if type(d) is DaskFuture else d.key for d in deps.values())
+        fut.spec = (run_cluster_call, data, refs, resources)
+        self._queue(fut, run_cluster_call, data, deps, resources)
         if extra_context and extra_context.get("task_full_name"):
             self._names[key] = str(extra_context["task_full_name"])
         return fut
@@ -350,6 +427,8 @@ class DaskExecutor(Executor):
     def _submit_shared(self, shared: Shared, data: bytes) -> DaskFuture:
         key = f"{shared.name}-shared-{self._key_prefix}{next(self._counter):016x}"
         fut = DaskFuture(key, self._run)
+        # unpickling it has no effects, so it is always sent again if lost; pickled again then
+        fut.spec = (load_shared, weakref.ref(shared), (), None)
         self._queue(fut, load_shared, data, {}, None)
         return fut
 
@@ -411,7 +490,7 @@ class DaskExecutor(Executor):
             if run is self._run and self.client is not None:
                 try:
                     self._flush_locked()
-                except Exception as exc:  # noqa: BLE001 - raised by the next wait
+                except BaseException as exc:  # noqa: BLE001 - raised by the next wait
                     self._flush_error = exc
 
     def _flush(self) -> None:
@@ -471,8 +550,6 @@ class DaskExecutor(Executor):
             raise RuntimeError(f"{self!r} is not started: wait inside `with executor.start():`.")
         from distributed import KilledWorker
 
-        self._flush()
-
         def _future(fut: DaskFuture) -> Any:
             if fut.run is not self._run or fut.future is None:
                 raise ValueError(
@@ -481,18 +558,120 @@ class DaskExecutor(Executor):
                 )
             return fut.future
 
-        try:
-            return self.client.gather(map_futures(futures, DaskFuture, _future))
-        except KilledWorker as exc:
-            key = exc.task
-            name = self._names.get(key)
-            what = f"task {name!r}" if name else f"call {key!r}"
-            raise WorkerLostError(
-                f"The dask worker running {what} was lost (its process died: killed, out of "
-                f"memory or crashed; last worker {getattr(exc.last_worker, 'address', '?')}).",
-                key=key,
-                task_name=name,
-            ) from exc
+        while True:
+            self._flush()
+            try:
+                return self.client.sync(
+                    gather_guarded, self.client, map_futures(futures, DaskFuture, _future)
+                )
+            except KilledWorker as exc:
+                # calls that were only queued on the lost worker (or that lost a shared
+                # input with it) are sent again; a call that had started there is lost
+                if not self._revive(futures):
+                    raise self._lost(exc) from exc
+            except CarriedBaseException as exc:
+                error: BaseException = exc.exc  # a call raised SystemExit, GeneratorExit...
+                break
+            except InLoopBaseException as exc:
+                error = exc.exc
+                if isinstance(error, asyncio.CancelledError) and hasattr(error, "reason"):
+                    name = self._names.get(getattr(error, "key", None))
+                    what = f"task {name!r}" if name else f"call {getattr(error, 'key', '?')!r}"
+                    error = cancelled_error(error, what)
+                break
+        raise error
+
+    def _lost(self, exc: Any) -> WorkerLostError:
+        key = exc.task
+        name = self._names.get(key)
+        what = f"task {name!r}" if name else f"call {key!r}"
+        return WorkerLostError(
+            f"The dask worker running {what} was lost (its process died: killed, out of "
+            f"memory or crashed; last worker {getattr(exc.last_worker, 'address', '?')}).",
+            key=key,
+            task_name=name,
+        )
+
+    def _revive(self, futures: Any) -> bool:
+        """Send again the calls among ``futures`` that failed only because a worker was lost.
+
+        Returns:
+            Whether any call was sent again.
+        """
+        flat: list[DaskFuture] = []
+        map_futures(futures, DaskFuture, flat.append)
+        started: list[set[str]] = []  # fetched from the scheduler when first needed
+        done: dict[DaskFuture, bool] = {}
+        sent: list[DaskFuture] = []
+        for fut in flat:
+            self._revive_one(fut, started, done, sent)
+        return bool(sent)
+
+    def _revive_one(
+        self,
+        fut: DaskFuture,
+        started: list[set[str]],
+        done: dict[DaskFuture, bool],
+        sent: list[DaskFuture],
+    ) -> bool:
+        """Whether ``fut`` is, or has been sent again to be, computed (see :meth:`_revive`).
+
+        A call is sent again when it failed with ``KilledWorker`` and either it never started
+        on the lost worker (it was queued there), or its input was lost with it (the call that
+        computes the input is sent again first). Unpickling a shared input has no effects, so
+        that call is sent again even if it had started. Each call is sent again at most
+        :data:`_MAX_REVIVALS` times, and at most once for a loss of its own.
+        """
+        if fut in done:
+            return done[fut]
+        done[fut] = False  # (a cycle is impossible, but never loop)
+        remote = fut.future
+        if remote is None or remote.status != "error":
+            done[fut] = True
+            return True
+        from distributed import KilledWorker
+
+        exc = remote.exception()
+        spec = fut.spec
+        if not isinstance(exc, KilledWorker) or spec is None or fut.revived >= _MAX_REVIVALS:
+            return False
+        func, data, refs, resources = spec
+        pure = func is load_shared
+        if exc.task == fut.key and not pure:
+            # it was given to the lost worker: sent again only if it had not started there
+            if fut.revived:
+                return False
+            if not started:
+                started.append(started_keys(self.client))
+            if fut.key in started[0]:
+                return False
+        deps: dict[Any, Any] = {}
+        for ref in refs:
+            if isinstance(ref, str):  # a distributed future (scattered data)
+                state = self.client.futures.get(ref)
+                if state is None or state.status != "finished":
+                    return False
+                deps[ref] = ref
+                continue
+            dep = ref()
+            if dep is None or not self._revive_one(dep, started, done, sent):
+                return False
+            deps[dep.key] = dep
+        if pure:
+            shared = data()
+            if shared is None:
+                return False
+            data = dumps(shared)
+        old, ident = fut.key, f"{self._key_prefix}{next(self._counter):016x}"
+        fut.key = f"{old[: -len(ident)]}{ident}"
+        fut.future = None
+        fut.revived += 1
+        if old in self._names:
+            self._names[fut.key] = self._names.pop(old)
+        self._queue(fut, func, data, deps, resources)
+        sent.append(fut)
+        done[fut] = True
+        return True
 
 
 class DaskFuture:
@@ -502,12 +681,15 @@ class DaskFuture:
     ``distributed.Future`` once the call has been sent to the scheduler.
     """
 
-    __slots__ = ("key", "future", "run", "__weakref__")
+    __slots__ = ("key", "future", "run", "spec", "revived", "__weakref__")
 
     def __init__(self, key: str, run: object) -> None:
         self.key = key
         self.future: Any = None
         self.run = run
+        # (function, pickled call, dependencies, resources): to send it again (see _revive)
+        self.spec: tuple[Any, Any, tuple, Any] | None = None
+        self.revived = 0  # how often it was sent again
 
     def __repr__(self) -> str:
         return f"<DaskFuture {self.key}>"

@@ -14,8 +14,9 @@ is started, never by ``import headwater``.
 ...     ex.wait({"a": a, "b": b})
 {'a': 1024, 'b': 2048}
 
-If a worker dies in the middle of a call, :meth:`wait` raises :class:`WorkerLostError` rather
-than hanging; the flow runner turns it into a ``Failed`` state or a retry.
+If a worker dies in the middle of a call, :meth:`wait` raises :class:`WorkerLostError` for that
+call (and the calls that needed its value) rather than hanging; the other calls are not
+disturbed. The flow runner turns it into a ``Failed`` state or a retry.
 """
 
 from __future__ import annotations
@@ -36,12 +37,13 @@ from headwater.executors._dask_support import (
     WorkerLostError,
     dumps,
     explain_pickling_error,
-    ignore_sigint,
     map_futures,
     new_token,
     run_node,
 )
 from headwater.executors._distributed import DaskExecutor, DaskFuture
+from headwater.executors._process_pool import LossReportingPool, ProcessPool
+from headwater.executors._spill import TempWriteError, write_temp_file
 from headwater.executors.base import Executor, Shared
 
 __all__ = ["DaskExecutor", "DaskFuture", "LocalDaskExecutor", "LocalDaskFuture", "WorkerLostError"]
@@ -94,7 +96,8 @@ class LocalDaskExecutor(Executor):
             (size of the thread or process pool; default: the number of CPUs).
 
     Raises:
-        ValueError: for an unknown ``scheduler``.
+        ValueError: for an unknown ``scheduler``, or ``num_workers`` below 1.
+        TypeError: ``num_workers`` is not an int.
     """
 
     shared_file_threshold: int = 2**20
@@ -107,6 +110,7 @@ class LocalDaskExecutor(Executor):
                 f"Unknown LocalDaskExecutor scheduler {scheduler!r}; use one of {allowed}."
             )
         self.scheduler = _SCHEDULERS[scheduler]
+        _check_num_workers(dask_config.get("num_workers"))
         self.dask_config = dask_config
         super().__init__()
         self._reset()
@@ -163,13 +167,11 @@ class LocalDaskExecutor(Executor):
         if self.scheduler == "threads":
             return DaemonThreadPool(self._num_workers)
         if self.scheduler == "processes":
-            from concurrent.futures import ProcessPoolExecutor
-
             from dask.multiprocessing import get_context
 
-            return ProcessPoolExecutor(
-                self._num_workers, mp_context=get_context(), initializer=ignore_sigint
-            )
+            # one pipe per process: a process that dies fails only its own call, and its
+            # processes end if this process is killed
+            return ProcessPool(self._num_workers, mp_context=get_context())
         return None
 
     @staticmethod
@@ -179,15 +181,7 @@ class LocalDaskExecutor(Executor):
         if isinstance(pool, DaemonThreadPool):
             pool.shutdown(wait=not kill)
             return
-        if kill:
-            # ProcessPoolExecutor cannot interrupt a running call: end its processes.
-            for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.terminate()
-            for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.join(5)
-                if proc.is_alive():
-                    proc.kill()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, kill=kill)  # kill: a running call cannot be interrupted
 
     @contextmanager
     def start(self) -> Iterator[None]:
@@ -261,7 +255,9 @@ class LocalDaskExecutor(Executor):
             if any(type(a) is Shared for a in call_args):
                 call_args = tuple(self._blob(a) if type(a) is Shared else a for a in call_args)
             return dumps((call_fn, call_args, *rest, self._shared_directory()))
-        except Exception as exc:
+        except (TempWriteError, KeyboardInterrupt):
+            raise  # (TempWriteError: the value pickled; the disk is the problem)
+        except BaseException as exc:  # a __reduce__ may raise SystemExit, say: fails this call
             raise explain_pickling_error(
                 "LocalDaskExecutor(scheduler='processes')", fn, args, kwargs, ctx, exc
             ) from exc
@@ -276,8 +272,7 @@ class LocalDaskExecutor(Executor):
         path = None
         if len(data) >= self.shared_file_threshold:
             path = os.path.join(self._shared_directory(), token)
-            with open(path, "wb") as fh:
-                fh.write(data)
+            write_temp_file(path, data, "LocalDaskExecutor(scheduler='processes')")
             blob = SharedBlob(token, None, path, len(data))
         else:
             blob = SharedBlob(token, data, None, len(data))
@@ -289,7 +284,12 @@ class LocalDaskExecutor(Executor):
             import shutil
             import tempfile
 
-            path = tempfile.mkdtemp(prefix="headwater-shared-")
+            try:
+                path = tempfile.mkdtemp(prefix="headwater-shared-")
+            except OSError as exc:
+                raise TempWriteError.from_os_error(
+                    "LocalDaskExecutor(scheduler='processes')", tempfile.gettempdir(), exc
+                ) from exc
             self._shared_dir = weakref.finalize(self, shutil.rmtree, path, True)
         return self._shared_dir.peek()[2][0]
 
@@ -384,34 +384,12 @@ class LocalDaskExecutor(Executor):
         transient = pool is None and self.scheduler != "sync"
         if transient:
             pool = self._make_pool()
-        lost: list[str] = []
         try:
+            # (a worker process that dies fails only the node it was running: see ProcessPool)
             self._get(dsk, want, pool, callbacks)
-        except BaseException as exc:
-            if not _is_broken_pool(exc) or not self._running:
-                raise
-            # A worker process died. The calls that were running fail with WorkerLostError
-            # (their dependents fail with it too); everything else runs again on a new pool.
-            lost = sorted(self._running)
-            for k in lost:
-                err = WorkerLostError(
-                    f"The worker process running {k!r} died (killed, out of memory or crashed); "
-                    "the worker was lost.",
-                    key=k,
-                    task_name=k.rpartition("-")[0],
-                )
-                err.__cause__ = exc
-                self._on_done_task(k, Failure(err), None, None, None)
-            if pool is not None:
-                self._close_pool(pool, kill=True)
-                pool = self._make_pool()
-                if not transient:
-                    self._pool = pool
         finally:
             if transient:
                 self._close_pool(pool, kill=False)
-        if lost:
-            self._compute(targets)
 
     def _get(self, dsk: dict[str, Any], want: list[str], pool: Any, callbacks: list) -> None:
         import dask
@@ -430,7 +408,7 @@ class LocalDaskExecutor(Executor):
                 dmp.get(
                     dsk,
                     want,
-                    pool=pool,
+                    pool=LossReportingPool(pool),
                     optimize_graph=False,
                     callbacks=callbacks,
                     chunksize=chunksize,
@@ -464,6 +442,22 @@ class LocalDaskExecutor(Executor):
                     _discard(self._results.pop(d, None))
 
 
+def _check_num_workers(n: Any) -> None:
+    """``num_workers`` must be a positive int (or absent: one per CPU)."""
+    if n is None:
+        return
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(
+            f"LocalDaskExecutor: num_workers must be a positive int (the size of the thread or "
+            f"process pool), got {type(n).__name__} {n!r}; e.g. num_workers=4."
+        )
+    if n < 1:
+        raise ValueError(
+            f"LocalDaskExecutor: num_workers must be at least 1, got {n}; leave it out for one "
+            "worker per CPU."
+        )
+
+
 def _discard(result: Any) -> None:
     """Remove the file of a result written to disk by a worker process, once it is forgotten."""
     if type(result) is SharedBlob and result.path is not None:
@@ -472,8 +466,3 @@ def _discard(result: Any) -> None:
         except OSError:
             pass
 
-
-def _is_broken_pool(exc: BaseException) -> bool:
-    from concurrent.futures.process import BrokenProcessPool
-
-    return isinstance(exc, BrokenProcessPool)

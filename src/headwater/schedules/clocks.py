@@ -37,6 +37,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
@@ -413,9 +414,13 @@ class DatesClock(Clock):
             raise ValueError("DatesClock: dates must not be empty.")
         super().__init__(converted[0], converted[-1], parameter_defaults, labels)
         self.dates: list[pendulum.DateTime] = converted
+        self._instants = sorted(by_instant)
 
     def _times(self, after: pendulum.DateTime) -> Iterator[pendulum.DateTime]:
-        return iter(self.dates)
+        instants = getattr(self, "_instants", None)  # absent on clocks pickled before it was kept
+        if instants is None:
+            return iter(self.dates)
+        return itertools.islice(self.dates, bisect.bisect_right(instants, instant(after)), None)
 
     def _repr_args(self) -> list[str]:
         args = super()._repr_args()[2:]

@@ -8,6 +8,13 @@ one of its ``or_filters`` passes (if there are any) and none of its ``not_filter
 
 Date and time-of-day filters read the local calendar and clock of the event's own zone.
 
+A filter may also carry an ``earliest_date`` attribute: a function taking a local date and
+returning the first date on or after it on which the filter could keep an event (``None`` when
+it never will again). The date filters here have one, so a schedule skips straight to the next
+possible day instead of testing every clock event in between (a minute clock filtered with
+``on_date(6, 1)`` would otherwise test half a million events to find next June). A returned date
+only has to be a lower bound: the schedule still tests every event it does not skip.
+
 Example: hourly from 09:00 to 17:00 on weekdays, except at noon.
 
     >>> from datetime import time, timedelta
@@ -48,6 +55,45 @@ __all__ = [
 ]
 
 Filter = Callable[[_dt.datetime], bool]
+EarliestDate = Callable[[_dt.date], "_dt.date | None"]
+_ONE_DAY = _dt.timedelta(days=1)
+
+
+def _with_earliest_date(fn: Filter, earliest: EarliestDate) -> Filter:
+    """Attach ``earliest`` to ``fn`` as its ``earliest_date`` (see the module docstring)."""
+    fn.earliest_date = earliest  # type: ignore[attr-defined]
+    return fn
+
+
+def _shift_days(day: _dt.date, days: int) -> _dt.date | None:
+    try:
+        return day + _dt.timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+def _instant_dates(at: _dt.datetime) -> tuple[_dt.date, _dt.date]:
+    """The local dates an instant can fall on in any zone: its UTC date +- one day."""
+    day = instant(at).date()
+    return _shift_days(day, -1) or day, _shift_days(day, 1) or day
+
+
+def _next_month_day(day: _dt.date, month: int, dom: int, exact: bool) -> _dt.date | None:
+    """The first date on or after ``day`` that is ``month``/``dom``.
+
+    February 29 is found only in leap years when ``exact``; otherwise a non-leap year's
+    March 1 stands in for it (the first day a range starting on February 29 can include).
+    """
+    for year in range(day.year, min(day.year + 9, _dt.MAXYEAR + 1)):
+        try:
+            candidate = _dt.date(year, month, dom)
+        except ValueError:  # February 29 of a non-leap year
+            if exact:
+                continue
+            candidate = _dt.date(year, 3, 1)
+        if candidate >= day:
+            return candidate
+    return None
 
 
 def _check_month_day(month: int, day: int, what: str) -> None:
@@ -79,7 +125,8 @@ def on_datetime(dt: _dt.datetime) -> Filter:
     def _filter(event: _dt.datetime) -> bool:
         return instant(event) == target
 
-    return _filter
+    first, last = _instant_dates(target)
+    return _with_earliest_date(_filter, lambda day: None if day > last else max(day, first))
 
 
 def between_datetimes(start: _dt.datetime, end: _dt.datetime) -> Filter:
@@ -99,7 +146,8 @@ def between_datetimes(start: _dt.datetime, end: _dt.datetime) -> Filter:
     def _filter(event: _dt.datetime) -> bool:
         return lo_at <= instant(event) <= hi_at
 
-    return _filter
+    first, last = _instant_dates(lo_at)[0], _instant_dates(hi_at)[1]
+    return _with_earliest_date(_filter, lambda day: None if day > last else max(day, first))
 
 
 def on_date(month: int, day: int) -> Filter:
@@ -113,7 +161,7 @@ def on_date(month: int, day: int) -> Filter:
     def _filter(event: _dt.datetime) -> bool:
         return (event.month, event.day) == (month, day)
 
-    return _filter
+    return _with_earliest_date(_filter, lambda d: _next_month_day(d, month, day, exact=True))
 
 
 def between_dates(start_month: int, start_day: int, end_month: int, end_day: int) -> Filter:
@@ -135,7 +183,13 @@ def between_dates(start_month: int, start_day: int, end_month: int, end_day: int
             return lo <= key <= hi
         return key >= lo or key <= hi
 
-    return _filter
+    def earliest(day: _dt.date) -> _dt.date | None:
+        key = (day.month, day.day)
+        if (lo <= key <= hi) if lo <= hi else (key >= lo or key <= hi):
+            return day
+        return _next_month_day(day, start_month, start_day, exact=False)
+
+    return _with_earliest_date(_filter, earliest)
 
 
 def at_time(t: _dt.time) -> Filter:
@@ -205,4 +259,26 @@ def is_day_of_week(day_of_week: int) -> Filter:
     def _filter(event: _dt.datetime) -> bool:
         return event.weekday() == day_of_week
 
-    return _filter
+    return _with_earliest_date(
+        _filter, lambda day: _shift_days(day, (day_of_week - day.weekday()) % 7)
+    )
+
+
+def _next_month_start(day: _dt.date) -> _dt.date | None:
+    if day.day == 1:
+        return day
+    if day.month == 12:
+        return _dt.date(day.year + 1, 1, 1) if day.year < _dt.MAXYEAR else None
+    return _dt.date(day.year, day.month + 1, 1)
+
+
+_with_earliest_date(
+    is_weekday, lambda day: day if day.weekday() < 5 else _shift_days(day, 7 - day.weekday())
+)
+_with_earliest_date(
+    is_weekend, lambda day: day if day.weekday() >= 5 else _shift_days(day, 5 - day.weekday())
+)
+_with_earliest_date(
+    is_month_end, lambda day: day.replace(day=calendar.monthrange(day.year, day.month)[1])
+)
+_with_earliest_date(is_month_start, _next_month_start)

@@ -55,10 +55,40 @@ from headwater.schedules.clocks import (
     RRuleClock,
 )
 
-__all__ = ["CronSchedule", "IntervalSchedule", "RRuleSchedule", "Schedule"]
+__all__ = ["CronSchedule", "IntervalSchedule", "RRuleSchedule", "Schedule", "SearchLimitReached"]
 
-#: How many clock events in a row the filters may reject before the search gives up.
-MAX_REJECTED = 100_000
+#: How many clock events of one clock in a row the filters may reject before the search stops
+#: (filters with an ``earliest_date``, such as the date filters, skip whole days without
+#: testing them, so this bounds only the events actually tested).
+MAX_REJECTED = 600_000
+#: A filter's ``earliest_date`` is a local date; skipping stops this long before its UTC
+#: midnight, which is earlier than its local midnight in every time zone.
+_SKIP_MARGIN = _dt.timedelta(hours=16)
+#: Restarting a clock costs about as much as testing a few of its events; skip only when
+#: this many events' worth of time or more is jumped over.
+_SKIP_MIN_EVENTS = 64
+
+
+class SearchLimitReached(RuntimeError):
+    """The filters rejected :data:`MAX_REJECTED` events of a clock in a row.
+
+    Attributes:
+        searched_until: the start time of the last event tested; every event up to it has
+            been considered, so a search may resume after it.
+    """
+
+    def __init__(self, message: str, searched_until: pendulum.DateTime) -> None:
+        super().__init__(message)
+        self.searched_until = searched_until
+
+
+class _Limit:
+    """Marks, in a clock's stream, where the filters' search stopped."""
+
+    __slots__ = ("start_time",)
+
+    def __init__(self, start_time: _dt.datetime) -> None:
+        self.start_time = start_time
 
 
 def _callables(value: Iterable[Callable[..., Any]] | None, what: str) -> list[Callable[..., Any]]:
@@ -78,7 +108,7 @@ def _callables(value: Iterable[Callable[..., Any]] | None, what: str) -> list[Ca
     return items
 
 
-def _event_instant(event: ClockEvent) -> _dt.datetime:
+def _event_instant(event: ClockEvent | _Limit) -> _dt.datetime:
     return instant(event.start_time)
 
 
@@ -156,37 +186,79 @@ class Schedule:
             dt = to_datetime(adjust(dt), "adjusted time")
         return dt
 
-    def emit_events(self, after: _dt.datetime | None = None) -> Iterator[ClockEvent]:
-        """Yield the schedule's events in time order, lazily.
+    def _earliest_date(self, day: _dt.date) -> _dt.date | None:
+        """A lower bound on the next local date the filters can keep (``None``: never)."""
+        bound = day
+        for f in self.filters:
+            earliest = getattr(f, "earliest_date", None)
+            if earliest is not None:
+                found = earliest(day)
+                if found is None:
+                    return None
+                bound = max(bound, found)
+        if self.or_filters:
+            options = [getattr(f, "earliest_date", None) for f in self.or_filters]
+            if all(o is not None for o in options):
+                found_any = [d for d in (o(day) for o in options if o is not None) if d is not None]
+                if not found_any:
+                    return None
+                bound = max(bound, min(found_any))
+        return bound
 
-        Args:
-            after: only events strictly after this instant (default: now).
-
-        Yields:
-            ClockEvent: filtered and adjusted events; the stream ends when every clock has
-            ended (warning if the filters rejected ``MAX_REJECTED`` events in a row).
-        """
-        after_dt = pendulum.now("UTC") if after is None else to_datetime(after, "after")
-        merged = heapq.merge(
-            *(clock.events(after=after_dt) for clock in self.clocks), key=_event_instant
+    def _skippable(self) -> bool:
+        return any(hasattr(f, "earliest_date") for f in self.filters) or bool(
+            self.or_filters and all(hasattr(f, "earliest_date") for f in self.or_filters)
         )
+
+    def _kept(self, clock: Clock, after: _dt.datetime) -> Iterator[ClockEvent | _Limit]:
+        """One clock's events that the filters keep, skipping days they cannot keep."""
+        skippable = self._skippable()
+        lower = after
+        rejected = 0
+        previous: _dt.datetime | None = None  # the start of the event before, if any
+        while True:
+            restart = False
+            for event in clock.events(after=lower):
+                start = event.start_time
+                if self._accepts(start):
+                    rejected = 0
+                    previous = start
+                    yield event
+                    continue
+                if skippable:
+                    day = start.date()
+                    bound = self._earliest_date(day)
+                    if bound is None:
+                        return  # the filters can never keep another event of this clock
+                    if bound > day:
+                        at, skip_to = instant(start), _skip_target(bound)
+                        step = None if previous is None else at - instant(previous)
+                        if skip_to > at and (
+                            step is None or skip_to - at >= step * _SKIP_MIN_EVENTS
+                        ):
+                            lower, restart, previous = skip_to, True, None
+                            break
+                previous = start
+                rejected += 1
+                if rejected >= MAX_REJECTED:
+                    yield _Limit(start)
+                    return
+            if not restart:
+                return
+
+    def _events(self, after: _dt.datetime | None) -> Iterator[ClockEvent | _Limit]:
+        after_dt = pendulum.now("UTC") if after is None else to_datetime(after, "after")
+        merged = heapq.merge(*(self._kept(c, after_dt) for c in self.clocks), key=_event_instant)
         floor = instant(after_dt)
         last: _dt.datetime | None = None
         emitted_at_last: list[ClockEvent] = []
-        rejected = 0
         for event in merged:
-            if not self._accepts(event.start_time):
-                rejected += 1
-                if rejected >= MAX_REJECTED:
-                    warnings.warn(
-                        f"Schedule: the filters rejected {MAX_REJECTED} clock events in a row "
-                        f"(up to {event.start_time.isoformat()}); no further events are searched.",
-                        RuntimeWarning,
-                        stacklevel=2,
-                    )
-                    return
-                continue
-            rejected = 0
+            if type(event) is _Limit:
+                # a clock's search stopped here: a later event of another clock could come
+                # after events of this one that were never looked at, so stop too
+                yield event
+                return
+            assert isinstance(event, ClockEvent)
             start = self._adjust(event.start_time)
             at = instant(start)
             if at <= floor or (last is not None and at < last):
@@ -199,6 +271,40 @@ class Schedule:
             else:
                 last, emitted_at_last = at, [out]
             yield out
+
+    def emit_events(self, after: _dt.datetime | None = None) -> Iterator[ClockEvent]:
+        """Yield the schedule's events in time order, lazily.
+
+        Args:
+            after: only events strictly after this instant (default: now).
+
+        Yields:
+            ClockEvent: filtered and adjusted events; the stream ends when every clock has
+            ended or its filters can keep no later event (warning if they rejected
+            ``MAX_REJECTED`` events of a clock in a row).
+        """
+        for event in self._events(after):
+            if type(event) is _Limit:
+                warnings.warn(_limit_message(event), RuntimeWarning, stacklevel=2)
+                return
+            assert isinstance(event, ClockEvent)
+            yield event
+
+    def next_event(self, after: _dt.datetime | None = None) -> ClockEvent | None:
+        """The first event strictly after ``after`` (default: now), or ``None`` if none is left.
+
+        Raises:
+            SearchLimitReached: the filters rejected ``MAX_REJECTED`` events of a clock in a
+                row; its ``searched_until`` says how far the search got.
+        """
+        for event in self._events(after):
+            if type(event) is _Limit:
+                raise SearchLimitReached(
+                    _limit_message(event), cast(pendulum.DateTime, event.start_time)
+                )
+            assert isinstance(event, ClockEvent)
+            return event
+        return None
 
     @overload
     def next(
@@ -251,6 +357,23 @@ class Schedule:
                 names = ", ".join(getattr(f, "__qualname__", repr(f)) for f in value)
                 parts.append(f"{name}=[{names}]")
         return f"Schedule({', '.join(parts)})"
+
+
+def _skip_target(day: _dt.date) -> _dt.datetime:
+    """An instant before the first instant of local date ``day`` in every time zone."""
+    midnight = _dt.datetime(day.year, day.month, day.day, tzinfo=_dt.UTC)
+    try:
+        return midnight - _SKIP_MARGIN
+    except OverflowError:
+        return midnight
+
+
+def _limit_message(limit: _Limit) -> str:
+    return (
+        f"Schedule: the filters rejected {MAX_REJECTED} clock events in a row (up to "
+        f"{limit.start_time.isoformat()}); no further events are searched. Give the filter an "
+        "earliest_date (see headwater.schedules.filters) or use a sparser clock."
+    )
 
 
 def IntervalSchedule(  # noqa: N802 - a Prefect Core 1.x name

@@ -46,7 +46,18 @@ class Local(Storage):
                 "Local(stored_as_script=True) needs the script's path: Local(path=..., stored_as_script=True)."
             )
         self.path = str(path) if path is not None else None
+        if kwargs.get("result") is None:
+            from headwater.engine.results import LocalResult
+
+            kwargs["result"] = LocalResult(dir=self.directory, validate_dir=False)
         super().__init__(stored_as_script=stored_as_script, **kwargs)
+
+    @property
+    def default_labels(self) -> list[str]:
+        """This machine's host name: flows kept here can only be read on this machine."""
+        import socket
+
+        return [socket.gethostname()]
 
     def add_flow(self, flow: Flow) -> str:
         """Save ``flow`` into the directory (or, for scripts, record the script path).
@@ -86,7 +97,7 @@ class Local(Storage):
             return extract_flow_from_file(file_path=location, flow_name=flow_name)
         from headwater.storage.serialize import load_flow
 
-        return load_flow(location)
+        return load_flow(Path(location))  # a stored location is always a path, never a name
 
     def build(self) -> Local:
         """Check that every stored flow's file exists; returns the storage.

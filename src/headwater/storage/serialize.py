@@ -19,7 +19,9 @@ it::
     assert load_flow(path).name == "greeting"
 
 Without a path, flows go to ``{home_dir}/flows/<slugified name>.hwflow`` and can be loaded back
-by name. Loading a flow written by another headwater or Python version warns with
+by name. A name (a string without a path separator that does not start with ``.``) is only ever
+looked up there, never in the current directory; give a path as a path (``./nightly``, an
+absolute path or a ``Path``). Loading a flow written by another headwater or Python version warns with
 :class:`FlowVersionWarning` (pickles may not load across versions); a file that is not a saved
 flow, or that cannot be unpickled, raises :class:`~headwater.exceptions.FlowStorageError` naming
 the file.
@@ -45,6 +47,7 @@ __all__ = [
     "FlowVersionWarning",
     "default_flow_path",
     "flows_dir",
+    "is_flow_name",
     "load_flow",
     "save_flow",
     "slugify",
@@ -123,22 +126,42 @@ def save_flow(flow: Flow, fpath: str | os.PathLike[str] | None = None) -> str:
     return str(path)
 
 
+def is_flow_name(fpath_or_name: str | os.PathLike[str]) -> bool:
+    """Whether :func:`load_flow` takes ``fpath_or_name`` as a flow name rather than a path.
+
+    A string is a name unless it looks like a path: it contains a path separator, starts with
+    ``.`` or ``~``, or is absolute. ``Path`` objects are always paths.
+
+    >>> is_flow_name("nightly"), is_flow_name("My ETL: Daily!"), is_flow_name("nightly.hwflow")
+    (True, True, True)
+    >>> is_flow_name("./nightly"), is_flow_name("flows/nightly"), is_flow_name(Path("nightly"))
+    (False, False, False)
+    """
+    if not isinstance(fpath_or_name, str):
+        return False
+    separators = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
+    return not (
+        any(sep in fpath_or_name for sep in separators)
+        or fpath_or_name.startswith((".", "~"))
+        or os.path.isabs(fpath_or_name)
+    )
+
+
 def _resolve(fpath_or_name: str | os.PathLike[str]) -> Path:
-    path = Path(fpath_or_name).expanduser()
-    if path.is_file():
-        return path
-    if (
-        isinstance(fpath_or_name, str)
-        and os.sep not in fpath_or_name
-        and not fpath_or_name.endswith(SUFFIX)
-    ):
-        by_name = default_flow_path(fpath_or_name)
+    """The file to load: a bare name only ever resolves under :func:`flows_dir`."""
+    if is_flow_name(fpath_or_name):
+        name = os.fspath(fpath_or_name)
+        by_name = flows_dir() / name if name.endswith(SUFFIX) else default_flow_path(name)
         if by_name.is_file():
             return by_name
         raise FlowStorageError(
-            f"No saved flow at {fpath_or_name!r}: it is not a file, and no flow of that name "
-            f"was saved in {str(by_name.parent)!r} (looked for {str(by_name)!r})."
+            f"No saved flow {name!r}: no flow of that name was saved in "
+            f"{str(by_name.parent)!r} (looked for {str(by_name)!r}). A bare name is only "
+            f"looked up there; to load a file, pass its path, e.g. Flow.load('./{name}')."
         )
+    path = Path(fpath_or_name).expanduser()
+    if path.is_file():
+        return path
     raise FlowStorageError(f"No saved flow at {str(path)!r}: the file does not exist.")
 
 
@@ -146,7 +169,10 @@ def load_flow(fpath_or_name: str | os.PathLike[str]) -> Flow:
     """Load a flow written by :func:`save_flow`, from a path or by flow name.
 
     Args:
-        fpath_or_name: a file path, or the name of a flow saved in the default place.
+        fpath_or_name: the name of a flow saved in the default place (``{home_dir}/flows``),
+            or a file path. A plain string without a path separator is always a name, even
+            if a file of that name exists in the current directory; write ``./name`` (or pass
+            a ``Path``) to load such a file.
 
     Raises:
         FlowStorageError: no such file, or the file is not a loadable saved flow.

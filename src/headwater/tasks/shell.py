@@ -19,15 +19,22 @@ state still carries the output lines, so nothing the command printed is lost::
 By default the command's standard error is merged into its output, as in a terminal. With
 ``log_stderr=True`` it is kept apart and written to the task's logger instead (``ERROR`` when
 the command fails, ``WARNING`` when it succeeds).
+
+The shell runs in a session (process group) of its own, and that whole group is killed when the
+task's run ends — the command finished, the task timed out, Ctrl-C, an error — so nothing the
+command started (``sleep`` under ``bash``, a job left in the background) keeps running after
+the task. A process that must outlive the task has to leave the group (``setsid``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -60,6 +67,55 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
+_STEP = 0.05  # seconds: how long the task's thread waits at a time (a timeout acts this fast)
+
+
+def _new_group() -> dict[str, Any]:
+    """``Popen`` options that start the command in a process group of its own."""
+    if os.name == "posix":
+        return {"start_new_session": True}
+    return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+
+
+def _exited(proc: subprocess.Popen) -> bool:
+    """Whether the shell has exited; on POSIX it is not reaped, so its pid is not reused."""
+    if proc.returncode is not None:
+        return True
+    if os.name == "posix" and hasattr(os, "waitid"):
+        try:
+            return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:  # reaped by someone else
+            pass
+    return proc.poll() is not None
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the command's process group (POSIX), or the shell itself elsewhere.
+
+    Called while the shell is running or not yet reaped: its pid, the group's id, is not free.
+    """
+    if os.name == "posix":
+        import signal
+
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group's id is the shell's pid
+        except (ProcessLookupError, PermissionError):  # nothing left of it
+            pass
+    elif proc.poll() is None:
+        proc.kill()
+
+
+def _forward(stream: IO[bytes], into: queue.SimpleQueue[bytes | None]) -> None:
+    """Put each line of ``stream`` into ``into``, then ``None``."""
+    try:
+        for raw in iter(stream.readline, b""):
+            into.put(raw)
+    except (OSError, ValueError):  # closed under us: the task is over
+        pass
+    finally:
+        into.put(None)
+
+
 class ShellTask(Task):
     """A task that runs a shell command and returns its output.
 
@@ -80,6 +136,8 @@ class ShellTask(Task):
     Raises:
         TypeError: if ``shell`` is not a string.
     """
+
+    script_suffix = ".sh"  # the command file's suffix (PowerShell needs ".ps1")
 
     def __init__(
         self,
@@ -167,7 +225,7 @@ class ShellTask(Task):
         environment = self._environment(env)
         script = f"{helper_script}\n{command}\n" if helper_script else f"{command}\n"
 
-        fd, path = tempfile.mkstemp(prefix="headwater-shell-", suffix=".sh")
+        fd, path = tempfile.mkstemp(prefix="headwater-shell-", suffix=self.script_suffix)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(script)
@@ -192,7 +250,15 @@ class ShellTask(Task):
         return output
 
     def _execute(self, path: str, environment: dict[str, str]) -> tuple[int, list[str], list[str]]:
-        """Run the script at ``path``; return (exit code, output lines, stderr lines)."""
+        """Run the script at ``path``; return (exit code, output lines, stderr lines).
+
+        The shell starts in a session (and process group) of its own. However ``run`` ends —
+        the command finished, the task timed out, Ctrl-C, an error — the whole group is killed
+        before it returns, so no process the command started (``sleep`` under ``bash``, a
+        background job) outlives the task. The output is read by a thread while this one waits
+        in short steps, so that a timeout or Ctrl-C is acted on at once, even while the command
+        prints nothing.
+        """
         try:
             proc = subprocess.Popen(
                 [self.shell, path],
@@ -200,6 +266,7 @@ class ShellTask(Task):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE if self.log_stderr else subprocess.STDOUT,
                 env=environment,
+                **_new_group(),
             )
         except FileNotFoundError:
             raise FileNotFoundError(
@@ -212,36 +279,75 @@ class ShellTask(Task):
             ) from None
 
         err_lines: list[str] = []
-        drain: threading.Thread | None = None
+        readers: list[threading.Thread] = []
         if proc.stderr is not None:
-            drain = threading.Thread(
-                target=self._collect, args=(proc.stderr, err_lines), daemon=True
+            readers.append(
+                threading.Thread(target=self._collect, args=(proc.stderr, err_lines), daemon=True)
             )
-            drain.start()
+        out: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        readers.append(threading.Thread(target=_forward, args=(proc.stdout, out), daemon=True))
+        for reader in readers:
+            reader.start()
         lines: list[str] = []
-        level = self._stream_level
-        logger = self.logger
         try:
-            assert proc.stdout is not None
-            for raw in iter(proc.stdout.readline, b""):
-                line = _decode(raw)
-                if self.return_all:
-                    lines.append(line)
-                else:
-                    lines[:] = [line]
-                if level is not None:
-                    logger.log(level, line)
-            proc.wait()
-            if drain is not None:
-                drain.join()
+            # (in a function of its own: Python 3.11 can skip this frame's ``finally`` for an
+            # exception raised asynchronously at the head of a loop written here)
+            self._follow(proc, out, readers, lines)
         finally:
-            if proc.poll() is None:  # interrupted: never leave the command running
-                proc.kill()
-                proc.wait()
+            if proc.returncode is None:  # interrupted: first of all, end the command
+                _kill_group(proc)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL was ignored
+                pass
+            for reader in readers:
+                reader.join(1)  # the pipes are at their end once the group is gone
             proc.stdout.close()  # type: ignore[union-attr]
             if proc.stderr is not None:
                 proc.stderr.close()
         return proc.returncode, lines, err_lines
+
+    def _follow(
+        self,
+        proc: subprocess.Popen,
+        out: queue.SimpleQueue[bytes | None],
+        readers: list[threading.Thread],
+        lines: list[str],
+    ) -> None:
+        """Take the output lines into ``lines`` until the command ends, in short waits.
+
+        Once the shell has exited, what it left running in the background is killed (it would
+        otherwise hold the output open, and outlive the task); its output so far is kept.
+        """
+        level = self._stream_level
+        logger = self.logger
+        ended = False
+        while True:
+            try:
+                raw = out.get(timeout=_STEP)
+            except queue.Empty:
+                if not ended and _exited(proc):
+                    ended = True
+                    _kill_group(proc)
+                continue
+            if raw is None:
+                break
+            line = _decode(raw)
+            if self.return_all:
+                lines.append(line)
+            else:
+                lines[:] = [line]
+            if level is not None:
+                logger.log(level, line)
+        pause = 0.0005
+        while not _exited(proc):  # (its output ends as it exits: this is short)
+            time.sleep(pause)
+            pause = min(pause * 2, _STEP)
+        _kill_group(proc)  # what it left running, output closed or not
+        proc.wait()
+        for reader in readers:
+            while reader.is_alive():
+                reader.join(_STEP)
 
     @staticmethod
     def _collect(stream: IO[bytes], into: list[str]) -> None:

@@ -210,10 +210,24 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def state_to_html(state: State) -> str:
-    """An HTML table of a state; for a flow state, one row per task (used by Jupyter)."""
+SECRET_MASK = "****"
 
-    def row(name: str | None, s: Any) -> str:
+
+def _is_secret(task: Any, state: Any) -> bool:
+    """Whether a state holds a secret task's value (a mapped secret task: its children's)."""
+    if getattr(task, "is_secret", False) or getattr(state, "secret", False):
+        return True
+    children = getattr(state, "map_states", None) or ()
+    return any(getattr(c, "secret", False) for c in children)
+
+
+def state_to_html(state: State) -> str:
+    """An HTML table of a state; for a flow state, one row per task (used by Jupyter).
+
+    The result of a secret task (``HeadwaterSecret``, ``EnvVarSecret``...) is shown as ``****``.
+    """
+
+    def row(name: str | None, s: Any, task: Any = None) -> str:
         cells = []
         if name is not None:
             cells.append(f"<td>{html.escape(name)}</td>")
@@ -223,11 +237,8 @@ def state_to_html(state: State) -> str:
                 f'background:{html.escape(s.color)};border-radius:50%"></span> '
                 f"{html.escape(type(s).__name__)}</td>"
             )
-            cells += [
-                kind,
-                f"<td>{html.escape(_short(s.message))}</td>",
-                f"<td>{html.escape(_short(s.result))}</td>",
-            ]
+            shown = SECRET_MASK if _is_secret(task, s) else html.escape(_short(s.result))
+            cells += [kind, f"<td>{html.escape(_short(s.message))}</td>", f"<td>{shown}</td>"]
         else:
             cells += [f"<td>{html.escape(_short(s))}</td>", "<td></td>", "<td></td>"]
         return "<tr>" + "".join(cells) + "</tr>"
@@ -242,7 +253,7 @@ def state_to_html(state: State) -> str:
     ):
         head_cells = ["Task", *head_cells]
         title = f"{html.escape(type(state).__name__)}: {html.escape(_short(state.message, 200))}"
-        rows = [row(getattr(t, "name", str(t)), s) for t, s in result.items()]
+        rows = [row(getattr(t, "name", str(t)), s, t) for t, s in result.items()]
     else:
         title = html.escape(type(state).__name__)
         rows = [row(None, state)]

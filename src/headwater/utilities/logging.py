@@ -20,7 +20,22 @@ from typing import Any
 
 from headwater.context import context as _context
 
-__all__ = ["ContextFilter", "StdoutToLogger", "configure_logging", "get_logger"]
+__all__ = [
+    "LOG_MANAGER",
+    "LOG_OVERHEAD",
+    "MAX_BATCH_LOG_SIZE",
+    "MAX_LOG_SIZE",
+    "CloudHandler",
+    "ContextFilter",
+    "LogManager",
+    "RedirectToLog",
+    "StdoutToLogger",
+    "configure_logging",
+    "create_diagnostic_logger",
+    "get_logger",
+    "getlogsize",
+    "temporary_logger_config",
+]
 
 _ROOT_NAME = "headwater"
 _configured: list[logging.Handler] = []
@@ -179,3 +194,17 @@ def capture_stdout(logger: logging.Logger):  # type: ignore[no-untyped-def]
             _router_users[0] -= 1
             if _router_users[0] == 0 and isinstance(sys.stdout, _StdoutRouter):
                 sys.stdout = sys.stdout.original
+
+
+from headwater.utilities._logging_compat import (  # noqa: E402 - Prefect 1 names, kept here
+    LOG_MANAGER,
+    LOG_OVERHEAD,
+    MAX_BATCH_LOG_SIZE,
+    MAX_LOG_SIZE,
+    CloudHandler,
+    LogManager,
+    RedirectToLog,
+    create_diagnostic_logger,
+    getlogsize,
+    temporary_logger_config,
+)

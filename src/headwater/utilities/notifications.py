@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +97,41 @@ def slack_message_formatter(tracked_obj: Any, state: State) -> dict[str, Any]:
     }
 
 
+def _check_webhook_url(url: str, secret_name: str) -> None:
+    """Refuse a webhook URL that cannot work, without ever showing it (it is a secret)."""
+    from urllib.parse import urlsplit
+
+    problem = None
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        problem = "it contains spaces or control characters"
+    else:
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # a port that is not a number raises ValueError
+        except ValueError:
+            problem = "it is not a valid URL"
+        else:
+            if parts.scheme not in ("http", "https"):
+                problem = "it does not start with https://"
+            elif not parts.hostname:
+                problem = "it has no host name"
+    if problem is not None:
+        raise ValueError(
+            f"Secret {secret_name!r} does not hold a usable webhook URL: {problem} (expected "
+            "https://hooks.slack.com/services/...). Its value is not shown because it is a "
+            "secret."
+        )
+
+
+def _redact(text: str, url: str) -> str:
+    """``text`` with the URL, and every part of it longer than three characters, masked."""
+    pieces = {url, *(p for p in re.split(r"[/:@?#&=;.]+", url) if len(p) > 3)}
+    pieces -= {"http", "https"}
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, "****")
+    return text
+
+
 def _is_flow(obj: Any) -> bool:
     from headwater.core.flow import Flow
 
@@ -152,7 +188,8 @@ def slack_notifier(
         ``new_state`` unchanged (or the configured handler, when called without a state).
 
     Raises:
-        ValueError: the secret is not set, or the webhook did not accept the message.
+        ValueError: the secret is not set or is not a usable URL, or the webhook did not accept
+            the message. The message never contains the webhook URL, which is a secret.
     """
     if task_or_flow is None and new_state is None:
         return functools.partial(
@@ -176,11 +213,18 @@ def slack_notifier(
     url = _secret(secret_name)
     if not url:
         raise ValueError(f"Secret {secret_name!r} is empty; it must hold the Slack webhook URL.")
+    url = str(url)
+    _check_webhook_url(url, secret_name)
     payload = slack_message_formatter(task_or_flow, new_state)
     post = backend or _post_json
+    error = None
     try:
-        post(str(url), payload)
-    except Exception as exc:
+        post(url, payload)
+    except Exception as exc:  # noqa: BLE001 - re-raised below, with the URL masked
+        error = _redact(str(exc), url) or type(exc).__name__
+    if error is not None:
+        # raised outside the except block: the original error, which may quote the URL, is
+        # neither the cause nor the context of this one
         name = getattr(task_or_flow, "name", task_or_flow)
-        raise ValueError(f"Slack notification for {name!r} failed: {exc}") from exc
+        raise ValueError(f"Slack notification for {name!r} failed: {error}")
     return new_state

@@ -68,26 +68,76 @@ def as_task(x: Any, flow: Flow | None = None) -> Task:
     from headwater.core.flow import _contains_task
 
     if _contains_task(x):
-        from headwater.tasks.core import collections as coll
-
         flow = flow if flow is not None else _context.get("flow")
         if flow is None:
             raise ValueError(
                 f"A collection holding tasks ({x!r}) can only become a task inside a flow."
             )
-        if isinstance(x, list):
-            return coll.List().bind(*x, flow=flow)
-        if isinstance(x, tuple):
-            return coll.Tuple().bind(*x, flow=flow)
-        if isinstance(x, set):
-            return coll.Set().bind(*x, flow=flow)
-        if isinstance(x, dict):
-            keys = as_task(list(x.keys()), flow=flow)
-            values = as_task(list(x.values()), flow=flow)
-            return coll.Dict().bind(keys=keys, values=values, flow=flow)
+        return _collection_task(x, flow)
     from headwater.tasks.core.constants import Constant
 
     return Constant(value=x)
+
+
+_COLLECTIONS = (list, tuple, set, dict)
+
+
+def _collection_task(x: Any, flow: Flow) -> Task:
+    """The collection task for ``x``, which holds tasks, nested collections becoming tasks too.
+
+    The nesting is walked with an explicit stack, innermost collections first, so any depth
+    builds (a 1,000-level list is no ``RecursionError``). Collections without tasks stay
+    constants of the collection task that holds them.
+    """
+    from headwater.tasks.core import collections as coll
+    from headwater.tasks.core.constants import Constant
+
+    built: dict[int, Any] = {}  # id(collection) -> its task, or the collection itself
+    has_task: dict[int, bool] = {}
+    stack: list[tuple[Any, bool]] = [(x, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if not children_done:
+            if key in has_task:  # already built, or (a cycle) being built
+                continue
+            has_task[key] = False
+            stack.append((node, True))
+            items = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            stack.extend((c, False) for c in items if isinstance(c, _COLLECTIONS))
+            continue
+        items = [*node.keys(), *node.values()] if isinstance(node, dict) else list(node)
+        found = any(isinstance(c, Task) or has_task.get(id(c), False) for c in items)
+        has_task[key] = found
+        if not found:
+            built[key] = node
+            continue
+
+        def conv(c: Any) -> Any:
+            return built.get(id(c), c) if isinstance(c, _COLLECTIONS) else c
+
+        if isinstance(node, dict):
+            keys = [conv(k) for k in node]
+            values = [conv(v) for v in node.values()]
+            keys_task = (
+                coll.List().bind(*keys, flow=flow)
+                if any(isinstance(k, Task) for k in keys)
+                else Constant(value=list(node))
+            )
+            values_task = (
+                coll.List().bind(*values, flow=flow)
+                if any(isinstance(v, Task) for v in values)
+                else Constant(value=list(node.values()))
+            )
+            built[key] = coll.Dict().bind(keys=keys_task, values=values_task, flow=flow)
+        else:
+            kind: type[Task] = coll.List if isinstance(node, list) else coll.Tuple
+            if isinstance(node, set):
+                kind = coll.Set
+            built[key] = kind().bind(*(conv(c) for c in node), flow=flow)
+    task = built[id(x)]
+    assert isinstance(task, Task)
+    return task
 
 
 def defaults_from_attrs(*attr_args: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -157,6 +207,11 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None, **
     creates is added to ``flow`` as a mapped task, so the subgraph runs once per item. Wrap an
     argument in ``unmapped(...)`` to pass it whole, or in ``flatten(...)`` to flatten it first.
     ``case`` blocks inside ``func`` work per item.
+
+    Raises:
+        ValueError: no flow is active, or ``apply_map`` is called inside a function that
+            ``apply_map`` is mapping: a mapped task's children cannot be mapped again, so
+            nested calls would build a wrong graph.
     """
     from headwater.core.flow import Flow
 
@@ -164,6 +219,16 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None, **
     if flow is None:
         raise ValueError(
             "apply_map() needs an active flow: call it inside `with Flow(...):` or pass flow=."
+        )
+    outer = _context.get("apply_map")
+    if outer is not None and outer[0] is flow:
+        inner_name, outer_name = _func_name(func), outer[1]
+        raise ValueError(
+            f"apply_map({inner_name}) was called inside {outer_name}, which apply_map is "
+            f"already mapping. Nested mapping is not supported: each task {outer_name} creates "
+            "already runs once per item, and its children cannot be mapped again. Call "
+            f"apply_map({inner_name}, flatten(items)) once to map over every inner item, or "
+            f"have one task in {outer_name} handle the whole inner list of its item."
         )
 
     mapped_inputs: dict[Task, bool] = {}  # task -> flattened
@@ -182,7 +247,7 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None, **
     new_args = [convert(a) for a in args]
     new_kwargs = {k: convert(v) for k, v in kwargs.items()}
     sub = Flow("apply_map")
-    with _context(flow=sub, case=None, resource=None):
+    with _context(flow=sub, case=None, resource=None, apply_map=(sub, _func_name(func))):
         result = func(*new_args, **new_kwargs)
     existing = set(flow.tasks)
     new_tasks = [t for t in sub.sorted_tasks() if t not in existing]
@@ -225,6 +290,10 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None, **
         for t in new_tasks:
             outer_resource.add_task(t, flow)
     return result
+
+
+def _func_name(func: Callable[..., Any]) -> str:
+    return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
 
 
 def _is_mapped_in(task: Task, sub: Flow, mapped_inputs: dict[Task, bool]) -> bool:

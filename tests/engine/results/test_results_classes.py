@@ -94,13 +94,15 @@ def test_local_refuses_to_write_to_a_temporary_name(tmp_path: Path) -> None:
         LocalResult(dir=tmp_path, location=".x.abc.headwater-tmp").write(1)
 
 
-def test_local_file_permissions_follow_the_umask(tmp_path: Path) -> None:
+def test_local_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
         written = LocalResult(dir=tmp_path, location="p.pkl").write(1)
+        shared = LocalResult(dir=tmp_path, location="q.pkl", mode=0o644).write(1)
     finally:
         os.umask(old)
-    assert os.stat(written.location).st_mode & 0o777 == 0o644
+    assert os.stat(written.location).st_mode & 0o777 == 0o600
+    assert os.stat(shared.location).st_mode & 0o777 == 0o644
 
 
 def test_local_other_serializers(tmp_path: Path) -> None:

@@ -16,7 +16,13 @@ import os
 from typing import Any
 
 from headwater.engine.result.base import Location, Result, render_location
-from headwater.engine.results._files import atomic_write_bytes, is_temp_name
+from headwater.engine.results._files import (
+    DEFAULT_FILE_MODE,
+    atomic_write_bytes,
+    dir_mode_for,
+    is_temp_name,
+    make_dirs,
+)
 
 __all__ = ["LocalResult"]
 
@@ -35,27 +41,44 @@ class LocalResult(Result):
     write goes to a temporary file in the target directory which is then renamed into place,
     so a crash never leaves a partial result behind.
 
+    Files are written with ``mode`` (default ``0o600``: readable and writable by their owner
+    only). Directories the result creates get the matching directory mode (``0o700`` by
+    default); directories that already exist keep theirs.
+
     Args:
         dir: the directory for relative locations; defaults to ``{config.home_dir}/results``
             (read when the Result is created). Relative directories are made absolute against
             the current working directory at creation.
         validate_dir: create ``dir`` if needed and check that it is a directory.
+        mode: the permission bits of the files written (e.g. ``0o640`` to let the group read
+            them), applied whatever the process umask.
         **kwargs: ``value``, ``location`` and ``serializer`` (see
             :class:`~headwater.engine.result.Result`).
 
     Raises:
         ValueError: if ``validate_dir`` is true and ``dir`` exists but is not a directory, or
-            cannot be created.
+            cannot be created; or if ``mode`` is not a permission mode such as ``0o600``.
     """
 
     def __init__(
-        self, dir: str | os.PathLike | None = None, validate_dir: bool = True, **kwargs: Any
+        self,
+        dir: str | os.PathLike | None = None,
+        validate_dir: bool = True,
+        mode: int = DEFAULT_FILE_MODE,
+        **kwargs: Any,
     ) -> None:
+        if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
+            raise ValueError(
+                f"LocalResult: mode must be a file permission mode such as 0o600 or 0o640, "
+                f"got {mode!r}."
+            )
         full = _default_dir() if dir is None else os.path.expanduser(os.fspath(dir))
         full = os.path.abspath(full)
         if validate_dir:
             try:
-                os.makedirs(full, exist_ok=True)
+                make_dirs(full, dir_mode_for(mode))
+                if not os.path.isdir(full):
+                    raise NotADirectoryError(f"{full!r} is not a directory")
             except OSError as exc:
                 raise ValueError(
                     f"LocalResult: cannot use {full!r} as the results directory ({exc.strerror or exc}); "
@@ -63,6 +86,7 @@ class LocalResult(Result):
                 ) from None
         self.dir = full
         self.validate_dir = validate_dir
+        self.mode = mode
         super().__init__(**kwargs)
 
     def path_for(self, location: str) -> str:
@@ -113,7 +137,7 @@ class LocalResult(Result):
             new.location = self.default_location(**fmt)
         data = self._serialize(value_)
         path = self.path_for(new.location)
-        atomic_write_bytes(path, data)
+        atomic_write_bytes(path, data, mode=getattr(self, "mode", DEFAULT_FILE_MODE))
         new.location = path
         new.value = value_
         return new

@@ -4,7 +4,8 @@
 
     from headwater.tasks.secrets import EnvVarSecret, HeadwaterSecret, SecretBase
 
-Secret tasks never checkpoint or log their values.
+Secret tasks never checkpoint, cache, log or display their values: their states show ``****``,
+and cached downstream tasks keep an input that comes from a secret task only as a keyed hash.
 """
 
 from __future__ import annotations

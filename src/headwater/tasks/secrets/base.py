@@ -3,7 +3,10 @@
 :class:`SecretBase` is the base class: it turns checkpointing off, refuses options that would
 store the value (``cache_for``, ``cache_key``, ``target``, ``result``, ``checkpoint=True``), and
 gives the task a :class:`~headwater.engine.results.SecretResult` (which stores nothing) when that
-result type is available. :class:`HeadwaterSecret` returns a local secret by name::
+result type is available. Its ``is_secret`` attribute tells the engine to keep the value in the
+process: the task's state shows its result as ``****`` (``_repr_html_``, flow state tables), it is
+never checkpointed, and a cached downstream task stores an input that comes from a secret task
+only as a keyed hash. :class:`HeadwaterSecret` returns a local secret by name::
 
     from headwater import Flow, task
     from headwater.tasks.secrets import HeadwaterSecret
@@ -53,6 +56,9 @@ class SecretBase(Task):
     Raises:
         ValueError: if one of those options is given.
     """
+
+    is_secret = True
+    """The task's value is a secret: the engine never checkpoints it or shows it."""
 
     def __init__(self, **kwargs: Any) -> None:
         owner = f"{type(self).__name__} {kwargs.get('name') or type(self).__name__!r}"

@@ -1,0 +1,121 @@
+"""Checks of the keyword arguments of ``flow.run()``, made before anything runs.
+
+A wrong type fails at the call with a ``TypeError`` naming the flow, the argument and the value,
+instead of deep inside the run (or, on a schedule, at the first scheduled time)::
+
+    >>> from headwater import Flow
+    >>> Flow("etl").run(context=5)
+    Traceback (most recent call last):
+    ...
+    TypeError: Flow 'etl'.run(): context must be a dict of context keys to values, got int 5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from headwater.core import _options
+from headwater.core.task import Task
+
+if TYPE_CHECKING:
+    from headwater.core.flow import Flow
+
+__all__ = ["check_run_options"]
+
+
+def _got(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 80 else text[:77] + '...'}"
+
+
+def _mapping(value: Any, what: str, owner: str, shape: str) -> Mapping[Any, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{owner}: {what} must be a dict of {shape}, got {_got(value)}.")
+    return value
+
+
+def _task_key(key: Any, what: str, owner: str) -> None:
+    if not isinstance(key, Task):
+        hint = (
+            " (keys are the task objects themselves, not their names)"
+            if isinstance(key, str)
+            else ""
+        )
+        raise TypeError(f"{owner}: every key of {what} must be a Task, got {_got(key)}{hint}.")
+
+
+def check_run_options(
+    flow: Flow, parameters: Any, runner_cls: Any, kwargs: Mapping[str, Any]
+) -> None:
+    """Check the types of ``flow.run``'s arguments.
+
+    Args:
+        flow: the flow being run.
+        parameters: the ``parameters`` argument.
+        runner_cls: the ``runner_cls`` argument.
+        kwargs: the runner options (``executor``, ``context``, ``task_states``, ...).
+
+    Raises:
+        TypeError: an argument has the wrong type.
+    """
+    owner = f"Flow {flow.name!r}.run()"
+    params = _mapping(parameters, "parameters", owner, "parameter names to values")
+    for name in params or ():
+        if not isinstance(name, str):
+            raise TypeError(f"{owner}: parameter names must be strings, got {_got(name)}.")
+    if runner_cls is not None and not (
+        isinstance(runner_cls, type) and callable(getattr(runner_cls, "run", None))
+    ):
+        hint = (
+            f"; pass the class, runner_cls={type(runner_cls).__name__}"
+            if callable(getattr(runner_cls, "run", None))
+            else ""
+        )
+        raise TypeError(
+            f"{owner}: runner_cls must be a flow runner class such as FlowRunner, got "
+            f"{_got(runner_cls)}{hint}."
+        )
+    _options.check_executor(kwargs.get("executor"), owner)
+    context = _mapping(kwargs.get("context"), "context", owner, "context keys to values")
+    for key in context or ():
+        if not isinstance(key, str):
+            raise TypeError(f"{owner}: context keys must be strings, got {_got(key)}.")
+    from headwater.engine.state import State
+
+    states = _mapping(kwargs.get("task_states"), "task_states", owner, "tasks to states")
+    for task, state in (states or {}).items():
+        _task_key(task, "task_states", owner)
+        if not isinstance(state, State):
+            raise TypeError(
+                f"{owner}: task_states[{task!r}] must be a State such as Success(result=...), "
+                f"got {_got(state)}."
+            )
+    contexts = _mapping(
+        kwargs.get("task_contexts"), "task_contexts", owner, "tasks to dicts of context"
+    )
+    for task, ctx in (contexts or {}).items():
+        _task_key(task, "task_contexts", owner)
+        if not isinstance(ctx, Mapping):
+            raise TypeError(
+                f"{owner}: task_contexts[{task!r}] must be a dict of context keys to values, "
+                f"got {_got(ctx)}."
+            )
+    returns = kwargs.get("return_tasks")
+    if returns is not None:
+        _options.check_task_list(returns, "return_tasks", owner)
+        assert isinstance(returns, Iterable)
+        for task in returns:
+            if not isinstance(task, Task):
+                raise TypeError(
+                    f"{owner}: return_tasks must hold tasks, got {_got(task)}; pass the task "
+                    "objects returned when the flow was built."
+                )
+    _options.check_callables(
+        kwargs.get("task_runner_state_handlers"),
+        "task_runner_state_handlers",
+        owner,
+        "fn(task_runner, old_state, new_state)",
+    )

@@ -308,7 +308,7 @@ def _checkpointed_state(tmp_path: Path) -> Success:
 def test_load_result_reads_the_persisted_value(tmp_path: Path) -> None:
     state = _checkpointed_state(tmp_path)
     (tmp_path / "add_one.pkl").write_bytes(PickleSerializer().serialize("from disk"))
-    state.result = None
+    state._result.value = None  # the location is kept: load_result reads it
     assert state.load_result() is state
     assert state.result == "from disk"
     assert state._result.value == "from disk"
@@ -316,7 +316,6 @@ def test_load_result_reads_the_persisted_value(tmp_path: Path) -> None:
 
 def test_load_result_in_another_process(tmp_path: Path) -> None:
     state = _checkpointed_state(tmp_path)
-    state.result = None
     state._result.value = None
     pickled = tmp_path / "state.pkl"
     pickled.write_bytes(pickle.dumps(state))
@@ -338,6 +337,7 @@ def test_load_result_in_another_process(tmp_path: Path) -> None:
 def test_load_result_of_a_corrupt_file_names_location_and_serializer(tmp_path: Path) -> None:
     state = _checkpointed_state(tmp_path)
     (tmp_path / "add_one.pkl").write_bytes(b"\x80\x05garbage")
+    state._result.value = None
     with pytest.raises(ResultReadError) as info:
         state.load_result()
     assert str(tmp_path / "add_one.pkl") in str(info.value)

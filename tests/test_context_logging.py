@@ -68,9 +68,27 @@ class TestContextAPI:
         assert headwater.context.config.logging.level == headwater.config.logging.level
 
     def test_context_class(self):
+        # As Prefect 1: a new Context starts with config.context's keys and the config.
         c = Context({"a": 1}, b=2)
         assert c.a == 1 and c.b == 2
-        assert sorted(c) == ["a", "b"]
+        assert sorted(c) == ["a", "b", "config", "secrets"]
+        assert c.config == headwater.config
+
+    def test_config_mapping_given_to_a_context_is_merged_into_the_config(self):
+        c = Context(config={"logging": {"x": 1}})
+        assert c.config.logging.x == 1
+        assert c.config.logging.level == headwater.config.logging.level
+        with headwater.context(config={"my_app": {"mode": "test"}}):
+            assert headwater.config.my_app.mode == "test"
+            assert headwater.config.logging.level == c.config.logging.level
+        assert "my_app" not in headwater.config
+
+    def test_only_the_global_context_pickles(self):
+        import pickle
+
+        assert pickle.loads(pickle.dumps(headwater.context)) is headwater.context
+        with pytest.raises(TypeError, match="headwater.context"):
+            pickle.dumps(Context())
 
     def test_threads_do_not_see_each_others_writes(self):
         barrier = threading.Barrier(2)
@@ -147,7 +165,8 @@ class TestContextDuringRuns:
         ctx = flow.run().result[g].result
         missing = [k for k in RUN_KEYS if k not in ctx]
         assert missing == []
-        assert "task_loop_result" in ctx
+        # as in Prefect Core 1.x, task_loop_result is set from a task's second loop on
+        assert "task_loop_result" not in ctx
         assert ctx["flow_name"] == "ctx-flow"
         assert ctx["task_name"] == "grab"
         assert ctx["task_slug"] == flow.slugs[g]
@@ -349,8 +368,11 @@ class TestLogging:
         with Flow("f") as flow:
             broken()
         flow.run()
-        errors = [r for r in records if r.levelno == logging.ERROR and r.name == "headwater.broken"]
+        errors = [
+            r for r in records if r.levelno == logging.ERROR and r.name == "headwater.TaskRunner"
+        ]
         assert errors and errors[0].exc_info[1].args == ("logged failure",)
+        assert "Task 'broken'" in errors[0].getMessage()
 
     def test_root_logger_untouched_by_import_and_run(self):
         code = textwrap.dedent(
@@ -383,3 +405,57 @@ class TestLogging:
         assert proc.returncode == 0, proc.stderr
         assert "ROOT-OK" in proc.stdout
         assert "log line" in proc.stderr
+
+
+class TestPrefect1LoggingApi:
+    def test_configure_logging_for_tests_uses_the_configuration_in_effect(self):
+        from headwater.utilities.configuration import set_temporary_config
+        from headwater.utilities.logging import CloudHandler, configure_logging
+
+        with set_temporary_config({"logging.level": "DEBUG"}):
+            logger = configure_logging(testing=True)
+        assert logger.name == "headwater-test-logger" and logger.level == logging.DEBUG
+        assert any(isinstance(h, CloudHandler) for h in logger.handlers)
+        assert get_logger().name == "headwater"  # the real logger is left alone
+
+    def test_records_of_the_headwater_logger_carry_only_the_set_context_keys(self):
+        seen = {}
+
+        class Look(logging.Filter):
+            def filter(self, record):
+                seen.update(record.__dict__)
+                return True
+
+        logger = get_logger()
+        look = Look()
+        logger.addFilter(look)
+        try:
+            with headwater.context(flow_run_id="fri", task_name="tn"):
+                logger.warning("hello")
+        finally:
+            logger.removeFilter(look)
+        assert seen["flow_run_id"] == "fri" and seen["task_name"] == "tn"
+        assert "task_run_id" not in seen
+
+    def test_log_records_are_batched_to_a_client_when_running_with_a_backend(self, monkeypatch):
+        from headwater.utilities import logging as hw_logging
+        from headwater.utilities.configuration import set_temporary_config
+
+        sent = []
+
+        class FakeClient:
+            def write_run_logs(self, logs):
+                sent.extend(logs)
+
+        manager = hw_logging.LogManager()
+        monkeypatch.setattr(headwater, "Client", FakeClient, raising=False)
+        monkeypatch.setattr(hw_logging, "LOG_MANAGER", manager)
+        overrides = {"cloud.send_flow_run_logs": True, "cloud.logging_heartbeat": 60}
+        with set_temporary_config(overrides):
+            logger = hw_logging.configure_logging(testing=True)
+            with headwater.context(running_with_backend=True, flow_run_id="run-1"):
+                logger.info("shipped %d", 1)
+            logger.info("not shipped: no backend")
+            manager.stop()
+        assert [(log["message"], log["flow_run_id"]) for log in sent] == [("shipped 1", "run-1")]
+        assert manager.thread is None and manager.client is None

@@ -22,6 +22,8 @@ SURFACE = {
     ),
     "headwater.engine.state": "_MetaState MetaState",
     "headwater.engine.flow_runner": "FlowRunnerInitializeResult",
+    "headwater.engine.task_runner": "TaskRunnerInitializeResult",
+    "headwater.engine.runner": "call_state_handlers",
     "headwater.core.edge": "Edge Task",
     "headwater.run_configs": (
         "RunConfig UniversalRun LocalRun DockerRun KubernetesRun ECSRun VertexRun"

@@ -186,6 +186,13 @@ class TestSomeFailed:
             triggers.some_failed(at_most=0)(ups(F()))
 
 
+@pytest.mark.parametrize("make", [triggers.some_successful, triggers.some_failed])
+def test_some_triggers_pass_without_upstream_tasks(make):
+    assert make()({}) is True
+    assert make(at_least=2, at_most=4)(set()) is True
+    assert make(at_least=0.1, at_most=0.5)({}) is True
+
+
 # -- in flow runs ----------------------------------------------------------------------------------
 @task
 def ok():

@@ -30,6 +30,7 @@ from headwater.context import context
 context._base["config"] = global_config()
 
 import headwater.triggers as triggers  # noqa: E402
+import headwater.utilities.context  # noqa: E402,F401  (new Context objects start from config)
 from headwater.core import Flow, Parameter, Task  # noqa: E402
 from headwater.core.edge import flatten, mapped, unmapped  # noqa: E402
 from headwater.utilities.tasks import apply_map, tags, task  # noqa: E402

@@ -291,7 +291,7 @@ def _env_layer(env: Mapping[str, str], prefix: str) -> Iterator[tuple[tuple[str,
                 f"{start}SECTION__KEY=value (two underscores between parts)"
             )
         if len(parts) >= 3 and parts[0].lower() == "context" and parts[1].lower() == "secrets":
-            key = (*(p.lower() for p in parts[:-1]), parts[-1])  # secret names keep their case
+            key = ("context", "secrets", *parts[2:])  # secret names keep their case
         else:
             key = tuple(p.lower() for p in parts)
         yield key, env[name], name
@@ -347,10 +347,16 @@ def _resolve_references(flat: dict, sections: set, changed: set) -> None:
                 f"configuration key {_dotted(referrer)} refers to ${{{name}}}, which is a "
                 "section; a reference must name a single key"
             )
-        raise ConfigurationError(
+        import warnings
+
+        warnings.warn(
             f"configuration key {_dotted(referrer)} refers to ${{{name}}}, but {name!r} is "
-            "neither a configuration key nor a set environment variable"
+            "neither a configuration key nor a set environment variable; the reference is "
+            "replaced by an empty string",
+            UserWarning,
+            stacklevel=2,
         )
+        return ""
 
     def resolve(key: tuple[str, ...]) -> Any:
         value = flat[key]
@@ -361,16 +367,19 @@ def _resolve_references(flat: dict, sections: set, changed: set) -> None:
             raise ConfigurationError(
                 "configuration references form a cycle: " + " -> ".join(_dotted(k) for k in cycle)
             )
-        matches = list(_CONFIG_REF.finditer(value))
-        if matches:
-            stack.append(key)
+        stack.append(key)
+        # Substituting an inner reference may complete an outer one (``${a.${b}}``): repeat.
+        for _ in range(_MAX_ROUNDS):
+            matches = list(_CONFIG_REF.finditer(value)) if isinstance(value, str) else []
+            if not matches:
+                break
             if len(matches) == 1 and matches[0].span() == (0, len(value)):
                 value = lookup(matches[0].group(1), key)
             else:
                 value = _CONFIG_REF.sub(lambda m: _as_text(lookup(m.group(1), key)), value)
-            stack.pop()
             flat[key] = value
             changed.add(key)
+        stack.pop()
         done.add(key)
         return value
 
@@ -379,8 +388,6 @@ def _resolve_references(flat: dict, sections: set, changed: set) -> None:
 
 
 def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
     return str(value)
 
 
@@ -388,17 +395,22 @@ def _load(
     path: str | os.PathLike,
     user_config_path: str | os.PathLike | None,
     env: Mapping[str, str] | None,
-    env_prefix: str,
+    env_prefix: str | None,
     reserved: frozenset[str],
+    backend_config_path: str | os.PathLike | None = None,
 ) -> tuple[dict[str, Any], dict[tuple[str, ...], _Source], str | None]:
-    """Merge the layers, expand and resolve; return (data, sources, user file read)."""
+    """Merge the layers, expand and resolve; return (data, sources, user file read).
+
+    ``env_prefix=None`` reads no configuration variables (``env`` still expands ``$NAME``);
+    ``user_config_path=None`` then reads no user file either.
+    """
     env = os.environ if env is None else env
     sources: dict[tuple[str, ...], _Source] = {}
     path = os.fspath(path)
     data: dict[str, Any] = {}
     _merge(data, _read_toml(path, "default"), _Source("default", path), sources)
 
-    if user_config_path is None:
+    if user_config_path is None and env_prefix is not None:
         user_config_path = env.get(f"{env_prefix}__{USER_CONFIG_VAR}", DEFAULT_USER_CONFIG)
     user_path: str | None = None
     if user_config_path:  # "" reads no user file
@@ -407,9 +419,14 @@ def _load(
             _merge(data, _read_toml(user_path, "user"), _Source("user", user_path), sources)
         else:
             user_path += " (not found)"
+    if backend_config_path:
+        backend_path = _expand(os.fspath(backend_config_path), env, frozenset())
+        if os.path.isfile(backend_path):
+            _merge(data, _read_toml(backend_path, "user"), _Source("user", backend_path), sources)
 
-    for key, raw, name in _env_layer(env, env_prefix):
-        _apply_env(data, key, _typed_text(key, raw), name, sources)
+    if env_prefix is not None:
+        for key, raw, name in _env_layer(env, env_prefix):
+            _apply_env(data, key, _typed_text(key, raw), name, sources)
 
     flat: dict[tuple[str, ...], Any] = {}
     sections: set[tuple[str, ...]] = set()

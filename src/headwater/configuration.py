@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from headwater._config_loading import (
@@ -69,13 +69,15 @@ from headwater._config_loading import (
     interpolate_env_vars,
     string_to_type,
 )
+from headwater._config_types import Config, ConfigKeyError
 from headwater.context import context as _context
 from headwater.exceptions import ConfigurationError
-from headwater.utilities.collections import DotDict, as_nested_dict
+from headwater.utilities.collections import as_nested_dict
 
 __all__ = [
     "DEFAULT_CONFIG",
     "Config",
+    "ConfigKeyError",
     "ConfigProxy",
     "config",
     "current_config",
@@ -95,58 +97,6 @@ DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "confi
 USER_CONFIG = os.getenv(f"{ENV_PREFIX}__USER_CONFIG_PATH", "~/.headwater/config.toml")
 """Path of the user's configuration file, as set when headwater was imported."""
 ENV_VAR_PREFIX = ENV_PREFIX
-
-
-# ------------------------------------------------------------------------------------ Config --
-class Config(DotDict):
-    """Nested, attribute-accessible configuration (each section is itself a ``Config``)."""
-
-    def __getattr__(self, attr: str) -> Any:
-        # Only reached when ``attr`` is not a key.
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        raise AttributeError(f"Config has no key {attr!r}")
-
-    def copy(self) -> Config:
-        """A copy in which every section is a new ``Config`` and every list a new list."""
-        new = Config()
-        for key, value in self.items():
-            if isinstance(value, Config):
-                value = value.copy()
-            elif isinstance(value, list):
-                value = list(value)
-            new[key] = value
-        return new
-
-    def get_nested(self, key: str, default: Any = None) -> Any:
-        """The value at dotted ``key`` (``"tasks.defaults.timeout"``), or ``default``."""
-        value: Any = self
-        for part in key.split("."):
-            if not isinstance(value, Mapping) or part not in value:
-                return default
-            value = value[part]
-        return value
-
-    def set_nested(self, key: str, value: Any) -> None:
-        """Set the value at dotted ``key``, creating missing sections.
-
-        Raises:
-            ConfigurationError: a part of ``key`` before the last names a value, not a section.
-        """
-        parts = key.split(".")
-        if not all(parts):
-            raise ConfigurationError(f"invalid configuration key {key!r}: empty part")
-        node: MutableMapping = self
-        for i, part in enumerate(parts[:-1]):
-            child = node.get(part)
-            if child is None:
-                child = node[part] = Config()
-            elif not isinstance(child, MutableMapping):
-                raise ConfigurationError(
-                    f"cannot set {key!r}: {'.'.join(parts[: i + 1])!r} is a value, not a section"
-                )
-            node = child
-        node[parts[-1]] = as_nested_dict(value, Config) if isinstance(value, Mapping) else value
 
 
 class ConfigProxy(Config):
@@ -265,33 +215,59 @@ def global_config() -> Config:
 def load_configuration(
     path: str | os.PathLike = DEFAULT_CONFIG,
     user_config_path: str | os.PathLike | None = None,
+    backend_config_path: str | os.PathLike | None = None,
+    env_var_prefix: str | None = None,
+    *,
     env: Mapping[str, str] | None = None,
-    env_prefix: str = ENV_PREFIX,
 ) -> Config:
-    """Load a configuration: defaults file, user file, environment, then interpolation.
+    """Load a configuration: defaults file, user files, environment, then interpolation.
+
+    Called with files only, it reads just those files (``$NAME`` references still expand from
+    ``os.environ``). Passing ``env_var_prefix`` also reads ``PREFIX__SECTION__KEY`` variables;
+    passing ``env`` reads configuration variables from that mapping, with the ``HEADWATER``
+    prefix unless ``env_var_prefix`` says otherwise, and the user file named by its
+    ``HEADWATER__USER_CONFIG_PATH`` (default ``~/.headwater/config.toml``), as headwater does
+    at import.
 
     Args:
         path: the defaults file (the packaged ``config.toml`` by default).
-        user_config_path: the user file; ``None`` reads ``HEADWATER__USER_CONFIG_PATH`` from
-            ``env`` and falls back to ``~/.headwater/config.toml``. A missing file is skipped;
-            ``""`` reads no user file.
+        user_config_path: a user file merged over the defaults; a missing file is skipped and
+            ``""`` reads none.
+        backend_config_path: one more file merged over the user file, if it exists.
+        env_var_prefix: the prefix of configuration variables to read (``None``: read none,
+            unless ``env`` is given).
         env: the environment to read variables from (default ``os.environ``).
-        env_prefix: the prefix of configuration variables.
 
     Returns:
         The configuration, with task defaults normalised by :func:`process_task_defaults`.
 
     Raises:
         ConfigurationError: a file is unreadable or not valid TOML, a value has the wrong type
-            for its key, or a reference is missing or part of a cycle.
+            for its key, a key would shadow a ``Config`` method, or references form a cycle.
+            (It is a ``ValueError``.) A reference to a key that does not exist is replaced by
+            ``""`` with a ``UserWarning`` naming both keys.
     """
-    data, sources, _ = _load(path, user_config_path, env, env_prefix, _reserved_names())
+    prefix = env_var_prefix if env_var_prefix is not None or env is None else ENV_PREFIX
+    if user_config_path is None and env is None:
+        user_config_path = ""
+    data, sources, _ = _load(
+        path, user_config_path, env, prefix, _reserved_names(), backend_config_path
+    )
     if any(src.kind in ("user", "env") for src in sources.values()):
         # Values a user supplied are also checked against the pydantic model of the known
         # keys. The packaged defaults alone pass it (a test checks), so a plain
         # ``import headwater`` skips this and never imports pydantic.
         _validate_against_model(data, sources)
-    return process_task_defaults(as_nested_dict(data, Config))
+    cfg = as_nested_dict(data, Config)
+    secrets = (
+        data.get("context", {}).get("secrets") if isinstance(data.get("context"), dict) else None
+    )
+    if isinstance(secrets, dict):
+        # A secret's value is data, not a section: a dict stays a dict.
+        for name, value in secrets.items():
+            if isinstance(value, dict):
+                cfg.context.secrets[name] = value
+    return process_task_defaults(cfg)
 
 
 def _validate_against_model(
@@ -306,12 +282,16 @@ def _validate_against_model(
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
+            if err["type"] == "missing":
+                continue  # a file of other defaults may leave known keys out
             loc = tuple(str(p) for p in err["loc"])
             where = next(
                 (sources[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in sources), None
             )
             origin = f" (from {where})" if where is not None else ""
             problems.append(f"{'.'.join(loc)}: {err['msg']}, got {err['input']!r}{origin}")
+        if not problems:
+            return
         raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None
 
 
@@ -319,16 +299,19 @@ def explain_configuration(
     path: str | os.PathLike = DEFAULT_CONFIG,
     user_config_path: str | os.PathLike | None = None,
     env: Mapping[str, str] | None = None,
-    env_prefix: str = ENV_PREFIX,
+    env_var_prefix: str = ENV_PREFIX,
 ) -> tuple[list[tuple[str, Any, str]], str | None]:
-    """Load as :func:`load_configuration` does and say where each value came from.
+    """Load as headwater does at import and say where each value came from.
+
+    ``user_config_path=None`` reads the file named by ``HEADWATER__USER_CONFIG_PATH`` in
+    ``env`` (default ``os.environ``), else ``~/.headwater/config.toml``.
 
     Returns:
         ``(rows, user_file)``: one ``(dotted_key, value, source)`` row per key, in file order,
         with values as written (before :func:`process_task_defaults`), and the user file that
         was read (or the path that was looked for, marked ``(not found)``).
     """
-    data, sources, user_path = _load(path, user_config_path, env, env_prefix, _reserved_names())
+    data, sources, user_path = _load(path, user_config_path, env, env_var_prefix, _reserved_names())
     flat: dict[tuple[str, ...], Any] = {}
     _flatten(data, flat, set())
     rows = [(_dotted(k), v, str(sources.get(k, "unknown"))) for k, v in flat.items()]
@@ -365,8 +348,6 @@ def _env_text(key: tuple[str, ...], value: Any) -> str:
         typed = string_to_type(value)
         # Quote text that would otherwise come back as another value ("123", "true", "None").
         return value if type(typed) is str and typed == value else repr(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, datetime.timedelta):
         seconds = value.total_seconds()
         return str(int(seconds)) if seconds.is_integer() else str(seconds)
@@ -505,6 +486,6 @@ def validate_config(config: Mapping | None = None) -> None:
     _validate_config(current_config() if config is None else config)
 
 
-_global_config = load_configuration()
+_global_config = load_configuration(DEFAULT_CONFIG, env=os.environ)
 config: Config = ConfigProxy()
 """The configuration in effect in the current context (see the module docstring)."""

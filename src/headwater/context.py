@@ -19,6 +19,7 @@ never changes under it.
 from __future__ import annotations
 
 import contextvars
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -41,7 +42,7 @@ class Context:
     def __init__(self, init: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         base = dict(init or {})
         base.update(kwargs)
-        object.__setattr__(self, "_base", base)
+        object.__setattr__(self, "_base", _seeded(base))
         object.__setattr__(
             self, "_var", contextvars.ContextVar(f"headwater_context_{id(self)}", default=None)
         )
@@ -83,6 +84,10 @@ class Context:
 
     def to_dict(self) -> dict[str, Any]:
         """A shallow copy of the current values as a plain dict."""
+        return dict(self._get())
+
+    def copy(self) -> dict[str, Any]:
+        """A shallow copy of the current values as a plain dict (same as :meth:`to_dict`)."""
         return dict(self._get())
 
     def snapshot(self) -> dict[str, Any]:
@@ -128,18 +133,57 @@ class Context:
     @contextmanager
     def __call__(self, *args: Mapping[str, Any], **kwargs: Any) -> Iterator[Context]:
         """Temporarily set keys; the previous values come back when the block exits."""
-        new = dict(self._get())
+        cur = self._get()
+        new = dict(cur)
         for a in args:
             new.update(a)
         new.update(kwargs)
+        if "config" in new and new["config"] is not cur.get("config"):
+            new["config"] = _merged_config(cur.get("config"), new["config"])
         token = self._var.set(new)
         try:
             yield self
         finally:
             self._var.reset(token)
 
-    def __reduce__(self):
-        return (Context, (self.to_dict(),))
+    def __reduce__(self) -> str:
+        if self is context:
+            return "context"  # by reference: the receiving process uses its own context
+        raise TypeError(
+            "a Context cannot be pickled: its values change while flows run. Read them "
+            "through `headwater.context` where they are needed, or pickle "
+            "`headwater.context.to_dict()`"
+        )
+
+
+def _seeded(values: dict[str, Any]) -> dict[str, Any]:
+    """The first values of a new ``Context``: ``config.context`` keys, then ``values``.
+
+    ``config`` is the loaded configuration, with any ``values["config"]`` merged in. Before the
+    configuration is loaded (the module-level ``context`` below), ``values`` is used as given.
+    """
+    module = sys.modules.get("headwater.utilities.context")
+    cfg = getattr(module, "config", None) if module is not None else None
+    if cfg is None:
+        return values
+    init = dict(cfg.get("context", None) or {})
+    init.update(values)
+    init["config"] = _merged_config(cfg, init.get("config") or {})
+    return init
+
+
+def _merged_config(base: Any, overrides: Any) -> Any:
+    """``base`` (a configuration) with the sections and keys of ``overrides`` merged in.
+
+    A whole ``Config`` (as ``set_temporary_config`` and context snapshots pass) replaces
+    ``base``; a plain mapping is a partial override.
+    """
+    from headwater._config_types import Config, merge_config
+
+    if base is None or not isinstance(overrides, Mapping) or isinstance(overrides, Config):
+        return overrides
+
+    return merge_config(base, overrides)
 
 
 context = Context()

@@ -138,10 +138,13 @@ def _bounds(
 def _some(
     name: str, pred: Callable[[State], bool], at_least: float | None, at_most: float | None
 ) -> Callable[..., bool]:
-    if at_least is not None and at_least < 0 or at_most is not None and at_most < 0:
-        raise ValueError(f"{name}: at_least and at_most must not be negative.")
+    for bound in (at_least, at_most):
+        if isinstance(bound, int | float) and bound < 0:
+            raise ValueError(f"{name}: at_least and at_most must not be negative.")
 
     def trigger(upstream_states: dict[Any, State]) -> bool:
+        if not upstream_states:  # nothing upstream: nothing to count
+            return True
         states = _states(upstream_states)
         lo, hi = _bounds(name, at_least, at_most, len(states))
         count = sum(1 for s in states if pred(s))

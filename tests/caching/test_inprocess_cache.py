@@ -9,7 +9,7 @@ import pytest
 
 from headwater import Flow, Parameter, task
 from headwater.engine import cache_validators as cv
-from headwater.engine.state import Cached, Success
+from headwater.engine.state import Cached
 
 HOUR = datetime.timedelta(hours=1)
 
@@ -38,7 +38,7 @@ class TestCacheFor:
         caches: dict = {}
         first = run(flow, caches)
         second = run(flow, caches)
-        assert type(first.result[total]) is Success
+        assert type(first.result[total]) is Cached
         assert type(second.result[total]) is Cached
         assert second.result[total].result == 3
         assert calls == [(1, 2)]
@@ -61,7 +61,7 @@ class TestCacheFor:
         past = pendulum.now("UTC").subtract(minutes=1)
         caches = {"cached_add": [Cached(result=99, cached_result_expiration=past)]}
         state = run(flow, caches)
-        assert type(state.result[total]) is Success
+        assert type(state.result[total]) is Cached
         assert state.result[total].result == 3
         assert calls == [(1, 2)]
 
@@ -106,7 +106,7 @@ class TestValidators:
         caches: dict = {}
         run(flow, caches)
         state = run(flow, caches)
-        assert type(state.result[total]) is Success
+        assert type(state.result[total]) is Cached
         assert len(calls) == 2
 
     def test_duration_only_ignores_inputs(self):
@@ -134,7 +134,7 @@ class TestValidators:
         same = run(flow, caches, x=1)
         other = run(flow, caches, x=5)
         assert type(same.result[total]) is Cached
-        assert type(other.result[total]) is Success
+        assert type(other.result[total]) is Cached
         assert other.result[total].result == 7
         assert calls == [(1, 2), (5, 2)]
 
@@ -165,7 +165,7 @@ class TestValidators:
         same = run(flow, caches, mode="a")
         other = run(flow, caches, mode="b")
         assert type(same.result[t]) is Cached
-        assert type(other.result[t]) is Success
+        assert type(other.result[t]) is Cached
         assert calls == [1, 1]
 
     def test_partial_inputs_only(self):
@@ -177,7 +177,7 @@ class TestValidators:
         x_changed = run(flow, caches, x=2, y=2)
         assert type(y_changed.result[total]) is Cached
         assert y_changed.result[total].result == 3
-        assert type(x_changed.result[total]) is Success
+        assert type(x_changed.result[total]) is Cached
         assert calls == [(1, 2), (2, 2)]
 
     def test_partial_parameters_only(self):
@@ -197,7 +197,7 @@ class TestValidators:
         b_changed = run(flow, caches, a=1, b=2)
         a_changed = run(flow, caches, a=2, b=1)
         assert type(b_changed.result[t]) is Cached
-        assert type(a_changed.result[t]) is Success
+        assert type(a_changed.result[t]) is Cached
         assert len(calls) == 2
 
     def test_validators_reject_expired_states(self):
@@ -243,8 +243,8 @@ class TestCacheKey:
         assert a is not b
 
 
-def test_cache_validator_without_cache_for_is_an_error():
-    with pytest.raises(ValueError, match="cache_validator needs cache_for"):
+def test_cache_validator_without_cache_for_warns_that_nothing_is_cached():
+    with pytest.warns(UserWarning, match="will not be cached"):
 
         @task(cache_validator=cv.all_inputs)
         def f():

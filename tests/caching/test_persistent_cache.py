@@ -16,16 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headwater import Flow, Parameter, task
+from headwater.engine import _task_reuse as task_reuse_module
 from headwater.engine import cache_validators as cv
 from headwater.engine import persistent_cache as pc_module
-from headwater.engine import task_runner as task_runner_module
 from headwater.engine.persistent_cache import (
     PersistentCache,
     PersistentCacheWarning,
     UnhashableInputError,
     stable_hash,
 )
-from headwater.engine.state import Cached, Success
+from headwater.engine.state import Cached
 from headwater.utilities.configuration import set_temporary_config
 
 HOUR = datetime.timedelta(hours=1)
@@ -75,7 +75,7 @@ class TestAcrossProcesses:
         script.write_text(SCRIPT.format(factor=2))
         first = run_script(script, tmp_path / "cache")
         second = run_script(script, tmp_path / "cache")
-        assert "EXPENSIVE RAN" in first and "STATE Success 42" in first
+        assert "EXPENSIVE RAN" in first and "STATE Cached 42" in first
         assert "EXPENSIVE RAN" not in second
         assert "STATE Cached 42" in second
 
@@ -86,7 +86,7 @@ class TestAcrossProcesses:
         script.write_text(SCRIPT.format(factor=3))
         changed = run_script(script, tmp_path / "cache")
         assert "EXPENSIVE RAN" in changed
-        assert "STATE Success 63" in changed
+        assert "STATE Cached 63" in changed
         # the stale entry is gone: only the new code's entry remains
         assert len(entries(tmp_path / "cache")) == 1
 
@@ -181,11 +181,11 @@ class TestInvalidation:
         calls: list = []
         flow, t = self.make(tmp_path, calls)
         two_hours_ago = pendulum.now("UTC").subtract(hours=2)
-        monkeypatch.setattr(task_runner_module, "_now", lambda: two_hours_ago)
+        monkeypatch.setattr(task_reuse_module, "_now", lambda: two_hours_ago)
         fresh_run(flow)  # written with an expiration one hour in the past
         monkeypatch.undo()
         state = fresh_run(flow)
-        assert type(state.result[t]) is Success
+        assert type(state.result[t]) is Cached
         assert calls == [1, 1]
 
     def test_validator_rejects_other_inputs(self, tmp_path):
@@ -194,7 +194,7 @@ class TestInvalidation:
         fresh_run(flow, x=1)
         other = fresh_run(flow, x=2)
         same = fresh_run(flow, x=1)
-        assert type(other.result[t]) is Success
+        assert type(other.result[t]) is Cached
         assert type(same.result[t]) is Cached
         assert same.result[t].result == 10
         assert calls == [1, 2]
@@ -298,7 +298,7 @@ class TestInputs:
         same = fresh_run(flow, arr=np.arange(5))
         other = fresh_run(flow, arr=np.arange(6))
         assert type(same.result[t]) is Cached and same.result[t].result == 10
-        assert type(other.result[t]) is Success and other.result[t].result == 15
+        assert type(other.result[t]) is Cached and other.result[t].result == 15
         assert len(calls) == 2
 
     def test_pandas_inputs(self, tmp_path):
@@ -319,7 +319,7 @@ class TestInputs:
         same = fresh_run(flow, df=frame.copy(), note="b")
         changed = fresh_run(flow, df=frame.assign(b=["x", "z"]))
         assert type(same.result[t]) is Cached
-        assert type(changed.result[t]) is Success
+        assert type(changed.result[t]) is Cached
         assert len(calls) == 2
 
     def test_array_and_frame_hashes_follow_their_contents(self):
@@ -349,8 +349,8 @@ class TestInputs:
         assert len(record) == 1
         with pytest.warns(PersistentCacheWarning):
             second = fresh_run(flow)
-        assert type(first.result[t]) is Success
-        assert type(second.result[t]) is Success
+        assert type(first.result[t]) is Cached
+        assert type(second.result[t]) is Cached
         assert calls == [1, 1]
         assert entries(tmp_path) == []
 
@@ -404,7 +404,7 @@ class TestRobustness:
         with pytest.warns(PersistentCacheWarning, match="damaged persistent cache entry") as record:
             state = fresh_run(flow)
         assert str(entry) in str(record[0].message)
-        assert type(state.result[t]) is Success
+        assert type(state.result[t]) is Cached
         # the run replaced the damaged entry: the next run is cached, without warnings
         assert type(fresh_run(flow).result[t]) is Cached
         assert calls == [1, 1]
@@ -429,7 +429,7 @@ class TestRobustness:
         monkeypatch.setattr(pc_module.os, "replace", broken_replace)
         with pytest.warns(PersistentCacheWarning, match="disk full"):
             state = fresh_run(flow)
-        assert type(state.result[t]) is Success
+        assert type(state.result[t]) is Cached
         assert entries(tmp_path) == []
 
     def test_unpicklable_result_is_kept_in_process_only(self, tmp_path):

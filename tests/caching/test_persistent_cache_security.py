@@ -15,7 +15,7 @@ import pytest
 from headwater import Flow, task
 from headwater.engine import cache_validators as cv
 from headwater.engine.persistent_cache import PersistentCacheError, PersistentCacheWarning
-from headwater.engine.state import Cached, Failed, Success
+from headwater.engine.state import Cached, Failed
 from headwater.utilities.configuration import set_temporary_config
 
 HOUR = datetime.timedelta(hours=1)
@@ -86,7 +86,7 @@ class TestPlantedEntries:
             state = fresh_run(flow)
         assert not marker.exists()
         assert str(entry) in str(rec[0].message)
-        assert type(state.result[t]) is Success and calls == [21, 21]
+        assert type(state.result[t]) is Cached and calls == [21, 21]
 
     @pytest.mark.parametrize("tag", ["zeros", "copied"])
     def test_a_planted_pickle_with_a_wrong_signature_is_never_unpickled(self, tmp_path, home, tag):
@@ -102,7 +102,7 @@ class TestPlantedEntries:
             state = fresh_run(flow)
         assert not marker.exists()
         assert str(entry) in str(rec[0].message)
-        assert type(state.result[t]) is Success
+        assert type(state.result[t]) is Cached
         assert type(fresh_run(flow).result[t]) is Cached  # replaced by a good entry
 
     def test_an_entry_signed_with_another_key_is_ignored(self, tmp_path):
@@ -113,7 +113,7 @@ class TestPlantedEntries:
         with set_temporary_config({"home_dir": str(tmp_path / "mallory")}):
             with pytest.warns(PersistentCacheWarning, match="signature does not match"):
                 state = fresh_run(flow)
-        assert type(state.result[t]) is Success and calls == [21, 21]
+        assert type(state.result[t]) is Cached and calls == [21, 21]
 
     @posix_only
     @pytest.mark.parametrize("bits", [0o070, 0o007, 0o020, 0o002])
@@ -295,7 +295,7 @@ class TestWronglyStructuredEntries:
         with pytest.warns(PersistentCacheWarning, match="damaged persistent cache entry") as rec:
             state = fresh_run(flow)
         assert str(entry) in str(rec[0].message)
-        assert type(state.result[t]) is Success and calls == [21, 21]
+        assert type(state.result[t]) is Cached and calls == [21, 21]
         assert type(fresh_run(flow).result[t]) is Cached
 
     def test_a_good_entry_without_cached_inputs_is_still_used(self, tmp_path, home):

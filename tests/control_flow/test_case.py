@@ -98,8 +98,8 @@ def test_a_task_as_value_is_a_type_error():
 
 
 def test_block_sets_and_restores_context_case():
+    n = Parameter("n")
     with Flow("case"):
-        n = Parameter("n")
         assert headwater.context.get("case") is None
         with case(n, 1) as outer:
             assert headwater.context.case is outer

@@ -219,8 +219,15 @@ def test_switch_outside_a_flow_is_an_error():
 
 
 def test_compare_value_rejects_a_task():
-    with Flow("compare"), pytest.raises(TypeError, match="not a task"):
-        CompareValue(identity(1))
+    with Flow("compare") as flow:
+        one = identity(1)
+        # passing a task to a constructor also warns, as in Prefect 1
+        with (
+            pytest.raises(TypeError, match="not a task"),
+            pytest.warns(UserWarning, match="A Task was passed as an argument to CompareValue"),
+        ):
+            CompareValue(one)
+    assert flow.tasks == {one}
 
 
 # -- ifelse ---------------------------------------------------------------------------------

@@ -310,13 +310,26 @@ def test_decorating_a_function_is_a_type_error():
             pass
 
 
-def test_class_without_setup_is_a_type_error():
-    with pytest.raises(TypeError, match="needs a setup\\(\\) method"):
+def test_class_without_setup_has_no_setup_task():
+    # as in Prefect 1: setup is optional; the block's tasks then follow the init task only
+    calls = []
 
-        @resource_manager(name="x")
-        class NoSetup:
-            def cleanup(self, r):
-                pass
+    @resource_manager(name="x")
+    class NoSetup:
+        def cleanup(self, r):
+            calls.append(r)
+
+    @task
+    def one():
+        return 1
+
+    with Flow("no-setup") as flow:
+        with NoSetup() as resource:
+            work = one()
+    assert resource is None
+    state = flow.run()
+    assert state.is_successful() and state.result[work].result == 1
+    assert calls == [None]
 
 
 def test_block_sets_and_restores_context_resource(tmp_path):

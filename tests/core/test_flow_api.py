@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from headwater import Flow, Parameter, Task, task
-from headwater.core.edge import Edge
+from headwater.core.edge import Edge, flatten, mapped, unmapped
 from headwater.tasks.core.constants import Constant
 
 
@@ -55,9 +55,16 @@ class TestEdge:
         with pytest.raises(ValueError, match="cannot depend on itself"):
             Edge(a, a)
 
-    def test_non_task_is_a_type_error(self):
-        with pytest.raises(TypeError, match="upstream_task must be a Task"):
-            Edge(1, Task())
+    def test_non_task_becomes_a_constant_task(self):
+        # as in Prefect 1, an Edge converts values with as_task
+        edge = Edge(1, Task())
+        assert isinstance(edge.upstream_task, Constant) and edge.upstream_task.value == 1
+
+    def test_annotations_set_the_flags(self):
+        a, b = named("a", "b")
+        edge = Edge(mapped(flatten(a)), b)
+        assert edge.upstream_task is a and edge.mapped and edge.flattened
+        assert not Edge(unmapped(a), b, mapped=True).mapped  # the annotation wins
 
     def test_flow_add_edge_validates_too(self):
         a = Task(name="a")
@@ -419,7 +426,10 @@ class TestCopyUpdateReplace:
         f1.update(f2)
         assert f1.tasks == {a, b, c, d}
         assert f1.edges == {Edge(a, b), Edge(c, d)}
-        assert c in f1.reference_tasks()
+        # as in Prefect 1, reference tasks are merged only when asked
+        assert f1.reference_tasks() == {b, d}
+        f1.update(f2, merge_reference_tasks=True)
+        assert f1.reference_tasks() == {b, c, d}
 
     def test_update_brings_constants(self):
         with Flow("two") as f2:
@@ -436,8 +446,9 @@ class TestCopyUpdateReplace:
             x2 = Parameter("x", default=1)
             t2 = inc(x2)
         f1.update(f2, merge_parameters=True)
-        assert f1.parameters() == {x1}
-        assert f1.upstream_tasks(t2) == {x1}
+        # as Prefect 1: the updating flow's parameter replaces this flow's one
+        assert f1.parameters() == {x2}
+        assert f1.upstream_tasks(t1) == {x2}
         state = f1.run(x=10)
         assert state.result[t1].result == state.result[t2].result == 11
 

@@ -132,7 +132,8 @@ class TestNestedApplyMap:
         other = Flow("other")
 
         def per_item(x):
-            apply_map(lambda y: inc(y), [10, 20], flow=other)
+            # given a flow, apply_map passes its function flow= (as Prefect 1)
+            apply_map(lambda y, flow: inc.copy().bind(y, flow=flow), [10, 20], flow=other)
             return inc(x)
 
         with Flow("outer") as flow:

@@ -53,6 +53,12 @@ def test_signal_result_defaults_to_the_signal_itself():
     assert s.state.result is s
 
 
+def test_loop_result_defaults_to_the_signal_repr():
+    s = signals.LOOP("again")
+    assert s.state.result == "LOOP('again')" == repr(s)
+    assert signals.LOOP(result=3).state.result == 3
+
+
 @pytest.mark.parametrize("sig, state_cls", SIGNAL_STATES, ids=lambda x: getattr(x, "__name__", ""))
 def test_signal_from_state(sig, state_cls):
     assert signal_from_state(state_cls()) is sig

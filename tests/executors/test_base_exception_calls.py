@@ -19,7 +19,7 @@ import pytest
 from headwater import Flow, task
 from headwater.engine.state import Failed, Success, TriggerFailed
 from headwater.exceptions import SerializationError
-from headwater.executors._dask_support import DaemonThreadPool
+from headwater.executors._thread_pool import DaemonThreadPool
 
 
 class Boom(BaseException):
@@ -108,9 +108,7 @@ def after(x: Any) -> Any:
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("kind", list(EXCEPTIONS))
-def test_flow_task_raising_a_base_exception_fails_only_that_task(
-    executor: Any, kind: str
-) -> None:
+def test_flow_task_raising_a_base_exception_fails_only_that_task(executor: Any, kind: str) -> None:
     with Flow(f"base-exception-{kind}") as flow:
         bad = base_exception_task(kind)
         others = [fine(i) for i in range(4)]

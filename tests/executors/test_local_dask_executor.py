@@ -80,9 +80,9 @@ def identity(x: Any) -> Any:
         ("threading", "threads"),
         ("processes", "processes"),
         ("multiprocessing", "processes"),
-        ("sync", "sync"),
-        ("synchronous", "sync"),
-        ("single-threaded", "sync"),
+        ("sync", "synchronous"),
+        ("synchronous", "synchronous"),
+        ("single-threaded", "synchronous"),
     ],
 )
 def test_scheduler_aliases(alias: str, scheduler: str) -> None:

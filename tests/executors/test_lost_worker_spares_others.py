@@ -3,7 +3,8 @@
 - ``LocalDaskExecutor("processes")``: the calls running in the other processes when one process
   dies go on and succeed, each body running once.
 - ``DaskExecutor``: the calls only queued on the lost worker, and the run's shared inputs it
-  held, are sent again; only the call that was running there fails, each body running once.
+  held, are sent again; only the call that was running there fails, each body running once
+  (on a temporary cluster per test, whose scheduler fails a lost worker's tasks at once).
 - ``LocalDaskExecutor("processes")``: when the process running the flow is killed (``SIGKILL``,
   no chance to clean up), its worker processes end too instead of running on as orphans.
 
@@ -74,7 +75,9 @@ def innocent_waits_for_the_kill(i: int, directory: str) -> int:
     """Runs until the killer's process is gone: it is running when that process dies."""
     _record(directory, f"innocent-{i}")
     pid_file = Path(directory, "killed-pid")
-    _wait_until(lambda: pid_file.exists() and pid_file.read_text() and _gone(int(pid_file.read_text())))
+    _wait_until(
+        lambda: pid_file.exists() and pid_file.read_text() and _gone(int(pid_file.read_text()))
+    )
     return i
 
 
@@ -130,46 +133,57 @@ def test_process_pool_death_fails_only_the_call_it_was_running(tmp_path: Path) -
     _assert_only_the_killer_failed(state, killer, innocents, tmp_path)
 
 
+def _run_on_a_cluster_of_its_own(flow: Any, n_workers: int) -> Any:
+    """Run ``flow`` on a temporary cluster of single-threaded workers that fails a task at once.
+
+    With ``allowed-failures`` 0, the scheduler fails everything it had given a worker as soon as
+    that worker dies; the cluster is the test's own, so no call of another test occupies it.
+    """
+    import dask
+    import distributed  # noqa: F401 - its defaults must be loaded before dask.config.set below
+
+    executor = DaskExecutor(
+        cluster_kwargs=dict(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            host="127.0.0.1",
+        )
+    )
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        return flow.run(executor=executor)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(240)
+@pytest.mark.parametrize("at_once", [False, True], ids=["while-another-runs", "at-once"])
 def test_cluster_worker_death_fails_only_the_call_it_was_running(
-    tmp_path: Path, dask_cluster: Any, workers_back: Any
+    tmp_path: Path, at_once: bool
 ) -> None:
-    # Two single-threaded workers, and a worker loss fails what it was given at once
-    # (allowed-failures 0): the killer starts first on one worker, innocents queue behind it
-    # there and run on the other; the run's context and task runners live on both.
+    # Two workers: the killer starts first on one of them, innocents queue behind it there
+    # and run on the other; the run's context and task runners live on both. Killed at once,
+    # the killer may not have logged its start yet: it must still not run again (and kill the
+    # other worker).
     d = str(tmp_path)
     with Flow("one-worker-dies") as flow:
-        killer = kill_own_worker(d, os.getpid(), 1)
+        killer = kill_own_worker(d, os.getpid(), 0 if at_once else 1)
         innocents = [innocent_waits_for_the_killer(i, d) for i in range(8)]
-    try:
-        state = flow.run(executor=DaskExecutor(address=dask_cluster.scheduler.address))
-    finally:
-        workers_back()
+    state = _run_on_a_cluster_of_its_own(flow, n_workers=2)
     _assert_only_the_killer_failed(state, killer, innocents, tmp_path)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_shared_inputs_lost_with_the_worker_are_sent_again(tmp_path: Path) -> None:
-    # One single-threaded worker: the killer runs first, and everything else — the run's
-    # context, sent once as a task of its own from its second use on, and the calls that need
-    # it — is queued behind it, so it is all lost with the worker. The nanny starts a new one.
-    import dask
-    import distributed  # noqa: F401 - its defaults must be loaded before dask.config.set below
-
-
+    # One worker: the killer runs first, and everything else — the run's context, sent once
+    # as a task of its own from its second use on, and the calls that need it — is queued
+    # behind it, so it is all lost with the worker. The nanny starts a new one.
     d = str(tmp_path)
     with Flow("shared-input-lost") as flow:
         killer = kill_own_worker_once_seen_started(d)
         innocents = [innocent(i, d) for i in range(4)]
-    executor = DaskExecutor(
-        cluster_kwargs=dict(
-            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0", host="127.0.0.1"
-        )
-    )
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        state = flow.run(executor=executor)
+    state = _run_on_a_cluster_of_its_own(flow, n_workers=1)
     lost = state.result[killer]
     assert type(lost) is Failed and "was lost" in lost.message, lost
     for i, t in enumerate(innocents):

@@ -33,7 +33,7 @@ class TestClockEvent:
     def test_defaults(self):
         event = ClockEvent(pendulum.datetime(2024, 1, 1))
         assert event.parameter_defaults == {}
-        assert event.labels == []
+        assert event.labels is None  # as in Prefect 1: no labels given
 
     def test_copies_its_inputs(self):
         params, labels = {"x": 1}, ["a"]

@@ -159,9 +159,11 @@ class TestRRuleClock:
 
 
 class TestSchedule:
-    def test_no_clocks(self):
-        with pytest.raises(ValueError, match="clocks must not be empty"):
-            Schedule([])
+    def test_no_clocks_is_a_schedule_without_events(self):
+        # Prefect 1 accepts Schedule(clocks=[]) (subclasses override next()).
+        empty = Schedule([])
+        assert empty.next(3) == []
+        assert empty.start_date is None and empty.end_date is None
 
     def test_a_single_clock_not_in_a_list(self):
         with pytest.raises(ValueError, match="clocks must be a list of clocks.*wrap a single"):
@@ -190,7 +192,7 @@ class TestSchedule:
             Schedule([clocks.IntervalClock(HOUR)]).next(2.0)
 
     def test_interval_schedule_without_interval(self):
-        with pytest.raises(ValueError, match="interval is required"):
+        with pytest.raises(TypeError, match="interval is required"):
             IntervalSchedule(start_date=JAN1)
 
     def test_interval_schedule_bad_interval(self):

@@ -150,9 +150,19 @@ class TestFailure:
     def test_bad_stream_output(self):
         with pytest.raises(ValueError, match="stream_output must be"):
             ShellTask(stream_output="LOUD")
+        with pytest.raises(TypeError, match="stream_output must be"):  # as Prefect 1
+            ShellTask(stream_output="LOUD")
 
 
 class TestLogging:
+    def test_a_failure_is_logged_before_what_the_command_wrote(self, caplog):
+        with caplog.at_level(logging.ERROR, logger="headwater.ShellTask"):
+            with pytest.raises(signals.FAIL):
+                ShellTask(log_stderr=True).run(command="echo broken >&2; exit 3")
+        messages = [r.getMessage() for r in caplog.records if r.name == "headwater.ShellTask"]
+        assert messages[0].startswith("Command failed with exit code 3")
+        assert "broken" in messages[1]
+
     def test_log_stderr_keeps_stderr_out_of_result_and_logs_error_on_failure(self, caplog):
         t = ShellTask(log_stderr=True, return_all=True)
         with caplog.at_level(logging.INFO, logger="headwater"):

@@ -21,11 +21,20 @@ __all__ = ["Edge", "EdgeAnnotation", "flatten", "mapped", "unmapped"]
 
 
 class EdgeAnnotation:
-    """Base of the call-site annotations that set edge flags."""
+    """Base of the call-site annotations that set edge flags.
+
+    Annotations nest: ``mapped(flatten(x))`` is one annotation of ``x`` with both flags, the
+    inner annotation winning where they disagree.
+    """
 
     annotations: dict[str, bool] = {}
+    value: Any
 
     def __init__(self, value: Any) -> None:
+        self.annotations = dict(type(self).annotations)
+        if isinstance(value, EdgeAnnotation):
+            self.annotations.update(value.annotations)
+            value = value.value
         self.value = value
 
     def __repr__(self) -> str:
@@ -54,36 +63,55 @@ class Edge:
     """A dependency of ``downstream_task`` on ``upstream_task``.
 
     Args:
-        upstream_task: the task that runs first.
-        downstream_task: the task that runs after it.
+        upstream_task: the task that runs first; a value that is not a task becomes one
+            (:func:`~headwater.utilities.tasks.as_task`), and an annotation such as
+            ``mapped(task)`` sets the edge's flags.
+        downstream_task: the task that runs after it (converted the same way).
         key: if given, the upstream result is passed to the downstream ``run()`` under this
             keyword; must be a valid Python identifier.
-        mapped: map the downstream task over the upstream result.
-        flattened: flatten the upstream result (a list of lists) first.
+        mapped: map the downstream task over the upstream result (an annotation wins).
+        flattened: flatten the upstream result (a list of lists) first (an annotation wins).
+        flow: the flow collection tasks made from list or dict values are added to (default:
+            the flow in context).
     """
 
     __slots__ = ("upstream_task", "downstream_task", "key", "mapped", "flattened", "_hash")
 
     def __init__(
         self,
-        upstream_task: Task,
-        downstream_task: Task,
+        upstream_task: Any,
+        downstream_task: Any,
         key: str | None = None,
-        mapped: bool = False,
-        flattened: bool = False,
+        mapped: bool | None = False,
+        flattened: bool | None = False,
+        flow: Any = None,
     ) -> None:
         from headwater.core.task import Task
 
-        for name, t in (("upstream_task", upstream_task), ("downstream_task", downstream_task)):
-            if not isinstance(t, Task):
-                raise TypeError(f"Edge {name} must be a Task, got {type(t).__name__}: {t!r}")
         if upstream_task is downstream_task:
-            raise ValueError(f"A task cannot depend on itself: {upstream_task!r}")
+            raise ValueError(
+                f"Edges can not connect a task to itself: {upstream_task!r} cannot depend on itself."
+            )
         if key is not None and not (isinstance(key, str) and key.isidentifier()):
             raise ValueError(
                 f"Edge key {key!r} (from {upstream_task!r} to {downstream_task!r}) is not a valid "
                 "Python identifier; keys name the downstream run() argument."
             )
+        if not (isinstance(upstream_task, Task) and isinstance(downstream_task, Task)):
+            flags: dict[str, bool] = {}
+            for t in (upstream_task, downstream_task):
+                if isinstance(t, EdgeAnnotation):
+                    flags.update(t.annotations)
+            mapped = flags.get("mapped", mapped)
+            flattened = flags.get("flattened", flattened)
+            from headwater.utilities.tasks import as_task
+
+            upstream_task = as_task(upstream_task, flow=flow)
+            downstream_task = as_task(downstream_task, flow=flow)
+            if upstream_task is downstream_task:
+                raise ValueError(
+                    f"Edges can not connect a task to itself: {upstream_task!r} cannot depend on itself."
+                )
         self.upstream_task = upstream_task
         self.downstream_task = downstream_task
         self.key = key

@@ -66,23 +66,37 @@ class Parameter(Task):
         self.default = default
         self.type = type
         self._adapter: Any = None
-        super().__init__(name=name, slug=name, tags=tags, checkpoint=False)
+        from headwater.engine.results import PrefectResult
+
+        # Values are described by a PrefectResult (JSON), as in Prefect 1; they are not
+        # checkpointed (a parameter's value is an input the caller already has).
+        super().__init__(name=name, slug=name, tags=tags, checkpoint=False, result=PrefectResult())
         if type is not None:
             self._adapter = self._make_adapter()
 
     def __repr__(self) -> str:
         return f"<Parameter: {self.name}>"
 
-    def copy(self, name: str | None = None, **task_args: Any) -> Task:  # type: ignore[override]
-        if name is not None:
-            task_args["name"] = name
-            task_args.setdefault("slug", name)
+    def copy(self, name: str, **task_args: Any) -> Task:  # type: ignore[override]
+        """A copy of the parameter under a new ``name`` (its slug too).
+
+        Raises:
+            AttributeError: ``task_args`` names an attribute parameters do not have.
+        """
+        task_args["name"] = name
+        task_args.setdefault("slug", name)
         new = super().copy(**task_args)
         new.slug = new.name
         return new
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Task:  # type: ignore[override]
-        return super().__call__(*args, **kwargs)
+    def __call__(self, flow: Any = None) -> Parameter:  # type: ignore[override]
+        """Add the parameter to ``flow`` (default: the active flow) and return it.
+
+        A parameter takes no inputs, so this is all calling one does.
+        """
+        result = self.bind(flow=flow)
+        assert isinstance(result, Parameter)
+        return result
 
     def validate_value(self, value: Any) -> Any:
         """Validate/convert ``value`` with ``type`` (pydantic); raises ``ValueError``."""
@@ -128,13 +142,30 @@ class Parameter(Task):
         if self.name in params:
             return params[self.name]
         if self.required:
-            raise ValueError(f"No value was given for the required parameter {self.name!r}.")
+            raise ValueError(
+                f"Parameter {self.name!r} was required but not provided: pass a value for the "
+                f"required parameter {self.name!r}, e.g. flow.run(parameters={{{self.name!r}: ...}})."
+            )
         return self.default
 
 
 class DateTimeParameter(Parameter):
     """A parameter whose value (an ISO-8601 string, ``datetime`` or ``None``) becomes a
     timezone-aware ``pendulum.DateTime``."""
+
+    def __init__(
+        self,
+        name: str,
+        default: Any = REQUIRED,
+        required: bool | None = True,
+        tags: Iterable[str] | None = None,
+        type: Any = None,  # noqa: A002 - public argument name
+    ) -> None:
+        super().__init__(name=name, default=default, required=required, tags=tags, type=type)
+        from headwater.engine.results import PrefectResult
+        from headwater.engine.serializers import DateTimeSerializer
+
+        self.result = PrefectResult(serializer=DateTimeSerializer())
 
     def validate_value(self, value: Any) -> Any:
         value = super().validate_value(value)

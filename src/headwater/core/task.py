@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.context import context as _context
 from headwater.core import _options
+from headwater.core import _task_init as _init
+from headwater.core._task_operators import TaskOperators
 
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
@@ -48,7 +50,13 @@ class TaskSignature:
     __slots__ = ("names", "required", "defaults", "var_kw", "params")
 
     def __init__(self, fn: Callable[..., Any], owner: str, skip_self: bool) -> None:
-        sig = inspect.signature(fn)
+        try:
+            sig = inspect.signature(fn)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"This function can not be inspected (it is likely a built-in or C function): "
+                f"{owner} runs {fn!r} ({exc}). Wrap it in a def or lambda that calls it."
+            ) from exc
         params = list(sig.parameters.values())
         if skip_self and params and params[0].name == "self":
             params = params[1:]
@@ -101,9 +109,11 @@ def _infer_nout(fn: Callable[..., Any]) -> int | None:
     import typing
 
     origin = typing.get_origin(ann)
-    if origin is tuple:
+    if origin is tuple and ann not in (typing.Tuple, tuple):  # noqa: UP006 - bare: any length
         args = typing.get_args(ann)
-        if args and args[-1] is not Ellipsis and args != ((),):
+        if not args or args == ((),):
+            return 0  # Tuple[()]
+        if args[-1] is not Ellipsis:
             return len(args)
     return None
 
@@ -125,7 +135,7 @@ def _seconds(value: Any, what: str, owner: str) -> float | None:
     return secs
 
 
-class Task:
+class Task(TaskOperators):
     """A unit of work. Subclass and implement ``run()``.
 
     Args:
@@ -159,6 +169,7 @@ class Task:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        _init.wrap_subclass_init(cls)
         if "run" in cls.__dict__:
             cls._signature = TaskSignature(cls.run, f"Task {cls.__name__}", skip_self=True)
             cls._class_nout = _infer_nout(cls.run)
@@ -186,6 +197,8 @@ class Task:
         task_run_name: str | Callable[..., str] | None = None,
         nout: int | None = None,
     ) -> None:
+        if type(self) is not Task:
+            _init.warn_reserved_attributes(self)
         self.name = name if name is not None else type(self).__name__
         if not isinstance(self.name, str):
             raise TypeError(
@@ -203,35 +216,11 @@ class Task:
             self.tags.update(ctx_tags)
 
         defaults = _task_defaults()
-        if max_retries is None:
-            max_retries = defaults[0]
-        if retry_delay is None:
-            retry_delay = defaults[1]
+        self.max_retries, self.retry_delay, self.retry_on = _init.retry_options(
+            owner, max_retries, retry_delay, retry_on, defaults
+        )
         if timeout is None:
             timeout = defaults[2]
-        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-            raise ValueError(
-                f"{owner}: max_retries must be a non-negative int, got {max_retries!r}"
-            )
-        if retry_delay is not None and not isinstance(retry_delay, datetime.timedelta):
-            raise TypeError(
-                f"{owner}: retry_delay must be a datetime.timedelta, got "
-                f"{type(retry_delay).__name__}: {retry_delay!r}"
-            )
-        if max_retries > 0 and retry_delay is None:
-            raise ValueError(
-                f"{owner}: a retry_delay (datetime.timedelta) must be given when max_retries > 0."
-            )
-        if retry_on is not None:
-            if max_retries == 0:
-                raise ValueError(f"{owner}: retry_on is only meaningful with max_retries > 0.")
-            retry_on = (retry_on,) if isinstance(retry_on, type) else tuple(retry_on)
-            for exc in retry_on:
-                if not (isinstance(exc, type) and issubclass(exc, BaseException)):
-                    raise TypeError(f"{owner}: retry_on must hold exception types, got {exc!r}")
-        self.max_retries = max_retries
-        self.retry_delay = retry_delay
-        self.retry_on = retry_on
         t = _seconds(timeout, "timeout", owner)
         self.timeout = None if not t else (int(t) if float(t).is_integer() else t)
 
@@ -250,16 +239,10 @@ class Task:
             cache_validator, "cache_validator", owner, "fn(state, inputs, parameters) -> bool"
         )
         _options.check_cache_key(cache_key, owner)
-        if cache_validator is not None and cache_for is None and cache_key is None:
-            raise ValueError(
-                f"{owner}: cache_validator needs cache_for (how long a result is valid)."
-            )
-        if cache_for is not None and cache_validator is None:
-            from headwater.engine.cache_validators import duration_only
-
-            cache_validator = duration_only
         self.cache_for = cache_for
-        self.cache_validator = cache_validator
+        self.cache_validator = _init.cache_validator_for(
+            owner, cache_for, cache_validator, cache_key
+        )
         self.cache_key = cache_key
         self.checkpoint = checkpoint
 
@@ -285,12 +268,14 @@ class Task:
         if nout is not None and (not isinstance(nout, int) or nout < 0):
             raise ValueError(f"{owner}: nout must be a non-negative int, got {nout!r}")
         self.nout = nout
+        _init.track_created(self)
 
     # -- identity -------------------------------------------------------------------------
     def __repr__(self) -> str:
         return f"<Task: {self.name}>"
 
     __hash__ = object.__hash__
+    __signature__ = _init.InstanceSignature()
 
     @property
     def logger(self) -> logging.Logger:
@@ -357,14 +342,15 @@ class Task:
         new = _copy.copy(self)
         d = new.__dict__
         d["id"] = next(_ids)
-        d["slug"] = None
+        user_slug = self.slug is not None and self.slug != self._generated_slug
+        d["slug"] = f"{self.slug}-copy" if user_slug else None
         d["tags"] = set(self.tags)
         d["state_handlers"] = list(self.state_handlers)
         for k, v in task_args.items():
             if k not in d:
                 raise AttributeError(f"{self!r} has no attribute {k!r} to override in copy()")
             if k == "tags":
-                v = set(v or ())
+                v = set(self.tags).union(v or ())  # new tags are added to the task's own
             d[k] = v
         ctx_tags = _context.get("tags")
         if ctx_tags:
@@ -373,6 +359,7 @@ class Task:
             res = d["result"].copy()
             res.location = task_args["target"]
             d["result"] = res
+        _init.track_copy(self, new)
         return new
 
     def __call__(
@@ -386,7 +373,10 @@ class Task:
     ) -> Task:
         """Copy the task and bind the arguments in the active flow (or ``flow``)."""
         new = self.copy(**(task_args or {}))
-        return new.bind(*args, mapped=mapped, upstream_tasks=upstream_tasks, flow=flow, **kwargs)
+        with _init.untracked_on_error(new):
+            return new.bind(
+                *args, mapped=mapped, upstream_tasks=upstream_tasks, flow=flow, **kwargs
+            )
 
     def bind(
         self,
@@ -396,9 +386,14 @@ class Task:
         flow: Flow | None = None,
         **kwargs: Any,
     ) -> Task:
-        """Bind arguments to this task (no copy) in the active flow (or ``flow``)."""
-        flow = flow if flow is not None else _active_flow(self, "bind")
+        """Bind arguments to this task (no copy) in the active flow (or ``flow``); returns it.
+
+        Raises:
+            TypeError: the arguments do not fit ``run()`` (too many, unknown or missing).
+            ValueError: no flow is given or active.
+        """
         callargs = self._bind_arguments(args, kwargs)
+        flow = flow if flow is not None else _active_flow(self, "bind")
         flow.set_dependencies(
             task=self,
             upstream_tasks=upstream_tasks,
@@ -406,12 +401,10 @@ class Task:
             mapped=mapped,
             validate=False,
         )
-        case = _context.get("case")
-        if case is not None:
-            case.add_task(self, flow)
-        resource = _context.get("resource")
-        if resource is not None:
-            resource.add_task(self, flow)
+        _init.join_open_blocks(self, flow)
+        ctx_tags = _context.get("tags")
+        if ctx_tags:
+            self.tags.update(ctx_tags)
         return self
 
     def _bind_arguments(self, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -431,6 +424,12 @@ class Task:
                     f"{', '.join(sig.names) or 'no arguments'}."
                 )
             callargs[k] = v
+        missing = [n for n in sig.required if n not in callargs]
+        if missing:
+            raise TypeError(
+                f"{self!r}: missing a required argument: {missing[0]!r} (run() needs "
+                f"{', '.join(map(repr, missing))}; pass it as an argument of the call)."
+            )
         return callargs
 
     def map(
@@ -441,9 +440,19 @@ class Task:
         task_args: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Task:
-        """Copy the task and map it over the arguments (wrap one in ``unmapped`` to pass it whole)."""
-        new = self.copy(**(task_args or {}))
-        return new.bind(*args, mapped=True, upstream_tasks=upstream_tasks, flow=flow, **kwargs)
+        """Copy the task and map it over the arguments (wrap one in ``unmapped`` to pass it whole).
+
+        The copy's ``nout`` is ``None`` (a mapped task's result is a list, not a tuple) unless
+        ``task_args`` sets it.
+
+        Raises:
+            TypeError: an argument cannot be mapped over (it cannot be indexed).
+        """
+        task_args = dict(task_args or {})
+        task_args.setdefault("nout", None)
+        new = self.copy(**task_args)
+        with _init.untracked_on_error(new):
+            return new.bind(*args, mapped=True, upstream_tasks=upstream_tasks, flow=flow, **kwargs)
 
     def set_dependencies(
         self,
@@ -453,9 +462,9 @@ class Task:
         keyword_tasks: dict[str, Any] | None = None,
         mapped: bool = False,
         validate: bool | None = None,
-    ) -> None:
-        """Set dependencies of this task in ``flow`` (default: the active flow)."""
-        flow = flow if flow is not None else _active_flow(self, "set_dependencies")
+    ) -> Task:
+        """Set dependencies of this task in ``flow`` (default: the active flow); returns it."""
+        flow = flow if flow is not None else _dependency_flow(self, "set_dependencies")
         flow.set_dependencies(
             task=self,
             upstream_tasks=upstream_tasks,
@@ -464,25 +473,36 @@ class Task:
             mapped=mapped,
             validate=validate,
         )
+        return self
 
     def set_upstream(
         self, task: Any, flow: Flow | None = None, key: str | None = None, mapped: bool = False
-    ) -> None:
-        """Make this task depend on ``task`` (passing its result as ``key`` if given)."""
+    ) -> Task:
+        """Make this task depend on ``task`` (passing its result as ``key`` if given).
+
+        Returns:
+            This task, so calls chain.
+        """
         if key is not None:
             self.set_dependencies(flow=flow, keyword_tasks={key: task}, mapped=mapped)
         else:
             self.set_dependencies(flow=flow, upstream_tasks=[task], mapped=mapped)
+        return self
 
     def set_downstream(
         self, task: Any, flow: Flow | None = None, key: str | None = None, mapped: bool = False
-    ) -> None:
-        """Make ``task`` depend on this task (receiving its result as ``key`` if given)."""
-        flow = flow if flow is not None else _active_flow(self, "set_downstream")
+    ) -> Task:
+        """Make ``task`` depend on this task (receiving its result as ``key`` if given).
+
+        Returns:
+            This task, so calls chain.
+        """
+        flow = flow if flow is not None else _dependency_flow(self, "set_downstream")
         if key is not None:
             flow.set_dependencies(task=task, keyword_tasks={key: self}, mapped=mapped)
         else:
             flow.set_dependencies(task=task, upstream_tasks=[self], mapped=mapped)
+        return self
 
     def pipe(self, _task: Task, **kwargs: Any) -> Task:
         """``self.pipe(t, a=1)`` is ``t(self, a=1)``: chain calls fluently."""
@@ -491,106 +511,11 @@ class Task:
     def __iter__(self) -> Iterator[Task]:
         if self.nout is None:
             raise TypeError(
-                f"{self!r} is not iterable. If it returns several values, give it nout=<n> "
-                "(or annotate run()'s return as Tuple[...]) to unpack it."
+                f"Task is not iterable: {self!r}. If it returns several values, give it "
+                "nout=<n> (or annotate run()'s return as Tuple[...]) to unpack it; a mapped "
+                "task's result is a list, which does not unpack."
             )
         return (self[i] for i in range(self.nout))
-
-    # -- operators ------------------------------------------------------------------------
-    def __getitem__(self, key: Any) -> Task:
-        from headwater.tasks.core.operators import GetItem
-
-        name = f"{self.name}[{key.name}]" if isinstance(key, Task) else f"{self.name}[{key!r}]"
-        return GetItem(name=name).bind(self, key)
-
-    def __or__(self, other: Task) -> Task:
-        self.set_downstream(other)
-        return other
-
-    def __ror__(self, other: Any) -> Task:
-        self.set_upstream(other)
-        return self
-
-    def _op(self, cls_name: str, *args: Any) -> Task:
-        from headwater.tasks.core import operators
-
-        return getattr(operators, cls_name)().bind(*args)
-
-    def __add__(self, other: Any) -> Task:
-        return self._op("Add", self, other)
-
-    def __radd__(self, other: Any) -> Task:
-        return self._op("Add", other, self)
-
-    def __sub__(self, other: Any) -> Task:
-        return self._op("Sub", self, other)
-
-    def __rsub__(self, other: Any) -> Task:
-        return self._op("Sub", other, self)
-
-    def __mul__(self, other: Any) -> Task:
-        return self._op("Mul", self, other)
-
-    def __rmul__(self, other: Any) -> Task:
-        return self._op("Mul", other, self)
-
-    def __truediv__(self, other: Any) -> Task:
-        return self._op("Div", self, other)
-
-    def __rtruediv__(self, other: Any) -> Task:
-        return self._op("Div", other, self)
-
-    def __floordiv__(self, other: Any) -> Task:
-        return self._op("FloorDiv", self, other)
-
-    def __rfloordiv__(self, other: Any) -> Task:
-        return self._op("FloorDiv", other, self)
-
-    def __mod__(self, other: Any) -> Task:
-        return self._op("Mod", self, other)
-
-    def __rmod__(self, other: Any) -> Task:
-        return self._op("Mod", other, self)
-
-    def __pow__(self, other: Any) -> Task:
-        return self._op("Pow", self, other)
-
-    def __rpow__(self, other: Any) -> Task:
-        return self._op("Pow", other, self)
-
-    def __and__(self, other: Any) -> Task:
-        return self._op("And", self, other)
-
-    def __rand__(self, other: Any) -> Task:
-        return self._op("And", other, self)
-
-    def __gt__(self, other: Any) -> Task:
-        return self._op("GreaterThan", self, other)
-
-    def __ge__(self, other: Any) -> Task:
-        return self._op("GreaterThanOrEqual", self, other)
-
-    def __lt__(self, other: Any) -> Task:
-        return self._op("LessThan", self, other)
-
-    def __le__(self, other: Any) -> Task:
-        return self._op("LessThanOrEqual", self, other)
-
-    def is_equal(self, other: Any) -> Task:
-        """A task whose result is ``self == other``."""
-        return self._op("Equal", self, other)
-
-    def is_not_equal(self, other: Any) -> Task:
-        """A task whose result is ``self != other``."""
-        return self._op("NotEqual", self, other)
-
-    def not_(self) -> Task:
-        """A task whose result is ``not self``."""
-        return self._op("Not", self)
-
-    def or_(self, other: Any) -> Task:
-        """A task whose result is ``self or other``."""
-        return self._op("Or", self, other)
 
 
 Task._signature = TaskSignature(Task.run, "Task", skip_self=True)
@@ -600,10 +525,24 @@ Task._class_nout = None  # type: ignore[attr-defined]
 def _active_flow(task: Task, what: str) -> Flow:
     flow = _context.get("flow")
     if flow is None:
+        from headwater.tasks.core.function import FunctionTask
+
+        shown = task.name if isinstance(task, FunctionTask) else f"{type(task).__name__}(...)"
         raise ValueError(
-            f"Could not infer an active Flow context while calling {what}() on {task!r}: no flow is "
-            "active. Call tasks inside a `with Flow(...):` block, pass flow=..., or use "
-            "task.run(...) to call the function directly."
+            f"Could not infer an active Flow context while creating edge to {task!r} (in "
+            f"{what}()): no flow is active. This often means you called a task outside a "
+            "`with Flow(...)` block (or pass flow=...). If you're trying to run this task "
+            f"outside of a Flow context, you need to call `{shown}.run(...)`."
+        )
+    return flow
+
+
+def _dependency_flow(task: Task, what: str) -> Flow:
+    flow = _context.get("flow")
+    if flow is None:
+        raise ValueError(
+            f"No Flow was passed, and could not infer an active Flow context: {what}() on "
+            f"{task!r} needs flow=... or a `with Flow(...):` block."
         )
     return flow
 

@@ -2,7 +2,9 @@
 
 The default runner and executor classes come from configuration
 (``engine.flow_runner.default_class``, ``engine.task_runner.default_class``,
-``engine.executor.default_class``).
+``engine.executor.default_class``). A configured class that cannot be imported gives a
+``UserWarning`` naming the key and the value, and the built-in class is used instead (as in
+Prefect Core 1.x).
 """
 
 from __future__ import annotations
@@ -19,11 +21,23 @@ __all__ = [
 
 
 def _load(key: str, value: Any, fallback: str) -> Any:
+    """The class configured at ``key``; if it cannot be imported, a warning and ``fallback``."""
     if isinstance(value, type):
         return value
     from headwater.configuration import _import_configured
+    from headwater.exceptions import ConfigurationError
 
-    return _import_configured(key, str(value or fallback))
+    if value:
+        try:
+            return _import_configured(key, str(value))
+        except ConfigurationError as exc:
+            import warnings
+
+            warnings.warn(f"{exc}. Using {fallback} instead.", UserWarning, stacklevel=3)
+    import importlib
+
+    module, _, name = fallback.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def _cfg(*path: str) -> Any:

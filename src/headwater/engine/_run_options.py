@@ -21,7 +21,7 @@ from headwater.core.task import Task
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
 
-__all__ = ["check_run_options"]
+__all__ = ["check_run_options", "validate_parameters"]
 
 
 def _got(value: Any) -> str:
@@ -119,3 +119,39 @@ def check_run_options(
         owner,
         "fn(task_runner, old_state, new_state)",
     )
+
+
+def validate_parameters(flow: Flow, parameters: dict[str, Any]) -> dict[str, Any]:
+    """Check the names, required values and types of ``flow``'s parameters.
+
+    Args:
+        flow: the flow to be run.
+        parameters: the values given, by parameter name.
+
+    Returns:
+        Every parameter's value: the given ones (converted to their ``type``), else defaults.
+
+    Raises:
+        ValueError: an unknown name, a missing required parameter, or an invalid value.
+    """
+    flow_params = {p.name: p for p in flow.parameters()}
+    unknown = sorted(set(parameters) - set(flow_params))
+    if unknown:
+        known = ", ".join(sorted(flow_params)) or "none"
+        raise ValueError(
+            f"Flow {flow.name!r} got unknown parameter(s): {', '.join(unknown)}. "
+            f"Its parameters are: {known}."
+        )
+    missing = sorted(n for n, p in flow_params.items() if p.required and n not in parameters)
+    if missing:
+        raise ValueError(
+            f"Flow {flow.name!r} is missing required parameter(s): {', '.join(missing)} "
+            f"(Flow.run did not receive the following required parameters: "
+            f"{', '.join(missing)}). Pass them with flow.run(parameters={{...}}) or as keyword "
+            "arguments."
+        )
+    out = dict(parameters)
+    for name, p in flow_params.items():
+        value = out[name] if name in out else p.default
+        out[name] = p.validate_value(value) if (p.type is not None or name in out) else value
+    return out

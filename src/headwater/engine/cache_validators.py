@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 
-def _now():
+def _now() -> Any:
     import pendulum
 
     return pendulum.now("UTC")
@@ -35,54 +35,111 @@ def _not_expired(state: Any) -> bool:
     return exp is None or exp > _now()
 
 
-def never_use(state: Any, inputs: dict | None, parameters: dict | None) -> bool:
+def never_use(state: Any, inputs: dict[str, Any] | None, parameters: dict[str, Any] | None) -> bool:
     """Never reuse a cached state."""
     return False
 
 
-def duration_only(state: Any, inputs: dict | None, parameters: dict | None) -> bool:
+def duration_only(
+    state: Any, inputs: dict[str, Any] | None, parameters: dict[str, Any] | None
+) -> bool:
     """Reuse while ``cache_for`` has not expired (the default)."""
     return _not_expired(state)
 
 
-def all_inputs(state: Any, inputs: dict | None, parameters: dict | None) -> bool:
-    """Reuse while unexpired and the inputs are equal to the cached run's."""
-    return _not_expired(state) and _eq(state.cached_inputs, inputs)
+def all_inputs(
+    state: Any, inputs: dict[str, Any] | None, parameters: dict[str, Any] | None
+) -> bool:
+    """Reuse while unexpired and the inputs are equal to the cached run's.
+
+    The state's ``cached_inputs`` (values, or ``Result`` objects holding them) are compared;
+    a state that has none but has ``hashed_inputs`` is compared by the inputs' dask tokens.
+    """
+    if not _not_expired(state):
+        return False
+    inputs = inputs or {}
+    cached = _values(state.cached_inputs)
+    hashed = getattr(state, "hashed_inputs", None)
+    if not cached and hashed is not None:
+        tokens = _tokens(inputs)
+        if tokens is not None:
+            return bool(hashed == tokens)
+    return _eq(cached, inputs)
 
 
-def all_parameters(state: Any, inputs: dict | None, parameters: dict | None) -> bool:
+def all_parameters(
+    state: Any, inputs: dict[str, Any] | None, parameters: dict[str, Any] | None
+) -> bool:
     """Reuse while unexpired and the flow parameters are equal to the cached run's."""
     return _not_expired(state) and _eq(state.cached_parameters, parameters)
 
 
 def partial_inputs_only(validate_on: Iterable[str] | None = None) -> Callable[..., bool]:
-    """A validator comparing only the inputs named in ``validate_on``."""
-    keys = list(validate_on or [])
+    """A validator comparing only the inputs named in ``validate_on``.
 
-    def validator(state: Any, inputs: dict | None, parameters: dict | None) -> bool:
+    With ``validate_on=None`` every unexpired state is reused; an input missing from both runs
+    counts as equal. Inputs are compared as :func:`all_inputs` compares them.
+    """
+    keys = None if validate_on is None else set(validate_on)
+
+    def validator(
+        state: Any, inputs: dict[str, Any] | None, parameters: dict[str, Any] | None
+    ) -> bool:
         if not _not_expired(state):
             return False
-        cached = state.cached_inputs or {}
-        inputs = inputs or {}
-        return all(k in cached and k in inputs and _eq(cached[k], inputs[k]) for k in keys)
+        if keys is None:
+            return True
+        provided = {k: v for k, v in (inputs or {}).items() if k in keys}
+        cached = _values(state.cached_inputs)
+        hashed = getattr(state, "hashed_inputs", None)
+        if not cached and hashed is not None:
+            tokens = _tokens(provided)
+            if tokens is not None:
+                return bool(tokens == {k: v for k, v in hashed.items() if k in keys})
+        return _eq(provided, {k: v for k, v in cached.items() if k in keys})
 
     validator.__name__ = "partial_inputs_only"
     return validator
 
 
 def partial_parameters_only(validate_on: Iterable[str] | None = None) -> Callable[..., bool]:
-    """A validator comparing only the parameters named in ``validate_on``."""
-    keys = list(validate_on or [])
+    """A validator comparing only the parameters named in ``validate_on``.
 
-    def validator(state: Any, inputs: dict | None, parameters: dict | None) -> bool:
+    With ``validate_on=None`` every unexpired state is reused; a parameter missing from both
+    runs counts as equal.
+    """
+    keys = None if validate_on is None else set(validate_on)
+
+    def validator(
+        state: Any, inputs: dict[str, Any] | None, parameters: dict[str, Any] | None
+    ) -> bool:
         if not _not_expired(state):
             return False
+        if keys is None:
+            return True
+        provided = {k: v for k, v in (parameters or {}).items() if k in keys}
         cached = state.cached_parameters or {}
-        parameters = parameters or {}
-        return all(k in cached and k in parameters and _eq(cached[k], parameters[k]) for k in keys)
+        return _eq(provided, {k: v for k, v in cached.items() if k in keys})
 
     validator.__name__ = "partial_parameters_only"
     return validator
+
+
+def _values(cached: dict[str, Any] | None) -> dict[str, Any]:
+    """The cached inputs as values (a ``Result`` gives its ``value``)."""
+    from headwater.engine.result import Result
+
+    return {k: v.value if isinstance(v, Result) else v for k, v in (cached or {}).items()}
+
+
+def _tokens(values: dict[str, Any]) -> dict[str, str] | None:
+    """The dask token of each value, or ``None`` if one of them cannot be tokenized."""
+    from dask.base import tokenize
+
+    try:
+        return {k: tokenize(v) for k, v in values.items()}
+    except Exception:  # noqa: BLE001 - a value dask cannot tokenize: compare values instead
+        return None
 
 
 def _eq(a: Any, b: Any) -> bool:

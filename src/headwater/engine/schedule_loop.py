@@ -48,9 +48,21 @@ def _utc_now() -> _dt.datetime:
 
 
 def _next_event(schedule: Any, after: _dt.datetime) -> Any:
-    """The schedule's first event after ``after`` (or ``None``); any object with ``next`` works."""
+    """The schedule's first event after ``after`` (or ``None``); any object with ``next`` works.
+
+    A ``Schedule`` subclass that overrides only ``next`` (as Prefect 1 code does) is asked
+    through its ``next``.
+    """
+    from headwater.schedules.schedules import Schedule
+
     next_event = getattr(schedule, "next_event", None)
-    if next_event is not None:
+    cls = type(schedule)
+    own_next = (
+        isinstance(schedule, Schedule)
+        and cls.next is not Schedule.next
+        and cls.next_event is Schedule.next_event
+    )
+    if next_event is not None and not own_next:
         return next_event(after=after)
     events = schedule.next(1, after=after, return_events=True)
     return events[0] if events else None
@@ -85,7 +97,10 @@ def _ended_message(schedule: Any, after: _dt.datetime, flow_name: str | None) ->
         if flow_name is not None
         else ""
     )
-    return f"{who} schedule has no runs after {after.isoformat()}: {why}; {fix}{hint}."
+    return (
+        f"{who} schedule has no runs after {after.isoformat()} (no more scheduled runs): {why}; "
+        f"{fix}{hint}."
+    )
 
 
 def run_on_schedule(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -114,12 +115,29 @@ class PickleSerializer(Serializer):
             raise self._serialize_error(value, exc) from exc
 
     def deserialize(self, value: bytes) -> Any:
+        """Unpickle ``value`` (base64-encoded pickles, as very old versions wrote, are read too).
+
+        Raises:
+            SerializationError: if the bytes cannot be unpickled; the error is a
+                ``pickle.UnpicklingError`` too, and its message includes the original error.
+        """
         import cloudpickle
 
         try:
             return cloudpickle.loads(value)
         except Exception as exc:  # noqa: BLE001 - any unpickling failure means bad data
-            raise self._deserialize_error(value, exc) from exc
+            try:
+                import base64
+
+                return cloudpickle.loads(base64.b64decode(value, validate=True))
+            except Exception:  # noqa: BLE001 - not base64 either: report the first error
+                pass
+            err = self._deserialize_error(value, exc)
+            raise _UnpicklingError(str(err)) from exc
+
+
+class _UnpicklingError(SerializationError, pickle.UnpicklingError):
+    """Bytes could not be unpickled (both a ``SerializationError`` and an ``UnpicklingError``)."""
 
 
 class JSONSerializer(Serializer):
@@ -208,8 +226,8 @@ class CompressedSerializer(Serializer):
 
     Args:
         serializer: the serializer producing the bytes to compress.
-        format: ``"bz2"``, ``"gzip"``, ``"lzma"`` or ``"zlib"`` (standard-library modules). Defaults
-            to ``"bz2"`` unless ``compress``/``decompress`` are given.
+        format: the name of a module with ``compress`` and ``decompress`` functions, usually one
+            of the standard library's ``"bz2"``, ``"gzip"``, ``"lzma"`` or ``"zlib"``.
         compress: a custom ``bytes -> bytes`` compression function (with ``decompress``, instead
             of ``format``).
         decompress: the matching ``bytes -> bytes`` decompression function.
@@ -219,7 +237,9 @@ class CompressedSerializer(Serializer):
         decompress_kwargs: keyword arguments for the decompression function.
 
     Raises:
-        ValueError: for an unknown format, or when ``format`` and custom functions are mixed.
+        ImportError: if the ``format`` module is not installed.
+        ValueError: if neither ``format`` nor both functions are given, both are given, or the
+            ``format`` module has no ``compress``/``decompress`` functions.
     """
 
     def __init__(
@@ -236,51 +256,67 @@ class CompressedSerializer(Serializer):
                 f"CompressedSerializer needs a Serializer to wrap, got {type(serializer).__name__}: "
                 f"{serializer!r}"
             )
-        custom = compress is not None or decompress is not None
-        if custom:
-            if format is not None:
-                raise ValueError(
-                    "CompressedSerializer: give either format= or compress=/decompress=, not both."
-                )
-            if compress is None or decompress is None:
-                raise ValueError(
-                    "CompressedSerializer: custom compression needs both compress= and decompress=."
-                )
-        else:
-            format = "bz2" if format is None else format
-            if format not in _COMPRESSION_FORMATS:
-                raise ValueError(
-                    f"CompressedSerializer: unknown format {format!r}; use one of "
-                    f"{', '.join(_COMPRESSION_FORMATS)} or pass compress=/decompress= functions."
-                )
+        if format is not None and (compress is not None or decompress is not None):
+            raise ValueError(
+                "CompressedSerializer: give either format= or compress=/decompress=, not both."
+            )
+        if format is not None:
+            compress, decompress = self.compression_from_lib(format)
+        elif compress is None or decompress is None:
+            raise ValueError(
+                "CompressedSerializer: give format= (one of "
+                f"{', '.join(_COMPRESSION_FORMATS)}) or both compress= and decompress=."
+            )
         self.serializer = serializer
         self.format = format
-        self.compress = compress
-        self.decompress = decompress
+        self.compress: Callable[..., bytes] = compress
+        self.decompress: Callable[..., bytes] = decompress
         self.compress_kwargs = dict(compress_kwargs or {})
         self.decompress_kwargs = dict(decompress_kwargs or {})
 
-    def _functions(self) -> tuple[Callable[..., bytes], Callable[..., bytes]]:
-        if self.format is None:
-            assert self.compress is not None and self.decompress is not None
-            return self.compress, self.decompress
+    @staticmethod
+    def compression_from_lib(
+        compression_format: str,
+    ) -> tuple[Callable[..., bytes], Callable[..., bytes]]:
+        """The ``compress`` and ``decompress`` functions of the module named ``compression_format``.
+
+        Raises:
+            ImportError: if there is no such module.
+            ValueError: if the module has no ``compress`` and ``decompress`` functions.
+        """
         import importlib
 
-        module = importlib.import_module(self.format)
-        return module.compress, module.decompress
+        others = ", ".join(f for f in _COMPRESSION_FORMATS if f != compression_format)
+        try:
+            module = importlib.import_module(compression_format)
+        except ImportError as exc:
+            raise ImportError(
+                f"CompressedSerializer: the compression module {compression_format!r} is not "
+                f"installed; use one of {others}, or pass compress=/decompress= functions."
+            ) from exc
+        try:
+            return module.compress, module.decompress
+        except AttributeError as exc:
+            raise ValueError(
+                f"CompressedSerializer: the {compression_format!r} module does not have "
+                "'compress' and 'decompress' functions; pass compress=/decompress= for a "
+                f"non-standard library, or use one of {others}."
+            ) from exc
+
+    def _config(self) -> dict[str, Any]:
+        # a format is its module's functions: format="gzip" equals gzip.compress/decompress
+        return {k: v for k, v in vars(self).items() if k != "format"}
 
     def serialize(self, value: Any) -> bytes:
         data = self.serializer.serialize(value)
-        compress, _ = self._functions()
         try:
-            return compress(data, **self.compress_kwargs)
+            return self.compress(data, **self.compress_kwargs)
         except Exception as exc:  # noqa: BLE001 - bad kwargs or a failing custom function
             raise self._serialize_error(value, exc) from exc
 
     def deserialize(self, value: bytes) -> Any:
-        _, decompress = self._functions()
         try:
-            data = decompress(value, **self.decompress_kwargs)
+            data = self.decompress(value, **self.decompress_kwargs)
         except Exception as exc:  # noqa: BLE001 - OSError, zlib.error, LZMAError, EOFError...
             raise self._deserialize_error(value, exc) from exc
         return self.serializer.deserialize(data)

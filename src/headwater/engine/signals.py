@@ -115,9 +115,16 @@ class PAUSE(HeadwaterStateSignal):
 
 
 class LOOP(HeadwaterStateSignal):
-    """Run the task again; ``result`` becomes ``context.task_loop_result`` of the next loop."""
+    """Run the task again; ``result`` becomes ``context.task_loop_result`` of the next loop.
+
+    Without a ``result``, the ``Looped`` state's result is the signal's repr.
+    """
 
     _state_cls = _st.Looped
+
+    def __init__(self, message: str | None = None, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("result", repr(self))
+        super().__init__(message, *args, **kwargs)
 
 
 class ENDRUN(Exception):

@@ -8,7 +8,7 @@ task produced, or the exception that stopped it) and, for some classes, extra da
     Finished -> {Success -> {Cached, Mapped, Skipped},
                  Failed -> {TimedOut, TriggerFailed, ValidationFailed},
                  Looped, Cancelled}
-    meta states: Submitted, Queued (wrap another state)
+    meta states (wrap another state): Submitted, Queued, ClientFailed
 
 ``is_*`` methods follow the hierarchy, so ``Cached(...).is_successful()`` is true.
 
@@ -22,8 +22,11 @@ True
 from __future__ import annotations
 
 import datetime
-import pickle
+import sys
 from typing import Any
+
+from headwater.engine._state_base import StateBase, to_utc, utc_now
+from headwater.engine._state_base import context_value as _ctx_get
 
 __all__ = [
     "Cached",
@@ -52,186 +55,40 @@ __all__ = [
 ]
 
 
-def _utcnow():
-    import pendulum
-
-    return pendulum.now("UTC")
-
-
-class _UnpicklableResult:
-    """Stands in for a result that could not be pickled (kept: its type name and repr)."""
-
-    __slots__ = ("type_name", "text")
-
-    def __init__(self, value: Any) -> None:
-        self.type_name = type(value).__qualname__
-        try:
-            self.text = repr(value)
-        except Exception:  # noqa: BLE001 - a repr that fails must not hide the state
-            self.text = f"<unrepresentable {self.type_name}>"
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-class State:
+class State(StateBase):
     """Base class of all states.
+
+    The value lives in a ``Result`` (``state._result``; ``NoResult`` when there is none) and
+    ``state.result`` is its value. Assigning a ``Result`` to ``state.result`` replaces the
+    ``Result``; assigning anything else replaces the value.
 
     Args:
         message: a human readable description, or the exception that caused the state.
-        result: the value produced by the run (for failures, usually the exception).
-        context: extra information carried with the state.
+        result: the value produced by the run (for failures, usually the exception), or a
+            ``Result`` holding it.
+        context: extra information carried with the state; inside a task run it gets the
+            task's ``tags``.
         cached_inputs: the inputs the task ran with, kept for resuming and caching.
     """
 
-    # ``released``: set on a result-less copy made when a memory-bounded run dropped the result;
-    # ``secret``: set (true) on the states of secret tasks, whose result is shown as ``****``
-    __slots__ = (
-        "message",
-        "result",
-        "_result",
-        "_context",
-        "cached_inputs",
-        "released",
-        "secret",
-    )
-    color = "#996633"
+    __slots__ = ()
 
-    def __init__(
-        self,
-        message: Any = None,
-        result: Any = None,
-        context: dict[str, Any] | None = None,
-        cached_inputs: dict[str, Any] | None = None,
-    ) -> None:
-        self.message = message
-        self._context = context
-        self.cached_inputs = cached_inputs
-        # ``result`` may be given as a Result object: keep it as the location holder.
-        if getattr(type(result), "_is_headwater_result", False):
-            self._result = result
-            self.result = result.value
-        else:
-            self._result = None
-            self.result = result
-
-    @property
-    def context(self) -> dict[str, Any]:
-        """Extra information carried with the state (created on first use)."""
-        ctx = self._context
-        if ctx is None:
-            ctx = self._context = {}
-        return ctx
-
-    @context.setter
-    def context(self, value: dict[str, Any] | None) -> None:
-        self._context = value
-
-    # -- identity -------------------------------------------------------------------------
-    def __repr__(self) -> str:
-        if self.message is not None:
-            return f'<{type(self).__name__}: "{self.message}">'
-        return f"<{type(self).__name__}>"
-
-    def _repr_html_(self) -> str:
-        """A table of the state (for a flow state: one row per task), shown by Jupyter."""
-        from headwater.utilities.graph import state_to_html
-
-        return state_to_html(self)
-
-    def __eq__(self, other: object) -> bool:
-        if type(self) is not type(other):
-            return False
-        assert isinstance(other, State)
-        try:
-            same = self.result == other.result
-            return bool(same)
-        except Exception:  # noqa: BLE001 - e.g. numpy arrays / data frames
-            return self.result is other.result
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __getstate__(self):
-        result = self.result
-        try:
-            pickle.dumps(result)
-        except Exception:  # noqa: BLE001 - anything unpicklable becomes a readable stand-in
-            try:
-                import cloudpickle
-
-                cloudpickle.dumps(result)
-            except Exception:  # noqa: BLE001
-                result = _UnpicklableResult(result)
-        message = self.message
-        if isinstance(message, BaseException):
-            try:
-                pickle.dumps(message)
-            except Exception:  # noqa: BLE001
-                message = repr(message)
-        d = {s: getattr(self, s, None) for s in self._all_slots()}
-        d["result"] = result
-        d["message"] = message
-        return d
-
-    def __setstate__(self, d):
-        for k, v in d.items():
-            object.__setattr__(self, k, v)
-
-    @classmethod
-    def _all_slots(cls) -> list[str]:
-        out: list[str] = []
-        for klass in reversed(cls.__mro__):
-            out.extend(getattr(klass, "__slots__", ()))
-        return out
-
-    # -- results --------------------------------------------------------------------------
-    def load_result(self, result: Any = None) -> State:
-        """Read the value back from where it was persisted (a ``Result`` with a location).
-
-        Args:
-            result: a ``Result`` to read with; defaults to the one the state was written with.
-        """
-        holder = self._result if result is None else result
-        if holder is None or getattr(holder, "location", None) is None:
-            return self
-        loaded = holder.read(holder.location)
-        self._result = loaded
-        self.result = loaded.value
-        return self
-
-    # -- serialization --------------------------------------------------------------------
-    def serialize(self) -> dict[str, Any]:
-        """This state as a JSON-compatible dict (Prefect 1's ``StateSchema`` shape)."""
-        from headwater.serialization.state import StateSchema
-
-        return StateSchema().dump(self)  # type: ignore[no-any-return]
-
-    @staticmethod
-    def deserialize(json_blob: dict[str, Any]) -> State:
-        """The state that :meth:`serialize` described (results come back as locations only)."""
-        from headwater.serialization.state import StateSchema
-
-        return StateSchema().load(json_blob)  # type: ignore[no-any-return]
+    def __sizeof__(self) -> int:
+        return super().__sizeof__() + sys.getsizeof(self.result, 0)
 
     # -- predicates -----------------------------------------------------------------------
     def is_pending(self) -> bool:
         return isinstance(self, Pending)
 
-    def is_paused(self) -> bool:
-        return isinstance(self, Paused)
-
     def is_running(self) -> bool:
         return isinstance(self, Running)
-
-    def is_cancelling(self) -> bool:
-        return isinstance(self, Cancelling)
 
     def is_finished(self) -> bool:
         return isinstance(self, Finished)
 
     def is_scheduled(self) -> bool:
-        return isinstance(self, Scheduled)
+        """True for ``Scheduled`` states (``Retrying``, ``Paused``...) and ``Queued``."""
+        return isinstance(self, (Scheduled, Queued))
 
     def is_submitted(self) -> bool:
         return isinstance(self, Submitted)
@@ -254,9 +111,6 @@ class State:
     def is_failed(self) -> bool:
         return isinstance(self, Failed)
 
-    def is_timed_out(self) -> bool:
-        return isinstance(self, TimedOut)
-
     def is_skipped(self) -> bool:
         return isinstance(self, Skipped)
 
@@ -264,23 +118,17 @@ class State:
         return isinstance(self, Mapped)
 
     def is_meta_state(self) -> bool:
-        return isinstance(self, MetaState)
-
-    @staticmethod
-    def children(*args: Any, **kwargs: Any) -> list[type[State]]:  # pragma: no cover
-        raise NotImplementedError
-
-    @classmethod
-    def parents(cls, include_self: bool = False) -> list[type[State]]:
-        """The state classes this class derives from."""
-        return [c for c in cls.__mro__ if issubclass(c, State) and (include_self or c is not cls)]
+        return isinstance(self, _MetaState)
 
 
 # -- meta states ---------------------------------------------------------------------------
-class MetaState(State):
-    """A state that wraps another state (``state``)."""
+class _MetaState(State):
+    """A state about another state (``state``), e.g. that it was submitted or queued.
 
-    __slots__ = ("state",)
+    Meta states do not nest: wrapping a meta state wraps the state inside it.
+    """
+
+    __slots__ = ("_state",)
     color = "#00FFFF"
 
     def __init__(
@@ -296,32 +144,51 @@ class MetaState(State):
         )
         self.state = state
 
+    @property
+    def state(self) -> State | None:
+        """The wrapped state (never itself a meta state)."""
+        return self._state
 
-_MetaState = MetaState  # the name Prefect 1 gave the class
+    @state.setter
+    def state(self, value: State | None) -> None:
+        while isinstance(value, _MetaState):
+            value = value.state
+        self._state = value
 
 
-class Submitted(MetaState):
+MetaState = _MetaState  # a public name for the class
+
+
+class ClientFailed(_MetaState):
+    """The wrapped state could not be recorded; the run stops without running downstream."""
+
+    __slots__ = ()
+    color = "#eb0000"
+
+
+class Submitted(_MetaState):
     """The wrapped state has been handed to an executor."""
 
     __slots__ = ()
     color = "#FFF9C4"
 
 
-class Queued(MetaState):
-    """Waiting for a concurrency slot; ``start_time`` says when to try again."""
+class Queued(_MetaState):
+    """Waiting for a concurrency slot; ``start_time`` (default: now) says when to try again."""
 
     __slots__ = ("start_time",)
     color = "#FFF176"
+    _compared = (*State._compared, "start_time")
 
     def __init__(
         self,
-        message=None,
-        result=None,
-        state=None,
-        start_time=None,
-        context=None,
-        cached_inputs=None,
-    ):
+        message: Any = None,
+        result: Any = None,
+        state: State | None = None,
+        start_time: datetime.datetime | None = None,
+        context: dict[str, Any] | None = None,
+        cached_inputs: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(
             message=message,
             result=result,
@@ -329,47 +196,70 @@ class Queued(MetaState):
             context=context,
             cached_inputs=cached_inputs,
         )
-        self.start_time = _to_utc(start_time) if start_time is not None else _utcnow()
+        self.start_time = to_utc(start_time) if start_time is not None else utc_now()
 
 
 # -- pending -------------------------------------------------------------------------------
 class Pending(State):
-    """Waiting to run."""
+    """Waiting to run (every task run starts here: keep it cheap to create)."""
 
     __slots__ = ()
     color = "#d3d3d3"
 
 
-def _to_utc(dt: datetime.datetime) -> Any:
-    import pendulum
-
-    if isinstance(dt, pendulum.DateTime):
-        return dt.in_timezone("UTC")
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=datetime.UTC)
-    return pendulum.instance(dt).in_timezone("UTC")
-
-
 class Scheduled(Pending):
-    """Waiting for ``start_time`` (UTC) to arrive."""
+    """Waiting for ``start_time`` (UTC; default: now) to arrive.
+
+    Created inside a task run, its ``context`` keeps the run's ``task_run_count``.
+    """
 
     __slots__ = ("start_time",)
     color = "#ffab00"
+    _compared = (*State._compared, "start_time")
 
     def __init__(
-        self, message=None, result=None, start_time=None, context=None, cached_inputs=None
-    ):
+        self,
+        message: Any = None,
+        result: Any = None,
+        start_time: datetime.datetime | None = None,
+        cached_inputs: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(
-            message=message, result=result, context=context, cached_inputs=cached_inputs
+            message=message, result=result, cached_inputs=cached_inputs, context=context
         )
-        self.start_time = _to_utc(start_time) if start_time is not None else None
+        self.start_time = to_utc(start_time) if start_time is not None else utc_now()
+        run_count = _ctx_get("task_run_count")
+        if run_count is not None:
+            self.context["task_run_count"] = run_count
 
 
 class Paused(Scheduled):
-    """Waiting for a manual approval (see ``pause_task`` and ``manual_only``)."""
+    """Waiting for a manual approval (see ``pause_task`` and ``manual_only``).
+
+    A ``start_time`` may be given (there is none by default): the task resumes then.
+    """
 
     __slots__ = ()
     color = "#cfd8dc"
+
+    def __init__(
+        self,
+        message: Any = None,
+        result: Any = None,
+        start_time: datetime.datetime | None = None,
+        cached_inputs: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            message=message,
+            result=result,
+            start_time=start_time,
+            cached_inputs=cached_inputs,
+            context=context,
+        )
+        if start_time is None:
+            self.start_time = None
 
 
 class Resume(Scheduled):
@@ -380,32 +270,34 @@ class Resume(Scheduled):
 
 
 class Retrying(Scheduled):
-    """A failed run that will be retried at ``start_time``; ``run_count`` runs so far."""
+    """A failed run that will be retried at ``start_time``.
+
+    ``run_count`` is the number of runs so far (default: the context's ``task_run_count``, or 1).
+    """
 
     __slots__ = ("run_count",)
     color = "#FFFF00"
+    _compared = (*Scheduled._compared, "run_count")
 
     def __init__(
         self,
-        message=None,
-        result=None,
-        start_time=None,
-        context=None,
-        cached_inputs=None,
-        run_count=None,
-    ):
+        message: Any = None,
+        result: Any = None,
+        start_time: datetime.datetime | None = None,
+        cached_inputs: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+        run_count: int | None = None,
+    ) -> None:
         super().__init__(
             message=message,
             result=result,
             start_time=start_time,
-            context=context,
             cached_inputs=cached_inputs,
+            context=context,
         )
         if run_count is None:
-            from headwater.context import context as _ctx
-
-            run_count = int(_ctx.get("task_run_count", 1))
-        self.run_count = run_count
+            run_count = _ctx_get("task_run_count")
+        self.run_count = 1 if run_count is None else int(run_count)
 
 
 # -- running -------------------------------------------------------------------------------
@@ -432,18 +324,30 @@ class Finished(State):
 
 
 class Looped(Finished):
-    """One iteration of a looping task finished; ``loop_count`` iterations so far."""
+    """One iteration of a looping task finished.
+
+    ``loop_count`` is the number of iterations so far (default: the context's
+    ``task_loop_count``, or 1).
+    """
 
     __slots__ = ("loop_count",)
     color = "#9C27B0"
+    _compared = (*State._compared, "loop_count")
 
     def __init__(
-        self, message=None, result=None, loop_count=None, context=None, cached_inputs=None
-    ):
+        self,
+        message: Any = None,
+        result: Any = None,
+        loop_count: int | None = None,
+        context: dict[str, Any] | None = None,
+        cached_inputs: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(
             message=message, result=result, context=context, cached_inputs=cached_inputs
         )
-        self.loop_count = loop_count
+        if loop_count is None:
+            loop_count = _ctx_get("task_loop_count")
+        self.loop_count = 1 if loop_count is None else loop_count
 
 
 class Success(Finished):
@@ -458,46 +362,69 @@ class Cached(Success):
 
     __slots__ = ("cached_parameters", "cached_result_expiration", "hashed_inputs")
     color = "#ffa500"
+    _compared = (
+        *State._compared,
+        "cached_parameters",
+        "cached_result_expiration",
+        "hashed_inputs",
+    )
 
     def __init__(
         self,
-        message=None,
-        result=None,
-        cached_inputs=None,
-        cached_parameters=None,
-        cached_result_expiration=None,
-        context=None,
-        hashed_inputs=None,
-    ):
+        message: Any = None,
+        result: Any = None,
+        cached_inputs: dict[str, Any] | None = None,
+        cached_parameters: dict[str, Any] | None = None,
+        cached_result_expiration: datetime.datetime | None = None,
+        context: dict[str, Any] | None = None,
+        hashed_inputs: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(
             message=message, result=result, context=context, cached_inputs=cached_inputs
         )
         self.cached_parameters = cached_parameters
         self.hashed_inputs = hashed_inputs
         self.cached_result_expiration = (
-            _to_utc(cached_result_expiration) if cached_result_expiration is not None else None
+            to_utc(cached_result_expiration) if cached_result_expiration is not None else None
         )
 
 
 class Mapped(Success):
-    """A mapped task: one child state per item in ``map_states``."""
+    """A mapped task: one child state per item in ``map_states``.
 
-    __slots__ = ("map_states",)
+    Without an explicit ``result``, the result is the list of the children's results.
+    ``n_map_states`` defaults to ``len(map_states)``.
+    """
+
+    __slots__ = ("map_states", "_n_map_states")
     color = "#97FFFF"
+    _compared = (*State._compared, "map_states")
 
     def __init__(
-        self, message=None, result=None, map_states=None, context=None, cached_inputs=None
-    ):
+        self,
+        message: Any = None,
+        result: Any = None,
+        map_states: list[State] | None = None,
+        context: dict[str, Any] | None = None,
+        cached_inputs: dict[str, Any] | None = None,
+        n_map_states: int | None = None,
+    ) -> None:
         super().__init__(
             message=message, result=result, context=context, cached_inputs=cached_inputs
         )
         self.map_states: list[State] = map_states if map_states is not None else []
+        self._n_map_states = n_map_states
         if result is None and map_states is not None:
-            self.result = [s.result for s in self.map_states]
+            self.result = [getattr(s, "result", None) for s in map_states]
 
     @property
     def n_map_states(self) -> int:
-        return len(self.map_states)
+        """The number of children."""
+        return self._n_map_states or len(self.map_states)
+
+    @n_map_states.setter
+    def n_map_states(self, value: int | None) -> None:
+        self._n_map_states = value
 
 
 class Skipped(Success):
@@ -513,11 +440,16 @@ class Failed(Finished):
     __slots__ = ()
     color = "#eb0000"
 
-
-class ClientFailed(Failed):
-    """A state could not be recorded."""
-
-    __slots__ = ()
+    def __init__(
+        self,
+        message: Any = None,
+        result: Any = None,
+        cached_inputs: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            message=message, result=result, context=context, cached_inputs=cached_inputs
+        )
 
 
 class TimedOut(Failed):

@@ -7,8 +7,6 @@ processes, where they only need the standard library, ``cloudpickle`` and headwa
   something else — placeholders when a call is submitted, values when it runs;
 - :func:`run_node` is what a :class:`~headwater.executors.LocalDaskExecutor` graph node calls;
 - :func:`run_packed_call` is what :class:`~headwater.executors.DaskExecutor`'s tasks run;
-- :class:`DaemonThreadPool` is a minimal ``concurrent.futures``-style pool whose threads never
-  keep the interpreter alive after Ctrl-C;
 - :func:`explain_pickling_error` names the part of a submission that cannot be pickled;
 - :class:`SharedBlob` carries a pickled :class:`~headwater.executors.base.Shared` argument,
   unpickled at most once per worker process however many calls receive it;
@@ -17,20 +15,17 @@ processes, where they only need the standard library, ``cloudpickle`` and headwa
 
 A call that raises any ``BaseException`` other than ``KeyboardInterrupt`` (``SystemExit``,
 ``GeneratorExit``, ``asyncio.CancelledError``, a user's own subclass) fails that call only: ``wait``
-raises the exception, and the pool's threads and processes keep serving other calls.
+raises the exception, and the pool's threads and processes keep serving other calls (see
+:mod:`headwater.executors._thread_pool` and :mod:`headwater.executors._process_pool`).
 """
 
 from __future__ import annotations
 
-import contextvars
 import os
 import pickle
-import queue
-import signal
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from headwater.context import context as _context
@@ -39,7 +34,6 @@ from headwater.executors._spill import TempWriteError, write_temp_file
 
 __all__ = [
     "CarriedBaseException",
-    "DaemonThreadPool",
     "Failure",
     "Packed",
     "Ref",
@@ -47,7 +41,6 @@ __all__ = [
     "WorkerLostError",
     "dumps",
     "explain_pickling_error",
-    "ignore_sigint",
     "map_futures",
     "run_packed_call",
     "run_node",
@@ -87,7 +80,7 @@ class CarriedBaseException(Exception):
         super().__init__(exc)
         self.exc = exc
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[BaseException]]:
         return (CarriedBaseException, (self.exc,))
 
     @classmethod
@@ -483,7 +476,7 @@ def run_packed_call(payload: bytes, *dep_values: Any) -> Any:
     try:
         fn, args, kwargs, ctx, deps = cloudpickle.loads(payload)
         args = load_shared_args(args)
-    except Exception as exc:
+    except BaseException as exc:  # noqa: BLE001 - an Exception, so that the cluster reports it
         raise SerializationError(
             f"A dask worker could not load the submitted call: {exc!r}. Functions and arguments "
             "must be importable on the workers: define them at module level in a module the "
@@ -505,69 +498,6 @@ def run_packed_call(payload: bytes, *dep_values: Any) -> Any:
         raise
     except BaseException as exc:  # noqa: BLE001 - would end the worker, or never be reported
         raise CarriedBaseException.wrap(exc) from None
-
-
-# -- pools ---------------------------------------------------------------------------------------
-class DaemonThreadPool:
-    """A fixed-size pool of daemon threads with the ``concurrent.futures.Executor.submit`` API.
-
-    Calls run in a copy of the submitting thread's ``contextvars`` context. Unlike
-    ``ThreadPoolExecutor``, the threads do not hold up interpreter exit, so a Ctrl-C during a
-    long call returns control at once (the call itself finishes in the background).
-    """
-
-    def __init__(self, num_workers: int, name: str = "headwater-dask") -> None:
-        self._max_workers = max(1, int(num_workers))
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._threads = [
-            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
-            for i in range(self._max_workers)
-        ]
-        for t in self._threads:
-            t.start()
-
-    def _work(self) -> None:
-        q = self._queue
-        while True:
-            item = q.get()
-            if item is None:
-                return
-            fut, ctx, fn, args, kwargs = item
-            del item  # what a call received or returned is not kept while the thread waits
-            if fut.set_running_or_notify_cancel():
-                try:
-                    fut.set_result(ctx.run(fn, *args, **kwargs))
-                except BaseException as exc:  # noqa: BLE001 - handed to the waiting scheduler
-                    # whatever the call raised (SystemExit included) is its result; the thread
-                    # goes on serving the queue
-                    fut.set_exception(exc)
-            del fut, ctx, fn, args, kwargs
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        """Schedule ``fn(*args, **kwargs)``; return its ``concurrent.futures.Future``."""
-        fut: Future = Future()
-        self._queue.put((fut, contextvars.copy_context(), fn, args, kwargs))
-        return fut
-
-    def shutdown(self, wait: bool = True) -> None:
-        """Cancel queued calls and stop the threads (``wait``: join idle ones)."""
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                item[0].cancel()
-        for _ in self._threads:
-            self._queue.put(None)
-        if wait:
-            for t in self._threads:
-                t.join()
-
-
-def ignore_sigint() -> None:
-    """Process-pool initializer: leave Ctrl-C to the parent, which shuts the pool down."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # -- explaining pickling errors ----------------------------------------------------------------

@@ -6,10 +6,8 @@ only keeps that module short. distributed is imported when an executor starts, n
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
-import os
 import threading
 import uuid
 import weakref
@@ -19,17 +17,22 @@ from typing import Any
 
 from headwater.executors._cluster_calls import (
     InLoopBaseException,
-    cancelled_error,
+    connect,
+    construct,
     gather_guarded,
+    kill_workers,
+    looks_like_pickling_error,
+    lost_error,
+    original_error,
+    revive,
     run_cluster_call,
-    started_keys,
 )
 from headwater.executors._cluster_kwargs import check_cluster_kwargs
+from headwater.executors._dask_options import DaskOptions, WorkerEventLog, cluster_options
 from headwater.executors._dask_support import (
     CarriedBaseException,
     Ref,
     SharedBlob,
-    WorkerLostError,
     dumps,
     explain_pickling_error,
     load_shared,
@@ -39,79 +42,27 @@ from headwater.executors.base import Executor, Shared
 
 __all__ = ["DaskExecutor", "DaskFuture"]
 
-#: how often a call that failed only because a worker was lost is sent again
-_MAX_REVIVALS = 3
 
-
-def _import_object(path: str) -> Any:
-    import importlib
-
-    module, _, name = path.rpartition(".")
-    if not module:
-        raise ValueError(f"cluster_class {path!r} is not a dotted path like 'package.Class'.")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"cannot import cluster_class {path!r}: {exc}") from exc
-
-
-def _parse_resources(tags: Any) -> dict[str, float] | None:
-    resources: dict[str, float] = {}
-    for tag in tags or ():
-        if not isinstance(tag, str) or not tag.startswith("dask-resource:"):
-            continue
-        spec = tag[len("dask-resource:") :]
-        name, sep, amount = spec.partition("=")
-        try:
-            if not sep or not name:
-                raise ValueError
-            resources[name.strip()] = float(amount)
-        except ValueError:
-            raise ValueError(
-                f"Task tag {tag!r} is not a valid dask resource tag; write it as "
-                "'dask-resource:NAME=AMOUNT', e.g. 'dask-resource:GPU=1'."
-            ) from None
-    return resources or None
-
-
-def _readable_key(extra_context: dict[str, Any] | None, ident: str) -> str | None:
-    """``<task name>[-<map index>]-<id>``: the dashboard groups keys by what precedes the index.
-
-    ``task_name`` is preferred to ``task_full_name`` (``inc[3]``), which would put every mapped
-    child in a group of its own.
-    """
-    if not extra_context:
-        return None
-    name = extra_context.get("task_name")
-    index = extra_context.get("map_index")
-    if not name:
-        name = extra_context.get("task_full_name")
-        if not name:
-            return None
-        name = str(name)
-        if isinstance(index, int) and name.endswith(f"[{index}]"):
-            name = name[: -len(f"[{index}]")]
-    if isinstance(index, int) and index >= 0:
-        return f"{name}-{index}-{ident}"
-    return f"{name}-{ident}"
-
-
-class DaskExecutor(Executor):
+class DaskExecutor(DaskOptions, Executor):
     """Run a flow on a ``dask.distributed`` cluster.
 
     Args:
         address: address of a running scheduler, e.g. ``"tcp://10.0.0.1:8786"``. Default:
             ``config.engine.executor.dask.address`` if set, else a temporary cluster is started
-            for each run and closed afterwards (also on errors and Ctrl-C).
-        cluster_class: the temporary cluster's class, or its dotted path. Default:
-            ``config.engine.executor.dask.cluster_class`` (``distributed.LocalCluster``).
-        cluster_kwargs: keyword arguments for ``cluster_class``.
+            for each run and closed afterwards (also on errors and Ctrl-C). With an address,
+            ``cluster_class`` and ``cluster_kwargs`` are ``None`` (giving them: ``ValueError``).
+        cluster_class: the temporary cluster's class, or its dotted path (imported when first
+            read). Default: ``config.engine.executor.dask.cluster_class`` (``LocalCluster``).
+        cluster_kwargs: keyword arguments for ``cluster_class``; a ``LocalCluster`` gets
+            ``silence_logs=logging.CRITICAL`` unless given (``logging.WARNING`` with ``debug``).
         adapt_kwargs: if given, ``cluster.adapt(**adapt_kwargs)`` turns on adaptive scaling.
         client_kwargs: keyword arguments for ``distributed.Client`` (``set_as_default`` is
             False unless given).
-        debug: keep the temporary ``LocalCluster``'s logs (they are silenced by default).
+        debug: keep more of the temporary ``LocalCluster``'s logs (see ``cluster_kwargs``).
+        watch_worker_status: log the workers added and removed (default: unless adapting).
+        performance_report_path: write dask's HTML performance report of each run there.
 
-    Submissions are keyed ``<task name>[-<map index>]-<id>`` (a 32-digit hex id) when the flow
+    Submissions are keyed ``<task name>[-<task index>]-<id>`` (a 32-digit hex id) when the flow
     runner passes those keys in ``extra_context``, so the dashboard shows task names and groups
     mapped children under their task; task tags ``dask-resource:NAME=N`` become
     ``resources={NAME: N}``.
@@ -142,23 +93,26 @@ class DaskExecutor(Executor):
         adapt_kwargs: dict[str, Any] | None = None,
         client_kwargs: dict[str, Any] | None = None,
         debug: bool = False,
+        watch_worker_status: bool | None = None,
+        performance_report_path: str | None = None,
     ) -> None:
         from headwater.configuration import config
 
         dask_conf = config.get("engine", {}).get("executor", {}).get("dask", {})
-        if address is None:
-            address = dask_conf.get("address") or None
-        if cluster_class is None:
-            cluster_class = dask_conf.get("cluster_class") or "distributed.LocalCluster"
+        address, cluster_class, cluster_kwargs = cluster_options(
+            address, cluster_class, cluster_kwargs, debug, dask_conf
+        )
         self.address = address
-        self.cluster_class = cluster_class
-        self.cluster_kwargs = dict(cluster_kwargs or {})
-        if callable(cluster_class) and self.cluster_kwargs:  # cheap now; a name is checked at start
-            check_cluster_kwargs(cluster_class, self.cluster_kwargs)
+        self._cluster_class = cluster_class
+        self.cluster_kwargs = cluster_kwargs
+        if callable(cluster_class) and cluster_kwargs:  # cheap now; a name is checked at start
+            check_cluster_kwargs(cluster_class, cluster_kwargs)
         self.adapt_kwargs = dict(adapt_kwargs or {})
         self.client_kwargs = dict(client_kwargs or {})
         self.client_kwargs.setdefault("set_as_default", False)
         self.debug = debug
+        self.watch_worker_status = watch_worker_status
+        self.performance_report_path = performance_report_path
         super().__init__()
         self._reset()
 
@@ -171,7 +125,8 @@ class DaskExecutor(Executor):
     def _reset(self) -> None:
         self.client: Any = None
         self.cluster: Any = None
-        self._futures: weakref.WeakSet = weakref.WeakSet()
+        self._futures: weakref.WeakSet | None = None  # the run's distributed futures, once started
+        self._watch_dask_events_task: WorkerEventLog | None = None
         self._scattered: dict[int, tuple[Any, Any]] = {}
         self._names: dict[Any, str] = {}
         # Shared -> (its first-use SharedBlob, or its task's future); forgotten with the Shared
@@ -192,6 +147,7 @@ class DaskExecutor(Executor):
             "client",
             "cluster",
             "_futures",
+            "_watch_dask_events_task",
             "_scattered",
             "_names",
             "_shared",
@@ -215,31 +171,11 @@ class DaskExecutor(Executor):
         import distributed
 
         cls = self.cluster_class
-        if isinstance(cls, str):
-            cls = _import_object(cls)
-        check_cluster_kwargs(cls, self.cluster_kwargs)
-        kwargs = dict(self.cluster_kwargs)
-        if isinstance(cls, type) and issubclass(cls, distributed.LocalCluster) and not self.debug:
-            kwargs.setdefault("silence_logs", logging.CRITICAL)
-        if not isinstance(cls, type) or cls.__new__ is not object.__new__:
-            return cls(**kwargs)
-        # as in _connect: a cluster whose constructor fails is closed, not left half-built
-        cluster = cls.__new__(cls)
-        try:
-            cluster.__init__(**kwargs)
-        except BaseException as exc:
-            close = getattr(cluster, "close", None)
-            try:
-                if close is not None:
-                    close(timeout=5)
-            except Exception:  # noqa: BLE001 - best effort: the start error matters
-                pass
-            del cluster, close
-            import traceback
-
-            traceback.clear_frames(exc.__traceback__)
-            raise
-        return cluster
+        kwargs = dict(self.cluster_kwargs or {})
+        check_cluster_kwargs(cls, kwargs)
+        if isinstance(cls, type) and issubclass(cls, distributed.LocalCluster):
+            kwargs.setdefault("silence_logs", logging.WARNING if self.debug else logging.CRITICAL)
+        return construct(cls, kwargs)
 
     @contextmanager
     def start(self) -> Iterator[None]:
@@ -248,64 +184,30 @@ class DaskExecutor(Executor):
 
         self._reset()
         self._future_types = (DaskFuture, Future)
+        self._futures = weakref.WeakSet()
         try:
+            self._log_connecting()
             if self.address:
-                self.client = self._connect(Client, self.address)
+                self.client = connect(Client, self.address, self.client_kwargs)
             else:
                 self.cluster = self._make_cluster()
                 if self.adapt_kwargs:
                     self.cluster.adapt(**self.adapt_kwargs)
-                self.client = self._connect(Client, self.cluster)
-            yield
+                self.client = connect(Client, self.cluster, self.client_kwargs)
+            with self._run_extras():  # worker event log, performance report
+                yield
         except BaseException as exc:
             self._cancel_outstanding()
             if isinstance(exc, KeyboardInterrupt):
-                self._kill_own_workers()
+                kill_workers(self.cluster)
             raise
         finally:
             self._shutdown()
 
-    def _connect(self, client_class: Any, where: Any) -> Any:
-        """A ``Client`` of ``where``; if it cannot connect, an error naming the address.
-
-        A ``Client`` whose constructor fails is left half-built, with its event loop thread
-        running; the traceback of the error (kept in the run's ``Failed`` state) would keep it
-        alive until the interpreter exits, which then waits a minute for it to close. So the
-        half-built client is closed here, and the frames of the error are cleared.
-        """
-        client = client_class.__new__(client_class)
-        try:
-            client.__init__(where, **self.client_kwargs)
-        except BaseException as exc:
-            try:
-                client.close(timeout=5)
-            except Exception:  # noqa: BLE001 - best effort: the connection error matters
-                pass
-            del client
-            if isinstance(exc, KeyboardInterrupt) or not isinstance(exc, Exception):
-                raise
-            import traceback
-
-            traceback.clear_frames(exc.__traceback__)
-            if isinstance(where, str):
-                what = f"the dask scheduler at address {where!r}"
-                fix = (
-                    "Pass the address of a running scheduler, such as 'tcp://10.0.0.1:8786' "
-                    "(check the host, the port and that the scheduler is up), or leave address "
-                    "unset to start a temporary cluster for each run."
-                )
-            else:
-                what, fix = f"the cluster {where!r}", "Check the cluster's settings."
-            error = ValueError if isinstance(exc, ValueError) else ConnectionError
-            raise error(
-                f"DaskExecutor could not connect to {what}: {type(exc).__name__}: {exc}. {fix}"
-            ) from exc
-        return client
-
     def _cancel_outstanding(self) -> None:
         with self._lock:
             self._batch = []
-        client, futures = self.client, [f for f in self._futures if not f.done()]
+        client, futures = self.client, [f for f in self._futures or () if not f.done()]
         if client is None or not futures:
             return
         try:
@@ -313,29 +215,11 @@ class DaskExecutor(Executor):
         except Exception:  # noqa: BLE001 - best effort while tearing down
             pass
 
-    def _kill_own_workers(self) -> None:
-        """On Ctrl-C, end the temporary cluster's worker processes at once.
-
-        A graceful close would wait for the running calls to finish; the run is being abandoned,
-        so its worker processes are told not to restart and are killed instead.
-        """
-        workers = getattr(self.cluster, "workers", None)
-        if not workers:
-            return
-        import signal
-
-        for worker in list(workers.values()):
-            try:
-                pid = worker.pid
-                if not pid or pid == os.getpid():
-                    continue
-                worker.close_gracefully(reason="headwater-interrupted")
-                os.kill(pid, signal.SIGKILL)
-            except Exception:  # noqa: BLE001 - best effort; the close below still runs
-                pass
-
     def _shutdown(self) -> None:
         client, cluster = self.client, self.cluster
+        watcher = self._watch_dask_events_task
+        if watcher is not None:
+            watcher.stop()
         self._reset()
         try:
             if client is not None:
@@ -363,13 +247,8 @@ class DaskExecutor(Executor):
         """
         if self.client is None:
             raise RuntimeError(f"{self!r} is not started: submit inside `with executor.start():`.")
-        ident = f"{self._key_prefix}{next(self._counter):016x}"
-        key = _readable_key(extra_context, ident)
-        if key is None:
-            key = f"{getattr(fn, '__name__', 'call')}-{ident}"
-        resources = None
-        if extra_context and extra_context.get("task_tags"):
-            resources = _parse_resources(extra_context["task_tags"])
+        prep = self._prep_dask_kwargs(extra_context, getattr(fn, "__name__", "call"))
+        key, resources = prep["key"], prep.get("resources")
         deps: dict[Any, Any] = {}  # key -> what keeps it alive until the call is sent
         future_types = self._future_types
 
@@ -394,7 +273,7 @@ class DaskExecutor(Executor):
             raise
         except BaseException as exc:
             # a __reduce__ raising SystemExit, say, fails this call, like any pickling error
-            if not isinstance(exc, Exception) or _looks_like_pickling_error(exc):
+            if not isinstance(exc, Exception) or looks_like_pickling_error(exc):
                 raise explain_pickling_error(
                     "DaskExecutor", fn, args, kwargs, extra_context, exc
                 ) from exc
@@ -568,100 +447,24 @@ class DaskExecutor(Executor):
                 # calls that were only queued on the lost worker (or that lost a shared
                 # input with it) are sent again; a call that had started there is lost
                 if not self._revive(futures):
-                    raise self._lost(exc) from exc
-            except CarriedBaseException as exc:
-                error: BaseException = exc.exc  # a call raised SystemExit, GeneratorExit...
-                break
-            except InLoopBaseException as exc:
-                error = exc.exc
-                if isinstance(error, asyncio.CancelledError) and hasattr(error, "reason"):
-                    name = self._names.get(getattr(error, "key", None))
-                    what = f"task {name!r}" if name else f"call {getattr(error, 'key', '?')!r}"
-                    error = cancelled_error(error, what)
+                    raise lost_error(exc, self._names) from exc
+            except (CarriedBaseException, InLoopBaseException) as exc:
+                error = original_error(exc, self._names)  # SystemExit, GeneratorExit...
                 break
         raise error
-
-    def _lost(self, exc: Any) -> WorkerLostError:
-        key = exc.task
-        name = self._names.get(key)
-        what = f"task {name!r}" if name else f"call {key!r}"
-        return WorkerLostError(
-            f"The dask worker running {what} was lost (its process died: killed, out of "
-            f"memory or crashed; last worker {getattr(exc.last_worker, 'address', '?')}).",
-            key=key,
-            task_name=name,
-        )
 
     def _revive(self, futures: Any) -> bool:
         """Send again the calls among ``futures`` that failed only because a worker was lost.
 
         Returns:
-            Whether any call was sent again.
+            Whether any call was sent again (see :func:`revive`).
         """
         flat: list[DaskFuture] = []
         map_futures(futures, DaskFuture, flat.append)
-        started: list[set[str]] = []  # fetched from the scheduler when first needed
-        done: dict[DaskFuture, bool] = {}
-        sent: list[DaskFuture] = []
-        for fut in flat:
-            self._revive_one(fut, started, done, sent)
-        return bool(sent)
+        return revive(flat, self.client, self._resend)
 
-    def _revive_one(
-        self,
-        fut: DaskFuture,
-        started: list[set[str]],
-        done: dict[DaskFuture, bool],
-        sent: list[DaskFuture],
-    ) -> bool:
-        """Whether ``fut`` is, or has been sent again to be, computed (see :meth:`_revive`).
-
-        A call is sent again when it failed with ``KilledWorker`` and either it never started
-        on the lost worker (it was queued there), or its input was lost with it (the call that
-        computes the input is sent again first). Unpickling a shared input has no effects, so
-        that call is sent again even if it had started. Each call is sent again at most
-        :data:`_MAX_REVIVALS` times, and at most once for a loss of its own.
-        """
-        if fut in done:
-            return done[fut]
-        done[fut] = False  # (a cycle is impossible, but never loop)
-        remote = fut.future
-        if remote is None or remote.status != "error":
-            done[fut] = True
-            return True
-        from distributed import KilledWorker
-
-        exc = remote.exception()
-        spec = fut.spec
-        if not isinstance(exc, KilledWorker) or spec is None or fut.revived >= _MAX_REVIVALS:
-            return False
-        func, data, refs, resources = spec
-        pure = func is load_shared
-        if exc.task == fut.key and not pure:
-            # it was given to the lost worker: sent again only if it had not started there
-            if fut.revived:
-                return False
-            if not started:
-                started.append(started_keys(self.client))
-            if fut.key in started[0]:
-                return False
-        deps: dict[Any, Any] = {}
-        for ref in refs:
-            if isinstance(ref, str):  # a distributed future (scattered data)
-                state = self.client.futures.get(ref)
-                if state is None or state.status != "finished":
-                    return False
-                deps[ref] = ref
-                continue
-            dep = ref()
-            if dep is None or not self._revive_one(dep, started, done, sent):
-                return False
-            deps[dep.key] = dep
-        if pure:
-            shared = data()
-            if shared is None:
-                return False
-            data = dumps(shared)
+    def _resend(self, fut: DaskFuture, func: Any, data: bytes, deps: dict, resources: Any) -> None:
+        """Queue ``fut``'s call again, under a new key (its old key is an error on the cluster)."""
         old, ident = fut.key, f"{self._key_prefix}{next(self._counter):016x}"
         fut.key = f"{old[: -len(ident)]}{ident}"
         fut.future = None
@@ -669,9 +472,6 @@ class DaskExecutor(Executor):
         if old in self._names:
             self._names[fut.key] = self._names.pop(old)
         self._queue(fut, func, data, deps, resources)
-        sent.append(fut)
-        done[fut] = True
-        return True
 
 
 class DaskFuture:
@@ -693,15 +493,6 @@ class DaskFuture:
 
     def __repr__(self) -> str:
         return f"<DaskFuture {self.key}>"
-
-
-def _looks_like_pickling_error(exc: BaseException) -> bool:
-    import pickle
-
-    if isinstance(exc, pickle.PicklingError):
-        return True
-    text = str(exc).lower()
-    return "pickle" in text or "serializ" in text
 
 
 DaskExecutor.__module__ = "headwater.executors.dask"

@@ -50,7 +50,7 @@ class WorkerDied(Exception):
         super().__init__(message)
         self.exitcode = exitcode
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[str, int | None]]:
         return (WorkerDied, (self.args[0], self.exitcode))
 
 
@@ -105,7 +105,9 @@ def _serve(conn: Connection, parent_pid: int) -> None:
         try:
             data = dumps(outcome)
         except BaseException as exc:  # noqa: BLE001 - described instead
-            data = dumps((False, RuntimeError(f"the outcome of the call cannot be pickled: {exc!r}")))
+            data = dumps(
+                (False, RuntimeError(f"the outcome of the call cannot be pickled: {exc!r}"))
+            )
         del outcome
         try:
             conn.send_bytes(data)
@@ -131,7 +133,7 @@ class _Worker:
     def __init__(self, process: Any, conn: Connection) -> None:
         self.process = process
         self.conn = conn
-        self.future: Future | None = None
+        self.future: Future[Any] | None = None
 
 
 class ProcessPool:
@@ -151,7 +153,7 @@ class ProcessPool:
         self._ctx = mp_context
         self._name = name
         self._lock = threading.Lock()
-        self._queue: collections.deque[tuple[Future, bytes]] = collections.deque()
+        self._queue: collections.deque[tuple[Future[Any], bytes]] = collections.deque()
         self._workers: list[_Worker] = []
         self._idle: list[_Worker] = []
         self._closed = False
@@ -161,15 +163,18 @@ class ProcessPool:
         _live_pools.add(self)
 
     # -- the executor API -----------------------------------------------------------------------
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         """Run ``fn(*args, **kwargs)`` in a worker process; return its future."""
         data = dumps((fn, args, kwargs))
-        fut: Future = Future()
+        fut: Future[Any] = Future()
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot submit to a ProcessPool that was shut down")
+            # with calls already queued, every process is busy: the next to finish takes it
+            wake = not self._queue
             self._queue.append((fut, data))
-        self._wake()
+        if wake:
+            self._wake()
         return fut
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False, kill: bool = False) -> None:
@@ -208,6 +213,25 @@ class ProcessPool:
             pass
 
     def _manage(self) -> None:
+        try:
+            self._manage_until_closed()
+        except BaseException as exc:  # noqa: BLE001 - an OS failure must not leave calls waiting
+            self._fail_everything(exc)
+
+    def _fail_everything(self, exc: BaseException) -> None:
+        with self._lock:
+            self._closed = True
+            futures = [fut for fut, _ in self._queue]
+            futures += [w.future for w in self._workers if w.future is not None]
+            self._queue.clear()
+            workers = list(self._workers)
+        for w in workers:
+            _end(w.process, force=True)
+        for fut in futures:
+            if not fut.done():
+                fut.set_exception(RuntimeError(f"the process pool stopped working: {exc!r}"))
+
+    def _manage_until_closed(self) -> None:
         while True:
             with self._lock:
                 closed = self._closed
@@ -317,12 +341,12 @@ class LossReportingPool:
         self._pool = pool
         self._max_workers = pool._max_workers
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
         """Submit ``fn(batch)`` (dask's ``batch_execute_tasks``) to the pool."""
         inner = self._pool.submit(fn, *args)
-        outer: Future = Future()
+        outer: Future[Any] = Future()
 
-        def done(f: Future) -> None:
+        def done(f: Future[Any]) -> None:
             if f.cancelled():
                 outer.set_exception(RuntimeError("the process pool was shut down"))
                 return
@@ -338,7 +362,7 @@ class LossReportingPool:
         return outer
 
 
-def _lost(node: tuple, exc: WorkerDied) -> tuple[Any, Any, bool]:
+def _lost(node: tuple[Any, ...], exc: WorkerDied) -> tuple[Any, Any, bool]:
     """dask's ``(key, result, failed)`` for a graph node whose process died."""
     from headwater.executors._dask_support import Failure, WorkerLostError
 

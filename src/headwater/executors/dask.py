@@ -29,7 +29,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from headwater.executors._dask_support import (
-    DaemonThreadPool,
     Failure,
     Packed,
     Ref,
@@ -44,6 +43,7 @@ from headwater.executors._dask_support import (
 from headwater.executors._distributed import DaskExecutor, DaskFuture
 from headwater.executors._process_pool import LossReportingPool, ProcessPool
 from headwater.executors._spill import TempWriteError, write_temp_file
+from headwater.executors._thread_pool import DaemonThreadPool
 from headwater.executors.base import Executor, Shared
 
 __all__ = ["DaskExecutor", "DaskFuture", "LocalDaskExecutor", "LocalDaskFuture", "WorkerLostError"]
@@ -53,22 +53,38 @@ _SCHEDULERS = {
     "threading": "threads",
     "processes": "processes",
     "multiprocessing": "processes",
-    "sync": "sync",
-    "synchronous": "sync",
-    "single-threaded": "sync",
+    "sync": "synchronous",
+    "synchronous": "synchronous",
+    "single-threaded": "synchronous",
 }
 
 
 class LocalDaskFuture:
-    """Handle on a call submitted to a :class:`LocalDaskExecutor`; resolve it with ``wait``."""
+    """Handle on a call submitted to a :class:`LocalDaskExecutor`; resolve it with ``wait``.
 
-    __slots__ = ("key", "__weakref__")
+    ``compute()`` resolves it too (like a ``dask.delayed`` value), while its executor is started.
+    """
 
-    def __init__(self, key: str) -> None:
+    __slots__ = ("key", "_owner", "__weakref__")
+
+    def __init__(self, key: str, owner: LocalDaskExecutor | None = None) -> None:
         self.key = key
+        self._owner = weakref.ref(owner) if owner is not None else None
 
     def __repr__(self) -> str:
         return f"<LocalDaskFuture {self.key}>"
+
+    def compute(self, **kwargs: Any) -> Any:
+        """The call's value: ``executor.wait(self)`` (``kwargs``, such as ``scheduler``, are
+        accepted for ``dask.delayed`` compatibility and ignored: the executor's scheduler runs it).
+
+        Raises:
+            RuntimeError: the executor that made this future is gone.
+        """
+        owner = self._owner() if self._owner is not None else None
+        if owner is None:
+            raise RuntimeError(f"{self!r}: the LocalDaskExecutor that made it no longer exists.")
+        return owner.wait(self)
 
 
 class LocalDaskExecutor(Executor):
@@ -89,9 +105,10 @@ class LocalDaskExecutor(Executor):
     reaches the processes through a temporary file instead of each call's message.
 
     Args:
-        scheduler: ``"threads"`` (default; alias ``"threading"``), ``"processes"`` (aliases
-            ``"multiprocessing"``) or ``"sync"`` (aliases ``"synchronous"``,
-            ``"single-threaded"``).
+        scheduler: ``"threads"`` (default; alias ``"threading"``), ``"processes"`` (alias
+            ``"multiprocessing"``) or ``"synchronous"`` (aliases ``"sync"``,
+            ``"single-threaded"``); case does not matter. ``scheduler`` holds the name
+            normalized (see :meth:`_normalize_scheduler`).
         **dask_config: dask configuration set while the graph runs, e.g. ``num_workers=4``
             (size of the thread or process pool; default: the number of CPUs).
 
@@ -104,12 +121,7 @@ class LocalDaskExecutor(Executor):
     max_pending: int = 10_000
 
     def __init__(self, scheduler: str = "threads", **dask_config: Any) -> None:
-        if scheduler not in _SCHEDULERS:
-            allowed = ", ".join(repr(s) for s in _SCHEDULERS)
-            raise ValueError(
-                f"Unknown LocalDaskExecutor scheduler {scheduler!r}; use one of {allowed}."
-            )
-        self.scheduler = _SCHEDULERS[scheduler]
+        self.scheduler = self._normalize_scheduler(scheduler)
         _check_num_workers(dask_config.get("num_workers"))
         self.dask_config = dask_config
         super().__init__()
@@ -117,6 +129,21 @@ class LocalDaskExecutor(Executor):
 
     def __repr__(self) -> str:
         return f"<Executor: LocalDaskExecutor(scheduler={self.scheduler!r})>"
+
+    @staticmethod
+    def _normalize_scheduler(scheduler: str) -> str:
+        """``"threads"``, ``"processes"`` or ``"synchronous"`` for a scheduler name or alias.
+
+        Raises:
+            ValueError: for an unknown name (the message lists the names).
+        """
+        name = _SCHEDULERS.get(scheduler.lower()) if isinstance(scheduler, str) else None
+        if name is None:
+            allowed = ", ".join(repr(s) for s in _SCHEDULERS)
+            raise ValueError(
+                f"Unknown LocalDaskExecutor scheduler {scheduler!r}; use one of {allowed}."
+            )
+        return name
 
     @property
     def is_process_based(self) -> bool:  # type: ignore[override]
@@ -211,8 +238,7 @@ class LocalDaskExecutor(Executor):
         **kwargs: Any,
     ) -> LocalDaskFuture:
         """Add ``fn(*args, **kwargs)`` to the graph; futures in the arguments become edges."""
-        name = extra_context and extra_context.get("task_full_name")
-        key = f"{name or getattr(fn, '__name__', 'call')}-{next(self._counter)}"
+        key = _call_key(fn, extra_context, next(self._counter))
         deps: list[str] = []
 
         def _ref(fut: LocalDaskFuture) -> Ref:
@@ -235,7 +261,7 @@ class LocalDaskExecutor(Executor):
         needed = self._needed_by
         for d in dep_keys:
             needed[d] = needed.get(d, 0) + 1
-        fut = LocalDaskFuture(key)
+        fut = LocalDaskFuture(key, self)
         self._futures[key] = fut
         if self._started and len(self._pending) >= self.max_pending:
             # Run what is queued now, rather than hand dask one enormous graph at the end. Only
@@ -381,7 +407,7 @@ class LocalDaskExecutor(Executor):
         self._running.clear()
         callbacks = [(None, None, self._on_start_task, self._on_done_task, None)]
         pool = self._pool
-        transient = pool is None and self.scheduler != "sync"
+        transient = pool is None and self.scheduler != "synchronous"
         if transient:
             pool = self._make_pool()
         try:
@@ -442,6 +468,15 @@ class LocalDaskExecutor(Executor):
                     _discard(self._results.pop(d, None))
 
 
+def _call_key(fn: Any, extra_context: dict[str, Any] | None, n: int) -> str:
+    """``<task name>[-<task index>]-<n>`` (as dask names keys), or ``<function name>-<n>``."""
+    name = extra_context.get("task_name") if extra_context else None
+    if not name:
+        return f"{getattr(fn, '__name__', 'call')}-{n}"
+    index = extra_context.get("task_index") if extra_context else None
+    return f"{name}-{index}-{n}" if isinstance(index, int) else f"{name}-{n}"
+
+
 def _check_num_workers(n: Any) -> None:
     """``num_workers`` must be a positive int (or absent: one per CPU)."""
     if n is None:
@@ -465,4 +500,3 @@ def _discard(result: Any) -> None:
             os.remove(result.path)
         except OSError:
             pass
-

@@ -81,7 +81,7 @@ class ClockEvent:
     Args:
         start_time: when the run should start.
         parameter_defaults: parameter values for the run (overriding the flow's defaults).
-        labels: labels attached to the run.
+        labels: labels attached to the run (``None``: none given).
     """
 
     __slots__ = ("labels", "parameter_defaults", "start_time")
@@ -94,7 +94,7 @@ class ClockEvent:
     ) -> None:
         self.start_time = start_time
         self.parameter_defaults: dict[str, Any] = dict(parameter_defaults or {})
-        self.labels: list[str] = list(labels or [])
+        self.labels: list[str] | None = None if labels is None else list(labels)
 
     # Comparisons use instants (see ``instant``): two occurrences of a repeated local time in
     # the same zone are different events even though their clock readings are equal.
@@ -149,7 +149,7 @@ class ClockEvent:
         return {
             "start_time": self.start_time,
             "parameter_defaults": dict(self.parameter_defaults),
-            "labels": list(self.labels),
+            "labels": None if self.labels is None else list(self.labels),
         }
 
 
@@ -164,7 +164,7 @@ class Clock:
         start_date: no event is earlier than this; its time zone is the clock's zone.
         end_date: no event is later than this.
         parameter_defaults: parameter values for every run this clock schedules.
-        labels: labels for every run this clock schedules.
+        labels: labels for every run this clock schedules (``None``: none given).
 
     Raises:
         ValueError: a date is not a datetime, ``end_date`` is before ``start_date``, or
@@ -205,7 +205,7 @@ class Clock:
                 "wrap a single label in a list."
             )
         self.parameter_defaults: dict[str, Any] = dict(parameter_defaults or {})
-        self.labels: list[str] = label_list or []
+        self.labels: list[str] | None = label_list
 
     def events(self, after: _dt.datetime | None = None) -> Iterator[ClockEvent]:
         """Yield this clock's events in increasing order.
@@ -462,17 +462,21 @@ class RRuleClock(Clock):
                 f"{type(rrule).__name__} {rrule!r}; e.g. rrule(DAILY, byhour=9)."
             )
         dtstart = rrule._dtstart  # dateutil keeps the rule's start here
+        given_start = start_date
         if start_date is None:
             start_date = dtstart if dtstart.tzinfo else dtstart.replace(tzinfo=_dt.UTC)
         super().__init__(start_date, end_date, parameter_defaults, labels)
         assert self.start_date is not None
-        tz = zone_of(self.start_date)
+        rule_start = self.start_date
+        if given_start is None:
+            self.start_date = None  # as in Prefect 1; the rule's own dtstart still applies
+        tz = zone_of(rule_start)
         until = rrule._until
         if until is not None and until.tzinfo is not None:
             until = wall_clock(until, tz)
         self.rrule = rrule
         self._tz = tz
-        self._naive_rule = rrule.replace(dtstart=wall_clock(self.start_date, tz), until=until)
+        self._naive_rule = rrule.replace(dtstart=wall_clock(rule_start, tz), until=until)
 
     def _times(self, after: pendulum.DateTime) -> Iterator[pendulum.DateTime]:
         tz = self._tz

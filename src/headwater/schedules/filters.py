@@ -122,8 +122,8 @@ def on_datetime(dt: _dt.datetime) -> Filter:
     """Keep only the event at exactly the instant ``dt`` (naive means UTC)."""
     target = instant(to_datetime(dt, "on_datetime"))
 
-    def _filter(event: _dt.datetime) -> bool:
-        return instant(event) == target
+    def _filter(dt: _dt.datetime) -> bool:
+        return instant(dt) == target
 
     first, last = _instant_dates(target)
     return _with_earliest_date(_filter, lambda day: None if day > last else max(day, first))
@@ -143,8 +143,8 @@ def between_datetimes(start: _dt.datetime, end: _dt.datetime) -> Filter:
         )
     lo_at, hi_at = instant(lo), instant(hi)
 
-    def _filter(event: _dt.datetime) -> bool:
-        return lo_at <= instant(event) <= hi_at
+    def _filter(dt: _dt.datetime) -> bool:
+        return lo_at <= instant(dt) <= hi_at
 
     first, last = _instant_dates(lo_at)[0], _instant_dates(hi_at)[1]
     return _with_earliest_date(_filter, lambda day: None if day > last else max(day, first))
@@ -158,8 +158,8 @@ def on_date(month: int, day: int) -> Filter:
     """
     _check_month_day(month, day, "on_date")
 
-    def _filter(event: _dt.datetime) -> bool:
-        return (event.month, event.day) == (month, day)
+    def _filter(dt: _dt.datetime) -> bool:
+        return (dt.month, dt.day) == (month, day)
 
     return _with_earliest_date(_filter, lambda d: _next_month_day(d, month, day, exact=True))
 
@@ -177,8 +177,8 @@ def between_dates(start_month: int, start_day: int, end_month: int, end_day: int
     _check_month_day(end_month, end_day, "between_dates end")
     lo, hi = (start_month, start_day), (end_month, end_day)
 
-    def _filter(event: _dt.datetime) -> bool:
-        key = (event.month, event.day)
+    def _filter(dt: _dt.datetime) -> bool:
+        key = (dt.month, dt.day)
         if lo <= hi:
             return lo <= key <= hi
         return key >= lo or key <= hi
@@ -196,8 +196,8 @@ def at_time(t: _dt.time) -> Filter:
     """Keep events whose local clock time is exactly ``t`` (a naive ``datetime.time``)."""
     _check_time(t, "at_time")
 
-    def _filter(event: _dt.datetime) -> bool:
-        return event.time() == t
+    def _filter(dt: _dt.datetime) -> bool:
+        return dt.time() == t
 
     return _filter
 
@@ -211,8 +211,8 @@ def between_times(start: _dt.time, end: _dt.time) -> Filter:
     _check_time(start, "between_times start")
     _check_time(end, "between_times end")
 
-    def _filter(event: _dt.datetime) -> bool:
-        t = event.time()
+    def _filter(dt: _dt.datetime) -> bool:
+        t = dt.time()
         if start <= end:
             return start <= t <= end
         return t >= start or t <= end
@@ -256,8 +256,8 @@ def is_day_of_week(day_of_week: int) -> Filter:
             f"is_day_of_week: day_of_week must be from 0 (Monday) to 6 (Sunday), got {day_of_week}."
         )
 
-    def _filter(event: _dt.datetime) -> bool:
-        return event.weekday() == day_of_week
+    def _filter(dt: _dt.datetime) -> bool:
+        return dt.weekday() == day_of_week
 
     return _with_earliest_date(
         _filter, lambda day: _shift_days(day, (day_of_week - day.weekday()) % 7)

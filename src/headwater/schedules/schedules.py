@@ -131,8 +131,8 @@ class Schedule:
         adjustments: functions ``datetime -> datetime`` applied in order to each kept event.
 
     Raises:
-        ValueError: ``clocks`` is empty or holds something that is not a clock, or a filter or
-            adjustment is not callable.
+        ValueError: ``clocks`` holds something that is not a clock, or a filter or
+            adjustment is not callable. (An empty ``clocks`` is a schedule with no events.)
     """
 
     def __init__(
@@ -148,9 +148,7 @@ class Schedule:
                 f"Schedule: clocks must be a list of clocks, got {clocks!r}; "
                 "wrap a single clock in a list."
             )
-        self.clocks: list[Clock] = list(clocks)
-        if not self.clocks:
-            raise ValueError("Schedule: clocks must not be empty; a schedule needs a clock.")
+        self.clocks: list[Clock] = list(clocks)  # may be empty: then no events (as Prefect 1)
         for clock in self.clocks:
             if not isinstance(clock, Clock):
                 raise ScheduleTypeError(
@@ -166,13 +164,17 @@ class Schedule:
     def start_date(self) -> pendulum.DateTime | None:
         """The earliest clock start date (``None`` if a clock has none)."""
         dates = [c.start_date for c in self.clocks]
-        return None if any(d is None for d in dates) else min(d for d in dates if d is not None)
+        if not dates or any(d is None for d in dates):
+            return None
+        return min(d for d in dates if d is not None)
 
     @property
     def end_date(self) -> pendulum.DateTime | None:
         """The latest clock end date (``None`` if a clock runs forever)."""
         dates = [c.end_date for c in self.clocks]
-        return None if any(d is None for d in dates) else max(d for d in dates if d is not None)
+        if not dates or any(d is None for d in dates):
+            return None
+        return max(d for d in dates if d is not None)
 
     def _accepts(self, dt: _dt.datetime) -> bool:
         return (
@@ -384,11 +386,11 @@ def IntervalSchedule(  # noqa: N802 - a Prefect Core 1.x name
     """A schedule with one :class:`~headwater.schedules.clocks.IntervalClock`.
 
     Raises:
-        ValueError: ``interval`` is missing or not a positive ``timedelta``, or a date is
-            invalid.
+        TypeError: ``interval`` is missing.
+        ValueError: ``interval`` is not a positive ``timedelta``, or a date is invalid.
     """
     if interval is None:
-        raise ValueError("IntervalSchedule: interval is required, e.g. timedelta(hours=1).")
+        raise ScheduleTypeError("IntervalSchedule: interval is required, e.g. timedelta(hours=1).")
     return Schedule(clocks=[IntervalClock(interval, start_date=start_date, end_date=end_date)])
 
 

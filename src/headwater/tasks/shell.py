@@ -57,10 +57,14 @@ def _stream_level(stream_output: bool | int | str) -> int | None:
         level = logging.getLevelName(stream_output.upper())
         if isinstance(level, int):
             return level
-    raise ValueError(
+    raise _OptionError(
         f"ShellTask: stream_output must be True/False, a log level number or a level name "
         f"such as 'INFO' or 'DEBUG'; got {stream_output!r}"
     )
+
+
+class _OptionError(TypeError, ValueError):
+    """A ShellTask option of the wrong kind (a ``TypeError`` in Prefect 1)."""
 
 
 def _decode(raw: bytes) -> str:
@@ -77,7 +81,7 @@ def _new_group() -> dict[str, Any]:
     return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
 
 
-def _exited(proc: subprocess.Popen) -> bool:
+def _exited(proc: subprocess.Popen[bytes]) -> bool:
     """Whether the shell has exited; on POSIX it is not reaped, so its pid is not reused."""
     if proc.returncode is not None:
         return True
@@ -89,7 +93,7 @@ def _exited(proc: subprocess.Popen) -> bool:
     return proc.poll() is not None
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill the command's process group (POSIX), or the shell itself elsewhere.
 
     Called while the shell is running or not yet reaped: its pid, the group's id, is not free.
@@ -237,17 +241,18 @@ class ShellTask(Task):
             lines if self.return_all else (lines[-1] if lines else None)
         )
         logger = self.logger
+        if not returncode:
+            if err_lines:
+                logger.warning("Command wrote to stderr:\n%s", "\n".join(err_lines))
+            return output
+        msg = f"Command failed with exit code {returncode}"
+        last = lines[-1] if lines else (err_lines[-1] if err_lines else None)
+        if last:
+            msg = f"{msg}: {last}"
+        logger.error(msg)  # first the failure, then what the command wrote (as Prefect 1)
         if err_lines:
-            level = logging.ERROR if returncode else logging.WARNING
-            logger.log(level, "Command wrote to stderr:\n%s", "\n".join(err_lines))
-        if returncode:
-            msg = f"Command failed with exit code {returncode}"
-            last = lines[-1] if lines else (err_lines[-1] if err_lines else None)
-            if last:
-                msg = f"{msg}: {last}"
-            logger.error(msg)
-            raise signals.FAIL(msg, result=output)
-        return output
+            logger.error("Command wrote to stderr:\n%s", "\n".join(err_lines))
+        raise signals.FAIL(msg, result=output)
 
     def _execute(self, path: str, environment: dict[str, str]) -> tuple[int, list[str], list[str]]:
         """Run the script at ``path``; return (exit code, output lines, stderr lines).
@@ -309,7 +314,7 @@ class ShellTask(Task):
 
     def _follow(
         self,
-        proc: subprocess.Popen,
+        proc: subprocess.Popen[bytes],
         out: queue.SimpleQueue[bytes | None],
         readers: list[threading.Thread],
         lines: list[str],
@@ -351,5 +356,8 @@ class ShellTask(Task):
 
     @staticmethod
     def _collect(stream: IO[bytes], into: list[str]) -> None:
-        for raw in iter(stream.readline, b""):
-            into.append(_decode(raw))
+        try:
+            for raw in iter(stream.readline, b""):
+                into.append(_decode(raw))
+        except (OSError, ValueError):  # closed under us: the task is over
+            pass

@@ -99,6 +99,10 @@ class ResultContract:
         self.put_bytes(result, written.location, data)
         return written.location
 
+    def foreign_serializer(self, result: Result) -> Any:
+        """A serializer that cannot read what ``result``'s serializer wrote."""
+        return CompressedSerializer(result.serializer, format="lzma")
+
     # -- fixtures -----------------------------------------------------------------------------
     @pytest.fixture
     def contract_result(self, request: Any, tmp_path: Any) -> Result:
@@ -161,9 +165,12 @@ class ResultContract:
         from headwater.engine.state import Success
 
         written = contract_result.write(self.sample_value, **fmt)
-        state = Success(result=written)
-        state.result = None
+        located = written.copy()
+        located.value = None  # only the location is known, as after deserializing a state
+        state = Success(result=located)
+        assert state.result is None
         assert state.load_result().result == self.sample_value
+        assert state.load_result(contract_result).result == self.sample_value
 
     # -- exists -------------------------------------------------------------------------------
     def test_exists_before_and_after_write(self, contract_result: Result, fmt: dict) -> None:
@@ -338,5 +345,5 @@ class ResultContract:
     ) -> None:
         written = contract_result.write(self.sample_value, **fmt)
         foreign = contract_result.copy()
-        foreign.serializer = CompressedSerializer(contract_result.serializer, format="lzma")
+        foreign.serializer = self.foreign_serializer(contract_result)
         self._assert_read_error(foreign, written.location)

@@ -21,15 +21,18 @@ from typing import Any
 from headwater.context import context as _context
 
 __all__ = [
+    "HEADWATER_LOG_RECORD_ATTRIBUTES",
     "LOG_MANAGER",
     "LOG_OVERHEAD",
     "MAX_BATCH_LOG_SIZE",
     "MAX_LOG_SIZE",
+    "PREFECT_LOG_RECORD_ATTRIBUTES",
     "CloudHandler",
     "ContextFilter",
     "LogManager",
     "RedirectToLog",
     "StdoutToLogger",
+    "configure_extra_loggers",
     "configure_logging",
     "create_diagnostic_logger",
     "get_logger",
@@ -38,19 +41,39 @@ __all__ = [
 ]
 
 _ROOT_NAME = "headwater"
+_TEST_NAME = "headwater-test-logger"
 _configured: list[logging.Handler] = []
+_logger_filters: list[logging.Filter] = []
 _RECORD_KEYS = ("flow_name", "flow_run_id", "task_name", "task_slug", "task_run_id")
+HEADWATER_LOG_RECORD_ATTRIBUTES = _RECORD_KEYS
+"""The run-context keys copied onto log records (plus ``config.logging.log_attributes``)."""
+PREFECT_LOG_RECORD_ATTRIBUTES = _RECORD_KEYS
+"""Prefect 1's name of :data:`HEADWATER_LOG_RECORD_ATTRIBUTES`."""
 
 
 class ContextFilter(logging.Filter):
-    """Adds run-context attributes to each record that passes through headwater's handler."""
+    """Adds run-context attributes to each record that passes through headwater's handler.
+
+    Args:
+        only_set: copy only the context keys that have a value (as a filter on the
+            ``"headwater"`` logger itself does, so filters added after it see exactly the run's
+            keys); the handler's filter (the default) gives every key a value, ``None`` when
+            unset, so format strings may name them.
+    """
+
+    def __init__(self, only_set: bool = False) -> None:
+        super().__init__()
+        self.only_set = only_set
 
     def filter(self, record: logging.LogRecord) -> bool:
         ctx = _context._get()
         attrs = record.__dict__  # (a failed hasattr per key would cost an exception each)
+        only_set = self.only_set
         for key in _RECORD_KEYS:
             if key not in attrs:
-                attrs[key] = ctx.get(key)
+                value = ctx.get(key)
+                if value or not only_set:
+                    attrs[key] = value
         for key in _extra_attributes():
             if key not in attrs:
                 attrs[key] = ctx.get(key)
@@ -66,13 +89,28 @@ def _extra_attributes() -> list[str]:
         return []
 
 
-def configure_logging(force: bool = False) -> logging.Logger:
-    """Set up the ``"headwater"`` logger from ``config.logging`` (once, unless ``force``)."""
+def configure_logging(testing: bool = False, force: bool = False) -> logging.Logger:
+    """Set up the ``"headwater"`` logger from ``config.logging`` (once, unless ``force``).
+
+    Args:
+        testing: set up, afresh, the separate ``"headwater-test-logger"`` logger instead, with
+            the configuration in effect now, so tests can check logging settings without
+            touching the ``"headwater"`` logger.
+        force: set the ``"headwater"`` logger up again (after a configuration change).
+
+    Returns:
+        The logger set up.
+    """
     from headwater.configuration import config
 
+    if testing:
+        return _configure_test_logger()
     logger = logging.getLogger(_ROOT_NAME)
     if _configured and not force:
         return logger
+    for f in _logger_filters:
+        logger.removeFilter(f)
+    _logger_filters.clear()
     for h in _configured:
         logger.removeHandler(h)
         for name in _extra_logger_names(config):
@@ -82,16 +120,53 @@ def configure_logging(force: bool = False) -> logging.Logger:
     handler.setFormatter(logging.Formatter(config.logging.format, config.logging.datefmt))
     handler.addFilter(ContextFilter())
     logger.addHandler(handler)
+    record_filter = ContextFilter(only_set=True)
+    logger.addFilter(record_filter)
     if force or logger.level == logging.NOTSET:
         # a level the application already set on "headwater" is kept
         logger.setLevel(str(config.logging.level).upper())
     _configured.append(handler)
+    _logger_filters.append(record_filter)
     for name in _extra_logger_names(config):
         extra = logging.getLogger(name)
         if handler not in extra.handlers:
             extra.addHandler(handler)
             extra.setLevel(str(config.logging.level).upper())
     return logger
+
+
+def _configure_test_logger() -> logging.Logger:
+    from headwater.configuration import config
+
+    logger = logging.getLogger(_TEST_NAME)
+    for h in list(logger.handlers):
+        if getattr(h, "_headwater_test", False):
+            logger.removeHandler(h)
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(logging.Formatter(config.logging.format, config.logging.datefmt))
+    stream.addFilter(ContextFilter())
+    cloud = CloudHandler()
+    for h in (stream, cloud):
+        setattr(h, "_headwater_test", True)  # noqa: B010 - a mark on a stdlib handler
+        logger.addHandler(h)
+    logger.setLevel(str(config.logging.level).upper())
+    return logger
+
+
+def configure_extra_loggers() -> None:
+    """Give each logger named in ``config.logging.extra_loggers`` headwater's handler and level."""
+    from headwater.configuration import config
+
+    if not _configured:
+        configure_logging()
+        return
+    handler = _configured[0]
+    level = str(config.logging.level).upper()
+    for name in _extra_logger_names(config):
+        extra = logging.getLogger(name)
+        if handler not in extra.handlers:
+            extra.addHandler(handler)
+        extra.setLevel(level)
 
 
 def _extra_logger_names(config: Any) -> list[str]:

@@ -21,13 +21,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from headwater.context import context as _context
-from headwater.core.edge import EdgeAnnotation, flatten, unmapped
+from headwater.core.edge import EdgeAnnotation
 from headwater.core.task import Task
 
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
 
 __all__ = ["apply_map", "as_task", "defaults_from_attrs", "pause_task", "tags", "task"]
+
+from headwater.utilities._apply_map import apply_map  # noqa: E402 - re-exported here
 
 
 def task(fn: Callable[..., Any] | None = None, **task_init_kwargs: Any) -> Any:
@@ -60,26 +62,40 @@ def tags(*tags: str) -> Iterator[None]:
 
 def as_task(x: Any, flow: Flow | None = None) -> Task:
     """Return ``x`` if it is a task; a collection task if it is a collection holding tasks;
-    otherwise a :class:`~headwater.tasks.core.constants.Constant`."""
+    otherwise a :class:`~headwater.tasks.core.constants.Constant`.
+
+    An annotation such as ``mapped(t)`` gives the task of its value. Tasks made here have
+    ``auto_generated = True``.
+    """
     if isinstance(x, Task):
         return x
-    if isinstance(x, EdgeAnnotation):
-        raise TypeError(f"{x!r} can only be used as an argument of a task call or map().")
-    from headwater.core.flow import _contains_task
+    while isinstance(x, EdgeAnnotation):
+        x = x.value
+        if isinstance(x, Task):
+            return x
+    from headwater.core._flow_editing import contains_task
 
-    if _contains_task(x):
+    if contains_task(x):
         flow = flow if flow is not None else _context.get("flow")
         if flow is None:
             raise ValueError(
                 f"A collection holding tasks ({x!r}) can only become a task inside a flow."
             )
-        return _collection_task(x, flow)
-    from headwater.tasks.core.constants import Constant
+        made = _collection_task(x, flow)
+    else:
+        from headwater.tasks.core.constants import Constant
 
-    return Constant(value=x)
+        made = Constant(value=x)
+    made.auto_generated = True
+    return made
 
 
 _COLLECTIONS = (list, tuple, set, dict)
+
+
+def _auto(task: Task) -> Task:
+    task.auto_generated = True
+    return task
 
 
 def _collection_task(x: Any, flow: Flow) -> Task:
@@ -90,7 +106,6 @@ def _collection_task(x: Any, flow: Flow) -> Task:
     constants of the collection task that holds them.
     """
     from headwater.tasks.core import collections as coll
-    from headwater.tasks.core.constants import Constant
 
     built: dict[int, Any] = {}  # id(collection) -> its task, or the collection itself
     has_task: dict[int, bool] = {}
@@ -119,29 +134,33 @@ def _collection_task(x: Any, flow: Flow) -> Task:
         if isinstance(node, dict):
             keys = [conv(k) for k in node]
             values = [conv(v) for v in node.values()]
-            keys_task = (
-                coll.List().bind(*keys, flow=flow)
+            # keys or values without tasks stay a plain list: a constant of the Dict task
+            keys_arg: Any = (
+                _auto(coll.List().bind(*keys, flow=flow))
                 if any(isinstance(k, Task) for k in keys)
-                else Constant(value=list(node))
+                else list(node)
             )
-            values_task = (
-                coll.List().bind(*values, flow=flow)
+            values_arg: Any = (
+                _auto(coll.List().bind(*values, flow=flow))
                 if any(isinstance(v, Task) for v in values)
-                else Constant(value=list(node.values()))
+                else list(node.values())
             )
-            built[key] = coll.Dict().bind(keys=keys_task, values=values_task, flow=flow)
+            built[key] = coll.Dict().bind(keys=keys_arg, values=values_arg, flow=flow)
         else:
             kind: type[Task] = coll.List if isinstance(node, list) else coll.Tuple
             if isinstance(node, set):
                 kind = coll.Set
             built[key] = kind().bind(*(conv(c) for c in node), flow=flow)
+        _auto(built[key])
     task = built[id(x)]
     assert isinstance(task, Task)
     return task
 
 
 def defaults_from_attrs(*attr_args: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a ``run`` method: arguments left as ``None`` take the task's same-named attribute.
+    """Decorate a ``run`` method: arguments not passed take the task's same-named attribute.
+
+    An argument passed explicitly, even as ``None``, is used as given (as in Prefect 1).
 
     ::
 
@@ -167,10 +186,7 @@ def defaults_from_attrs(*attr_args: str) -> Callable[[Callable[..., Any]], Calla
         def method(self: Any, *args: Any, **kwargs: Any) -> Any:
             for attr in attr_args:
                 pos = positions.get(attr)
-                if pos is not None and pos < len(args):
-                    if args[pos] is None:
-                        args = (*args[:pos], getattr(self, attr), *args[pos + 1 :])
-                elif kwargs.get(attr) is None:
+                if (pos is None or pos >= len(args)) and attr not in kwargs:
                     kwargs[attr] = getattr(self, attr)
             return run_method(self, *args, **kwargs)
 
@@ -198,115 +214,3 @@ def pause_task(message: str | None = None, duration: datetime.timedelta | None =
     raise signals.PAUSE(
         message or "Pause signal raised during task execution.", start_time=start_time
     )
-
-
-def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None, **kwargs: Any) -> Any:
-    """Map a whole function-built subgraph over its arguments.
-
-    ``func`` is called once, inside a scratch flow, with the (mapped) arguments; every task it
-    creates is added to ``flow`` as a mapped task, so the subgraph runs once per item. Wrap an
-    argument in ``unmapped(...)`` to pass it whole, or in ``flatten(...)`` to flatten it first.
-    ``case`` blocks inside ``func`` work per item.
-
-    Raises:
-        ValueError: no flow is active, or ``apply_map`` is called inside a function that
-            ``apply_map`` is mapping: a mapped task's children cannot be mapped again, so
-            nested calls would build a wrong graph.
-    """
-    from headwater.core.flow import Flow
-
-    flow = flow if flow is not None else _context.get("flow")
-    if flow is None:
-        raise ValueError(
-            "apply_map() needs an active flow: call it inside `with Flow(...):` or pass flow=."
-        )
-    outer = _context.get("apply_map")
-    if outer is not None and outer[0] is flow:
-        inner_name, outer_name = _func_name(func), outer[1]
-        raise ValueError(
-            f"apply_map({inner_name}) was called inside {outer_name}, which apply_map is "
-            f"already mapping. Nested mapping is not supported: each task {outer_name} creates "
-            "already runs once per item, and its children cannot be mapped again. Call "
-            f"apply_map({inner_name}, flatten(items)) once to map over every inner item, or "
-            f"have one task in {outer_name} handle the whole inner list of its item."
-        )
-
-    mapped_inputs: dict[Task, bool] = {}  # task -> flattened
-
-    def convert(a: Any) -> Any:
-        if isinstance(a, unmapped):
-            return a.value
-        flat = False
-        if isinstance(a, flatten):
-            flat, a = True, a.value
-        t = as_task(a, flow=flow)
-        flow.add_task(t)
-        mapped_inputs[t] = flat
-        return t
-
-    new_args = [convert(a) for a in args]
-    new_kwargs = {k: convert(v) for k, v in kwargs.items()}
-    sub = Flow("apply_map")
-    with _context(flow=sub, case=None, resource=None, apply_map=(sub, _func_name(func))):
-        result = func(*new_args, **new_kwargs)
-    existing = set(flow.tasks)
-    new_tasks = [t for t in sub.sorted_tasks() if t not in existing]
-    for t in new_tasks:
-        flow.add_task(t)
-    new_set = set(new_tasks)
-    for t in sub.sorted_tasks():
-        for e in sub._up[t]:
-            up, down = e.upstream_task, e.downstream_task
-            if down in new_set and up in mapped_inputs:
-                flow.add_edge(
-                    up,
-                    down,
-                    key=e.key,
-                    mapped=True,
-                    flattened=mapped_inputs[up] or e.flattened,
-                    validate=False,
-                )
-            elif down in new_set and up in new_set:
-                flow.add_edge(
-                    up,
-                    down,
-                    key=e.key,
-                    mapped=_is_mapped_in(up, sub, mapped_inputs),
-                    flattened=e.flattened,
-                    validate=False,
-                )
-            else:
-                flow.add_edge(
-                    up, down, key=e.key, mapped=e.mapped, flattened=e.flattened, validate=False
-                )
-    for t, consts in sub.constants.items():
-        flow.constants[t].update(consts)
-    outer_case = _context.get("case")
-    if outer_case is not None:
-        for t in new_tasks:
-            outer_case.add_task(t, flow)
-    outer_resource = _context.get("resource")
-    if outer_resource is not None:
-        for t in new_tasks:
-            outer_resource.add_task(t, flow)
-    return result
-
-
-def _func_name(func: Callable[..., Any]) -> str:
-    return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
-
-
-def _is_mapped_in(task: Task, sub: Flow, mapped_inputs: dict[Task, bool]) -> bool:
-    """Whether ``task`` (created by an apply_map function) is mapped: it has a mapped input."""
-    seen: set[Task] = set()
-    stack = [task]
-    while stack:
-        t = stack.pop()
-        if t in seen:
-            continue
-        seen.add(t)
-        for e in sub._up.get(t, ()):
-            if e.upstream_task in mapped_inputs:
-                return True
-            stack.append(e.upstream_task)
-    return False

@@ -69,7 +69,24 @@ def test_equality_and_repr() -> None:
     assert Result(location="a") == Result(location="a")
     assert Result(location="a") != Result(location="b")
     assert Result(location="a") != LocalResult(validate_dir=False, location="a")
-    assert "location='a'" in repr(Result(location="a"))
+    assert repr(Result(2)) == "<Result: 2>"
+    assert repr(Result(location="a")) == "<Result: None, location='a'>"
+    assert len(repr(Result("x" * 10_000))) < 300
+
+
+def test_a_callable_location_is_formatted_into_the_location() -> None:
+    def where(**fmt: object) -> str:
+        return f"{fmt['task_name']}.out"
+
+    r = Result(location=where)
+    assert r.location is None and r.location_template is where
+    new = r.format(task_name="t")
+    assert new.location == "t.out"
+    import cloudpickle
+
+    back = cloudpickle.loads(cloudpickle.dumps(Result(1, location=where)))
+    assert back == Result(1, location=where)
+    assert back.format(task_name="u").location == "u.out"
     with pytest.raises(TypeError):
         hash(Result())
 
@@ -86,7 +103,7 @@ def test_copy_is_independent() -> None:
 def test_no_result_is_a_singleton_that_survives_pickling_and_copying() -> None:
     assert NoResultType() is NoResult
     assert pickle.loads(pickle.dumps(NoResult)) is NoResult
-    assert NoResult.copy() is NoResult
+    assert NoResult.copy() == NoResult
     assert NoResult.format(task_name="x") is NoResult
     assert NoResult == NoResultType()
     assert repr(NoResult) == "<No result>" and str(NoResult) == "NoResult"
@@ -218,3 +235,13 @@ def test_read_error_is_a_serialization_error_with_location_and_serializer(tmp_pa
     assert err.location == written.location
     assert err.serializer == PickleSerializer()
     assert repr(written.location) in str(err) and "PickleSerializer()" in str(err)
+
+
+def test_no_result_is_shared_so_it_cannot_be_changed() -> None:
+    with pytest.raises(AttributeError, match="cannot be changed"):
+        NoResult.value = 3
+    assert Success().result is None
+    mine = NoResult.copy()
+    mine.location = "somewhere"
+    assert mine == NoResult and NoResult.location is None
+    assert pickle.loads(pickle.dumps(mine)).location == "somewhere"

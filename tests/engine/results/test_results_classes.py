@@ -140,9 +140,15 @@ def test_headwater_result_rejects_values_json_cannot_hold() -> None:
         HeadwaterResult().write({1, 2})
 
 
-def test_headwater_result_with_a_binary_serializer_fails_clearly() -> None:
-    with pytest.raises(SerializationError, match="binary data.*text serializer"):
-        HeadwaterResult(serializer=PickleSerializer()).write(1)
+def test_headwater_result_only_takes_text_serializers() -> None:
+    from headwater.engine.serializers import DateTimeSerializer
+
+    with pytest.raises(TypeError, match="JSONSerializer or DateTimeSerializer"):
+        HeadwaterResult(serializer=PickleSerializer())
+    r = HeadwaterResult(serializer=DateTimeSerializer())
+    with pytest.raises(TypeError):
+        r.serializer = PickleSerializer()
+    assert isinstance(pickle.loads(pickle.dumps(r)).serializer, DateTimeSerializer)
 
 
 def test_headwater_result_bad_location() -> None:
@@ -153,12 +159,29 @@ def test_headwater_result_bad_location() -> None:
 # -- ConstantResult --------------------------------------------------------------------------
 def test_constant_result_stores_nothing(tmp_path: Path) -> None:
     r = ConstantResult(value=42)
-    assert r.read("ignored").value == 42
+    assert r.read("ignored") is r
     assert r.exists("anything")
-    assert not ConstantResult().exists("anything")
-    written = r.write(7, task_name="t")
-    assert written.value == 7 and r.value == 42
+    assert ConstantResult().exists("anything")
+    with pytest.raises(ValueError, match="Cannot write values to a ConstantResult"):
+        r.write(7, task_name="t")
+    with pytest.raises(ValueError, match="Can't pass a serializer"):
+        ConstantResult(value=1, serializer=PickleSerializer())
     assert pickle.loads(pickle.dumps(r)).value == 42
+
+
+def test_secret_result_takes_no_serializer() -> None:
+    from headwater.tasks.secrets import HeadwaterSecret
+
+    with pytest.raises(ValueError, match="Can't pass a serializer"):
+        SecretResult(HeadwaterSecret("TOKEN"), serializer=None)
+
+
+def test_local_result_in_the_home_dir_uses_its_results_folder(tmp_path: Path) -> None:
+    from headwater.configuration import config
+
+    home = os.path.abspath(os.path.expanduser(str(config.home_dir)))
+    assert LocalResult(dir=config.home_dir, validate_dir=False).dir == os.path.join(home, "results")
+    assert LocalResult(dir=tmp_path).dir == str(tmp_path)
 
 
 # -- SecretResult ----------------------------------------------------------------------------

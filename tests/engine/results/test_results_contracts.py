@@ -10,7 +10,12 @@ import pytest
 
 from headwater.engine.result import Result
 from headwater.engine.results import FSSpecResult, HeadwaterResult, LocalResult, PrefectResult
-from headwater.engine.serializers import CompressedSerializer, JSONSerializer, PickleSerializer
+from headwater.engine.serializers import (
+    CompressedSerializer,
+    DateTimeSerializer,
+    JSONSerializer,
+    PickleSerializer,
+)
 from headwater.testing import ResultContract
 
 
@@ -72,6 +77,9 @@ class TestHeadwaterResultContract(ResultContract):
 
     def make_result(self, tmp_path: Any) -> Result:
         return HeadwaterResult()
+
+    def foreign_serializer(self, result: Result) -> Any:
+        return DateTimeSerializer()  # the only other serializer a HeadwaterResult takes
 
     def corrupt_location(self, result: Result, written: Result, data: bytes) -> str:
         return data.decode("utf-8", "replace")

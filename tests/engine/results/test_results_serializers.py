@@ -60,8 +60,10 @@ def test_equality_goes_by_type_and_configuration() -> None:
     assert CompressedSerializer(PickleSerializer(), format="gzip") != CompressedSerializer(
         PickleSerializer(), format="bz2"
     )
-    assert CompressedSerializer(PickleSerializer()) == CompressedSerializer(
-        PickleSerializer(), format="bz2"
+    import bz2
+
+    assert CompressedSerializer(PickleSerializer(), format="bz2") == CompressedSerializer(
+        PickleSerializer(), compress=bz2.compress, decompress=bz2.decompress
     )
     assert PandasSerializer("csv") != PandasSerializer("json")
     assert len({PickleSerializer(), PickleSerializer(), JSONSerializer()}) == 2
@@ -192,8 +194,12 @@ def test_compressed_custom_functions() -> None:
 def test_compressed_configuration_errors() -> None:
     import zlib
 
-    with pytest.raises(ValueError, match="unknown format 'zip'"):
+    with pytest.raises(ImportError, match="'zip' is not installed"):
         CompressedSerializer(PickleSerializer(), format="zip")
+    with pytest.raises(ValueError, match="'json' module does not have 'compress'"):
+        CompressedSerializer(PickleSerializer(), format="json")
+    with pytest.raises(ValueError, match="format="):
+        CompressedSerializer(PickleSerializer())
     with pytest.raises(ValueError, match="not both"):
         CompressedSerializer(
             PickleSerializer(), format="gzip", compress=zlib.compress, decompress=zlib.decompress
@@ -235,3 +241,20 @@ def test_serializers_module_does_not_import_pandas() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_pickle_read_errors_are_unpickling_errors_too() -> None:
+    import pickle
+
+    with pytest.raises(pickle.UnpicklingError, match="stack underflow") as info:
+        PickleSerializer().deserialize(b"bad-bytes")
+    assert isinstance(info.value, SerializationError)
+
+
+def test_base64_encoded_pickles_are_read() -> None:
+    import base64
+
+    import cloudpickle
+
+    data = base64.b64encode(cloudpickle.dumps({"a": [1, 2]}))
+    assert PickleSerializer().deserialize(data) == {"a": [1, 2]}

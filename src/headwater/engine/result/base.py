@@ -201,9 +201,14 @@ def render_location(location: Location, fmt: Mapping[str, Any]) -> str:
         ) from None
 
 
-def _short(location: Any, limit: int = 200) -> str:
-    text = repr(location)
-    return text if len(text) <= limit else text[: limit - 5] + "...'"
+def _short(obj: Any, limit: int = 200) -> str:
+    try:
+        text = repr(obj)
+    except Exception:  # noqa: BLE001 - a failing repr must not hide the Result
+        text = f"<{type(obj).__name__} object>"
+    if len(text) <= limit:
+        return text
+    return text[: limit - 5] + ("...'" if text[-1:] in "'\"" else "...")
 
 
 # -- the interface ---------------------------------------------------------------------------
@@ -215,7 +220,8 @@ class Result:
     Args:
         value: the value held (set by ``read``/``write`` on the Results they return).
         location: where the value is stored: a template formatted with the run's keys, or a
-            callable receiving them as keyword arguments and returning the location.
+            callable receiving them as keyword arguments and returning the location (kept as
+            :attr:`location_template`; ``location`` is ``None`` until :meth:`format`).
         serializer: how the value becomes bytes; defaults to
             :class:`~headwater.engine.serializers.PickleSerializer`.
     """
@@ -228,6 +234,8 @@ class Result:
     location: Any
     #: How values become bytes.
     serializer: Any
+    #: A callable given as ``location`` (then ``location`` is ``None`` until formatted).
+    _formatter: Callable[..., Any] | None = None
 
     def __init__(
         self,
@@ -240,8 +248,18 @@ class Result:
 
             serializer = PickleSerializer()
         self.value = value
-        self.location = os.fspath(location) if isinstance(location, os.PathLike) else location
+        if isinstance(location, os.PathLike):
+            location = os.fspath(location)
+        if callable(location):  # formatted into ``location`` by :meth:`format`
+            self._formatter = location
+            location = None
+        self.location = location
         self.serializer = serializer
+
+    @property
+    def location_template(self) -> Any:
+        """What :meth:`format` formats: ``location``, or the callable given as location."""
+        return self.location if self.location is not None else self._formatter
 
     # -- locations ---------------------------------------------------------------------------
     def format(self, **fmt: Any) -> Result:
@@ -254,8 +272,9 @@ class Result:
             MissingTemplateKeyError: if the template names a key that is not given.
         """
         new = self.copy()
-        if new.location is not None:
-            new.location = render_location(new.location, fmt)
+        template = self.location_template
+        if template is not None:
+            new.location = render_location(template, fmt)
         return new
 
     def default_location(self, **fmt: Any) -> str:
@@ -358,32 +377,44 @@ class Result:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        shown = f" value={type(self.value).__name__}" if self.value is not None else ""
-        return f"<{type(self).__name__}: location={_short(self.location, 80)}{shown}>"
+        where = "" if self.location is None else f", location={_short(self.location, 80)}"
+        return f"<{type(self).__name__}: {_short(self.value, 200)}{where}>"
 
 
 class NoResultType(Result):
-    """The absence of a result (a singleton, :data:`NoResult`): nothing stored, nothing to read."""
+    """The absence of a result (a singleton, :data:`NoResult`): nothing stored, nothing to read.
+
+    Every state created without a result shares :data:`NoResult`, so it cannot be changed;
+    :meth:`copy` gives an equal ``NoResultType`` that can.
+    """
 
     _instance: NoResultType | None = None
 
     def __new__(cls) -> NoResultType:
         if cls._instance is None:
-            inst = object.__new__(cls)
-            inst.value = None
-            inst.location = None
-            inst.serializer = None
-            cls._instance = inst
+            cls._instance = _blank_no_result()
         return cls._instance
 
     def __init__(self) -> None:
         """Nothing to set: the singleton is created once."""
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self is NoResultType._instance:
+            raise AttributeError(
+                f"NoResult is shared by every state without a result and cannot be changed "
+                f"(setting {name!r}); use NoResult.copy(), or give the state a Result of its "
+                "own: state.result = Result(value=..., location=...)."
+            )
+        object.__setattr__(self, name, value)
+
     def __reduce__(self) -> tuple[Any, ...]:
-        return (NoResultType, ())
+        if self is NoResultType._instance:
+            return (NoResultType, ())
+        return (_no_result_copy, (dict(vars(self)),))
 
     def copy(self) -> NoResultType:
-        return self
+        """An equal ``NoResultType`` that, unlike :data:`NoResult`, can be changed."""
+        return _no_result_copy(vars(self))
 
     def format(self, **fmt: Any) -> NoResultType:
         return self
@@ -411,6 +442,19 @@ class NoResultType(Result):
 
     def __str__(self) -> str:
         return "NoResult"
+
+
+def _blank_no_result() -> NoResultType:
+    inst = object.__new__(NoResultType)
+    for name in ("value", "location", "serializer"):
+        object.__setattr__(inst, name, None)
+    return inst
+
+
+def _no_result_copy(fields: dict[str, Any]) -> NoResultType:
+    inst = _blank_no_result()
+    inst.__dict__.update(fields)
+    return inst
 
 
 NoResult = NoResultType()

@@ -96,8 +96,9 @@ class FSSpecResult(Result):
     def format(self, **fmt: Any) -> Result:
         """Return a copy whose location is the full URL formatted with ``fmt``."""
         new = self.copy()
-        if new.location is not None:
-            new.location = self._resolve(render_location(new.location, fmt), fmt)
+        template = self.location_template
+        if template is not None:
+            new.location = self._resolve(render_location(template, fmt), fmt)
         return new
 
     def _fs(self, url: str) -> tuple[Any, str]:

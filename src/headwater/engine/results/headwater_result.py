@@ -29,8 +29,11 @@ class HeadwaterResult(Result):
 
     Args:
         **kwargs: ``value``, ``location`` and ``serializer`` (default
-            :class:`~headwater.engine.serializers.JSONSerializer`; any serializer whose bytes
-            are UTF-8 text works).
+            :class:`~headwater.engine.serializers.JSONSerializer`; a
+            :class:`~headwater.engine.serializers.DateTimeSerializer` works too).
+
+    Raises:
+        TypeError: if ``serializer`` is another kind of serializer.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -39,6 +42,28 @@ class HeadwaterResult(Result):
 
             kwargs["serializer"] = JSONSerializer()
         super().__init__(**kwargs)
+
+    @property
+    def serializer(self) -> Any:
+        """How values become text: a ``JSONSerializer`` or a ``DateTimeSerializer``."""
+        return self._serializer
+
+    @serializer.setter
+    def serializer(self, value: Any) -> None:
+        from headwater.engine.serializers import DateTimeSerializer, JSONSerializer
+
+        if not isinstance(value, JSONSerializer | DateTimeSerializer):
+            raise TypeError(
+                f"HeadwaterResult keeps the serialized value as its location, so it only "
+                f"supports JSONSerializer or DateTimeSerializer, not {value!r}."
+            )
+        self._serializer = value
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "serializer" in state:  # pickled before the serializer was checked
+            state = dict(state)
+            state["_serializer"] = state.pop("serializer")
+        self.__dict__.update(state)
 
     def format(self, **fmt: Any) -> Result:
         """Return an unchanged copy: the location is data, not a template."""

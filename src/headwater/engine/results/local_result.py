@@ -27,11 +27,15 @@ from headwater.engine.results._files import (
 __all__ = ["LocalResult"]
 
 
-def _default_dir() -> str:
+def _home_dir() -> str:
     from headwater.configuration import config
 
     home = getattr(config, "home_dir", None) or "~/.headwater"
-    return os.path.join(os.path.expanduser(str(home)), "results")
+    return os.path.abspath(os.path.expanduser(str(home)))
+
+
+def _default_dir() -> str:
+    return os.path.join(_home_dir(), "results")
 
 
 class LocalResult(Result):
@@ -47,7 +51,8 @@ class LocalResult(Result):
 
     Args:
         dir: the directory for relative locations; defaults to ``{config.home_dir}/results``
-            (read when the Result is created). Relative directories are made absolute against
+            (read when the Result is created), which is also used when ``dir`` is
+            ``config.home_dir`` itself. Relative directories are made absolute against
             the current working directory at creation.
         validate_dir: create ``dir`` if needed and check that it is a directory.
         mode: the permission bits of the files written (e.g. ``0o640`` to let the group read
@@ -74,6 +79,8 @@ class LocalResult(Result):
             )
         full = _default_dir() if dir is None else os.path.expanduser(os.fspath(dir))
         full = os.path.abspath(full)
+        if full == _home_dir():  # results never go loose into the home directory itself
+            full = _default_dir()
         if validate_dir:
             try:
                 make_dirs(full, dir_mode_for(mode))

@@ -18,10 +18,17 @@ class SecretResult(Result):
 
     Args:
         secret_task: the secret task (a ``SecretBase`` subclass with ``run(name=...)``).
-        **kwargs: ``value``, ``location`` and ``serializer``.
+        **kwargs: ``value`` and ``location``.
+
+    Raises:
+        ValueError: if a ``serializer`` is given.
     """
 
     def __init__(self, secret_task: Any, **kwargs: Any) -> None:
+        if "serializer" in kwargs:
+            raise ValueError(
+                "Can't pass a serializer to a SecretResult: secret values are never serialized."
+            )
         self.secret_task = secret_task
         if kwargs.get("location") is None:
             kwargs["location"] = getattr(secret_task, "name", None)

@@ -65,24 +65,36 @@ class case:  # noqa: N801 - public lowercase name, used as ``with case(...)``
     def __init__(self, task: Any, value: Any) -> None:
         if isinstance(value, Task):
             raise TypeError(
+                "case(): `value` cannot be a task. "
                 f"case() compares {task!r} with a fixed value, but the value given is the task "
                 f"{value!r}. Compare the two tasks in a task of their own (e.g. "
                 "`a.is_equal(b)`) and use `case(that_task, True)`."
             )
         self.task = task
         self.value = value
-        self._tasks: dict[Flow, dict[Task, None]] = {}
+        self._tasks: dict[Task, None] = {}
+        self._flow: Flow | None = None
         self._context_managers: list[Any] = []
 
     def __repr__(self) -> str:
         return f"<case: {self.task!r} == {self.value!r}>"
 
     def add_task(self, task: Task, flow: Flow) -> None:
-        """Record ``task`` (bound in ``flow``) as part of this block.
+        """Record ``task`` (added to or bound in ``flow``) as part of this block.
 
-        Called by :meth:`Task.bind` for every task bound while the block is open.
+        Called by ``Flow.add_task`` and :meth:`Task.bind` while the block is open.
+
+        Raises:
+            ValueError: tasks of two different flows are added in the block.
         """
-        self._tasks.setdefault(flow, {})[task] = None
+        if self._flow is None:
+            self._flow = flow
+        elif flow is not self._flow:
+            raise ValueError(
+                f"Multiple flows cannot be used with the same case statement: {task!r} is added "
+                f"to {flow!r}, but the block already holds tasks of {self._flow!r}."
+            )
+        self._tasks[task] = None
 
     def __enter__(self) -> case:
         cm = _context(case=self)
@@ -93,11 +105,10 @@ class case:  # noqa: N801 - public lowercase name, used as ``with case(...)``
     def __exit__(self, *exc_info: Any) -> None:
         # restore the enclosing case first, so that the comparison task joins it
         self._context_managers.pop().__exit__(*exc_info)
-        blocks, self._tasks = self._tasks, {}
-        if exc_info[0] is not None:
+        tasks, flow, self._tasks, self._flow = list(self._tasks), self._flow, {}, None
+        if exc_info[0] is not None or flow is None:
             return
-        for flow, tasks in blocks.items():
-            self._wire(flow, list(tasks))
+        self._wire(flow, tasks)
 
     def _wire(self, flow: Flow, tasks: list[Task]) -> None:
         from headwater.tasks.control_flow.conditional import CompareValue, gate_on_comparison

@@ -189,20 +189,21 @@ class Merge(Task):
         return None
 
 
-def merge(*tasks: Any, flow: Flow | None = None, mapped: bool = False) -> Merge:
+def merge(*tasks: Any, flow: Flow | None = None, mapped: bool = False, **kwargs: Any) -> Merge:
     """A task returning the result of the first of ``tasks`` that ran and returned a value.
 
     Args:
         *tasks: the branches to merge, in order of preference.
         flow: the flow to add the merge to (default: the active flow).
         mapped: merge item by item (the branches are mapped tasks).
+        **kwargs: Task options of the :class:`Merge` task (``checkpoint=False``, ``name`` ...).
 
     Returns:
         the :class:`Merge` task.
     """
     if not tasks:
         raise ValueError("merge() needs at least one task to merge.")
-    task = Merge()
+    task = Merge(**kwargs)
     task.bind(**{f"task{i}": t for i, t in enumerate(tasks, start=1)}, flow=flow, mapped=mapped)
     return task
 

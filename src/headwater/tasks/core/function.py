@@ -21,7 +21,9 @@ __all__ = ["FunctionTask"]
 
 
 class FunctionTask(Task):
-    """A task that runs ``fn``.
+    """A ``FunctionTask`` is a task that runs ``fn`` (what ``@task`` makes).
+
+    The instance takes ``fn``'s ``__name__`` and ``__doc__`` (``None`` for a lambda).
 
     Args:
         fn: the function (or coroutine function) to run; may not take ``*args``.
@@ -43,7 +45,7 @@ class FunctionTask(Task):
         # each task small in flows of 100,000 tasks)
         for attr in ("__doc__", "__name__"):
             value = getattr(fn, attr, None)
-            if value is not None:
+            if value is not None or attr == "__doc__":
                 try:
                     setattr(self, attr, value)
                 except (AttributeError, TypeError):

@@ -46,11 +46,42 @@ class GetItem(_Operator):
         return task_result[key]
 
 
-class GetAttr(_Operator):
-    """``getattr(task_result, attr)`` (dotted paths allowed)."""
+class _NoDefault:
+    """The default of ``GetAttr``'s ``default``: none given (pickles as this same object)."""
 
-    def run(self, task_result: Any, attr: str) -> Any:  # noqa: D102
-        return operator.attrgetter(attr)(task_result)
+    def __repr__(self) -> str:
+        return "<no default>"
+
+    def __reduce__(self) -> str:
+        return "_NO_DEFAULT"
+
+
+_NO_DEFAULT: Any = _NoDefault()
+
+
+class GetAttr(_Operator):
+    """``getattr(task_result, attr[, default])`` (dotted paths allowed).
+
+    Args:
+        default: returned when the attribute is missing (given here, or to the call); without
+            one a missing attribute is an ``AttributeError``.
+        *args: :class:`~headwater.core.task.Task` options.
+        **kwargs: :class:`~headwater.core.task.Task` options.
+    """
+
+    def __init__(self, default: Any = _NO_DEFAULT, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default = default
+
+    def run(self, task_result: Any, attr: str, default: Any = _NO_DEFAULT) -> Any:  # noqa: D102
+        try:
+            return operator.attrgetter(attr)(task_result)
+        except AttributeError:
+            if default is _NO_DEFAULT:
+                default = self.default
+            if default is _NO_DEFAULT:
+                raise
+            return default
 
 
 def _binary(name: str, fn: Any, doc: str) -> type[Task]:

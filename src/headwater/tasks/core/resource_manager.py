@@ -46,6 +46,7 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 from headwater.context import context as _context
+from headwater.core import _task_init
 from headwater.core.task import Task, TaskSignature
 from headwater.engine import signals
 from headwater.engine.state import State
@@ -85,36 +86,47 @@ class ResourceInitTask(Task):
 
 
 class ResourceSetupTask(Task):
-    """Calls ``mgr.setup()`` and returns the resource it gives."""
+    """Calls ``mgr.setup()`` and returns the resource it gives.
+
+    A run given its finished state sets the resource up again (``rerun_on_restart``).
+    """
+
+    rerun_on_restart = True
 
     def run(self, mgr: Any) -> Any:  # type: ignore[override]
         return mgr.setup()
 
 
 def resource_cleanup_trigger(upstream_states: dict[Any, State]) -> bool:
-    """Run cleanup once everything upstream finished; skip it if setup did not succeed."""
+    """Run cleanup once everything upstream finished; skip it if init or setup did not succeed."""
     for edge, state in upstream_states.items():
-        if getattr(edge, "key", None) in ("mgr", "resource"):
-            if state.is_skipped():
-                raise signals.SKIP("Resource setup was skipped; there is nothing to clean up.")
-            if state.is_failed():
-                raise signals.SKIP("Resource setup failed; there is nothing to clean up.")
+        step = {"mgr": "init", "resource": "setup"}.get(getattr(edge, "key", None) or "")
+        if step is None:
+            continue
+        if state.is_skipped():
+            raise signals.SKIP(f"Resource manager {step} skipped; there is nothing to clean up.")
+        if not state.is_successful():
+            raise signals.SKIP(f"Resource manager {step} failed; there is nothing to clean up.")
     from headwater.triggers import all_finished
 
     return all_finished(upstream_states)
 
 
 class ResourceCleanupTask(Task):
-    """Calls ``mgr.cleanup(resource)`` once the block's tasks have finished."""
+    """Calls ``mgr.cleanup(resource)`` once the block's tasks have finished.
+
+    A run given its finished state cleans up again (``rerun_on_restart``).
+    """
 
     reference_by_default = False
+    rerun_on_restart = True
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("trigger", resource_cleanup_trigger)
         kwargs.setdefault("skip_on_upstream_skip", False)
         super().__init__(**kwargs)
 
-    def run(self, mgr: Any, resource: Any) -> None:  # type: ignore[override]
+    def run(self, mgr: Any, resource: Any = None) -> None:  # type: ignore[override]
         cleanup = getattr(mgr, "cleanup", None)
         if cleanup is not None:
             cleanup(resource)
@@ -126,11 +138,14 @@ class ResourceContext:
 
     Attributes:
         init_task: builds the resource object.
-        setup_task: calls its ``setup()``; ``with ... as r`` gives this task.
+        setup_task: calls its ``setup()``; ``with ... as r`` gives this task (``None`` when the
+            class has no ``setup``).
         cleanup_task: calls its ``cleanup(resource)``.
     """
 
-    def __init__(self, init_task: Task, setup_task: Task, cleanup_task: Task, flow: Flow) -> None:
+    def __init__(
+        self, init_task: Task, setup_task: Task | None, cleanup_task: Task, flow: Flow
+    ) -> None:
         self.init_task = init_task
         self.setup_task = setup_task
         self.cleanup_task = cleanup_task
@@ -142,11 +157,20 @@ class ResourceContext:
         return f"<ResourceContext: {self.init_task.name}>"
 
     def add_task(self, task: Task, flow: Flow) -> None:
-        """Record ``task`` as created in this block (called by :meth:`Task.bind`)."""
-        if flow is self._flow and task not in (self.init_task, self.setup_task, self.cleanup_task):
+        """Record ``task`` as created in this block (called by ``Flow.add_task`` and ``bind``).
+
+        Raises:
+            ValueError: ``task`` is added to a flow other than the resource's.
+        """
+        if flow is not self._flow:
+            raise ValueError(
+                f"Multiple flows cannot be used with the same resource block: {task!r} is added "
+                f"to {flow!r}, but the resource {self.init_task.name!r} belongs to {self._flow!r}."
+            )
+        if task not in (self.init_task, self.setup_task, self.cleanup_task):
             self._tasks[task] = None
 
-    def __enter__(self) -> Task:
+    def __enter__(self) -> Task | None:
         cm = _context(resource=self)
         cm.__enter__()
         self._context_managers.append(cm)
@@ -161,7 +185,7 @@ class ResourceContext:
         block = set(tasks)
         for child in tasks:
             upstream = flow.upstream_tasks(child)
-            if setup not in upstream and block.isdisjoint(upstream):
+            if setup is not None and setup not in upstream and block.isdisjoint(upstream):
                 flow.add_edge(setup, child)
             if block.isdisjoint(flow.downstream_tasks(child)):
                 flow.add_edge(child, cleanup)
@@ -174,7 +198,8 @@ class ResourceManager:
     tasks) adds the init, setup and cleanup tasks and returns a :class:`ResourceContext`.
 
     Args:
-        resource_class: a class with ``setup()`` and (optionally) ``cleanup(resource)``.
+        resource_class: a class, usually with ``setup()`` (returning the resource) and
+            ``cleanup(resource)``; both are optional.
         name: the init task's name (default: the class name); setup and cleanup are named
             ``"<name>.setup"`` and ``"<name>.cleanup"``.
         init_task_kwargs: Task options for the init task.
@@ -195,23 +220,33 @@ class ResourceManager:
                 "resource_manager decorates a class with setup() and cleanup(resource) methods; "
                 f"got {type(resource_class).__name__}: {resource_class!r}"
             )
-        if not callable(getattr(resource_class, "setup", None)):
-            raise TypeError(
-                f"Resource class {resource_class.__name__} needs a setup() method returning the "
-                "resource (and usually a cleanup(resource) method)."
-            )
+        setup = getattr(resource_class, "setup", None)
+        if setup is not None and not callable(setup):
+            raise TypeError(f"Resource class {resource_class.__name__}: setup must be a method.")
         cleanup = getattr(resource_class, "cleanup", None)
         if cleanup is not None and not callable(cleanup):
             raise TypeError(f"Resource class {resource_class.__name__}: cleanup must be a method.")
         self.resource_class = resource_class
         self.name = name if name is not None else resource_class.__name__
+        # as in Prefect 1: setup and cleanup are never checkpointed, cleanup runs on its trigger
         self.init_task_kwargs = {"name": self.name, **(init_task_kwargs or {})}
-        self.setup_task_kwargs = {"name": f"{self.name}.setup", **(setup_task_kwargs or {})}
-        self.cleanup_task_kwargs = {"name": f"{self.name}.cleanup", **(cleanup_task_kwargs or {})}
+        self.setup_task_kwargs = {
+            "name": f"{self.name}.setup",
+            "checkpoint": False,
+            **(setup_task_kwargs or {}),
+        }
+        self.cleanup_task_kwargs = {
+            "name": f"{self.name}.cleanup",
+            "trigger": resource_cleanup_trigger,
+            "skip_on_upstream_skip": False,
+            "checkpoint": False,
+            **(cleanup_task_kwargs or {}),
+        }
         self.__doc__ = resource_class.__doc__
         self.__wrapped__ = resource_class
         # build the init task's signature now, so that a bad __init__ fails at decoration
-        ResourceInitTask(resource_class, **self.init_task_kwargs)
+        with _task_init.untracked():
+            ResourceInitTask(resource_class, **self.init_task_kwargs)
 
     def __repr__(self) -> str:
         return f"<ResourceManager: {self.name}>"
@@ -226,16 +261,24 @@ class ResourceManager:
             flow = _context.get("flow")
         if flow is None:
             raise ValueError(
-                f"{self.name}(...) adds tasks to a flow, but no flow is active: use it inside "
+                f"Could not infer an active Flow context: {self.name}(...) adds tasks to a flow, "
+                "but no flow is active. Use it inside "
                 "`with Flow(...):` or pass flow=. To use the resource outside a flow, call "
                 f"{self.name}.resource_class(...) directly."
             )
         init_task = ResourceInitTask(self.resource_class, **self.init_task_kwargs)
-        init_task.bind(*args, flow=flow, **kwargs)
-        setup_task = ResourceSetupTask(**self.setup_task_kwargs).bind(mgr=init_task, flow=flow)
-        cleanup_task = ResourceCleanupTask(**self.cleanup_task_kwargs).bind(
-            mgr=init_task, resource=setup_task, flow=flow
-        )
+        with _task_init.untracked_on_error(init_task):
+            init_task.bind(*args, flow=flow, **kwargs)
+        setup_task: Task | None = None
+        if getattr(self.resource_class, "setup", None) is not None:
+            setup_task = ResourceSetupTask(**self.setup_task_kwargs).bind(mgr=init_task, flow=flow)
+            cleanup_task = ResourceCleanupTask(**self.cleanup_task_kwargs).bind(
+                mgr=init_task, resource=setup_task, flow=flow
+            )
+        else:
+            cleanup_task = ResourceCleanupTask(**self.cleanup_task_kwargs).bind(
+                mgr=init_task, flow=flow
+            )
         return ResourceContext(init_task, setup_task, cleanup_task, flow)
 
 

@@ -60,6 +60,10 @@ class SecretBase(Task):
     is_secret = True
     """The task's value is a secret: the engine never checkpoints it or shows it."""
 
+    rerun_on_restart = True
+    """A run given this task's finished state runs it again (unless ``Cached``): the value is
+    never kept, so downstream tasks get it from a fresh run."""
+
     def __init__(self, **kwargs: Any) -> None:
         owner = f"{type(self).__name__} {kwargs.get('name') or type(self).__name__!r}"
         for option in _STORING_OPTIONS:

@@ -40,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE / "reliability_scenarios.py"
 EXECUTORS = ("local", "threads", "processes", "cluster")
 DEADLINE = 120.0
+EXIT_DEADLINE = 30.0  # seconds from start to exit of one fault scenario's interpreter
 
 FAULTS: list[tuple[str, tuple[str, ...]]] = [
     ("base-exception:custom", EXECUTORS),
@@ -114,6 +115,9 @@ def faults(address: str) -> tuple[int, int, list[str]]:
                 cells.append("n/a")
                 continue
             verdict = run_scenario(name, kind, address)
+            if verdict["ok"] and verdict.get("exit_s", 0) > EXIT_DEADLINE:
+                # the run ended as it should, but the process took too long to exit after it
+                verdict.update(ok=False, cell="FAIL", detail=f"exit took {verdict['exit_s']:.0f} s")
             total += 1
             good += verdict["ok"]
             cells.append(verdict["cell"])

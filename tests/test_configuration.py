@@ -111,6 +111,12 @@ class TestDefaults:
         assert cfg.tasks.defaults.retry_delay is None
         assert cfg.tasks.defaults.timeout is None
 
+    def test_prefect1_sections_that_apply_are_present(self, env):
+        cfg = load(env)
+        assert cfg.flows.defaults.storage.default_class == "headwater.storage.Local"
+        assert cfg.flows.defaults.storage.add_default_labels is True
+        assert cfg.tasks.defaults.max_retries == 0
+
     def test_packaged_defaults_pass_the_pydantic_model(self, env):
         validate_config(load(env))
 
@@ -590,6 +596,8 @@ class TestHelpers:
             "HEADWATER__FLOWS__EAGER_EDGE_VALIDATION": "False",
             "HEADWATER__FLOWS__PERSISTENT_CACHE": "False",
             "HEADWATER__FLOWS__PROGRESS": "auto",
+            "HEADWATER__FLOWS__DEFAULTS__STORAGE__DEFAULT_CLASS": "headwater.storage.Local",
+            "HEADWATER__FLOWS__DEFAULTS__STORAGE__ADD_DEFAULT_LABELS": "True",
         }
         everything = to_environment_variables(cfg, prefix="X")
         assert everything["X__DEBUG"] == "False"

@@ -157,6 +157,8 @@ _KNOWN: dict[tuple[str, ...], _Spec] = {
     ("flows", "eager_edge_validation"): _BOOL,
     ("flows", "persistent_cache"): _BOOL,
     ("flows", "progress"): _PROGRESS,
+    ("flows", "defaults", "storage", "default_class"): _CLASS,
+    ("flows", "defaults", "storage", "add_default_labels"): _BOOL,
     ("tasks", "defaults", "max_retries"): _RETRIES,
     ("tasks", "defaults", "retry_delay"): _SECONDS,
     ("tasks", "defaults", "timeout"): _SECONDS,

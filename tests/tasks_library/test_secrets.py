@@ -276,3 +276,17 @@ class TestEnvVarSecret:
         assert "HW_TEST_PORT" in state.result[secret].message
         assert SECRET not in state.result[secret].message
         assert SECRET not in caplog.text
+
+
+@task
+def secret_length(value):
+    return len(value)
+
+
+def test_a_secret_reaches_its_downstream_task_on_every_executor(executor):
+    """The secret's Result forgets its value when pickled alone; the state carries it."""
+    with Flow("secret-downstream") as flow:
+        length = secret_length(HeadwaterSecret("API_TOKEN"))
+    state = flow.run(executor=executor, context={"secrets": {"API_TOKEN": "tok-12345"}})
+    assert state.is_successful(), state.result[length]
+    assert state.result[length].result == len("tok-12345")

@@ -34,10 +34,13 @@ __all__ = [
     "InstanceSignature",
     "cache_validator_for",
     "call_signature",
+    "constant_class",
     "join_open_blocks",
+    "parameter_class",
     "retry_options",
     "track_copy",
     "track_created",
+    "untrack",
     "untracked",
     "untracked_on_error",
     "unused_tasks_warning",
@@ -46,6 +49,38 @@ __all__ = [
 ]
 
 TRACKER_KEY = "_unused_task_tracker"
+
+# Building a flow reads a few context keys per task: straight from the context's variable.
+_CTX_VAR = _context._var  # noqa: SLF001
+_CTX_BASE = _context._base  # noqa: SLF001
+
+
+def _ctx() -> dict[str, Any]:
+    d = _CTX_VAR.get()
+    return _CTX_BASE if d is None else d
+
+
+_lazy_classes: dict[str, type] = {}
+
+
+def parameter_class() -> type:
+    """``headwater.core.parameter.Parameter`` (imported once, on first use)."""
+    cls = _lazy_classes.get("Parameter")
+    if cls is None:
+        from headwater.core.parameter import Parameter
+
+        cls = _lazy_classes["Parameter"] = Parameter
+    return cls
+
+
+def constant_class() -> type:
+    """``headwater.tasks.core.constants.Constant`` (imported once, on first use)."""
+    cls = _lazy_classes.get("Constant")
+    if cls is None:
+        from headwater.tasks.core.constants import Constant
+
+        cls = _lazy_classes["Constant"] = Constant
+    return cls
 
 
 # --------------------------------------------------------------------------- run options --
@@ -200,13 +235,12 @@ def join_open_blocks(task: Task, flow: Any) -> None:
 
     Parameters and constants never join: they are inputs, and must stay root tasks.
     """
-    block = _context.get("case")
-    resource = _context.get("resource")
+    ctx = _ctx()
+    block = ctx.get("case")
+    resource = ctx.get("resource")
     if block is None and resource is None:
         return
-    from headwater.core.parameter import Parameter
-
-    if isinstance(task, Parameter) or _is_constant(task):
+    if isinstance(task, (parameter_class(), constant_class())):
         return
     if block is not None:
         block.add_task(task, flow)
@@ -217,17 +251,17 @@ def join_open_blocks(task: Task, flow: Any) -> None:
 # ----------------------------------------------------------------------- unused tasks --
 def track_created(task: Task) -> None:
     """Remember ``task`` as created inside the active ``with Flow(...)`` block."""
-    tracker = _context.get(TRACKER_KEY)
-    if tracker is not None and not _is_constant(task):
+    tracker = _ctx().get(TRACKER_KEY)
+    if tracker is not None and not isinstance(task, constant_class()):
         tracker.add(task)
 
 
 def track_copy(original: Task, new: Task) -> None:
     """``original`` was used (copied); its copy ``new`` is the task to account for now."""
-    tracker = _context.get(TRACKER_KEY)
+    tracker = _ctx().get(TRACKER_KEY)
     if tracker is not None:
         tracker.discard(original)
-        if not _is_constant(new):
+        if not isinstance(new, constant_class()):
             tracker.add(new)
 
 
@@ -241,22 +275,21 @@ def untracked() -> Iterator[None]:
         yield
 
 
+def untrack(task: Task) -> None:
+    """Forget ``task`` (e.g. a copy whose binding failed): no "not added" warning for it."""
+    tracker = _ctx().get(TRACKER_KEY)
+    if tracker is not None:
+        tracker.discard(task)
+
+
 @contextlib.contextmanager
 def untracked_on_error(task: Task) -> Iterator[None]:
-    """Forget ``task`` (a copy being bound) if binding it fails: the error says enough."""
+    """Forget ``task`` (a task being bound) if the block fails: the error says enough."""
     try:
         yield
     except BaseException:
-        tracker = _context.get(TRACKER_KEY)
-        if tracker is not None:
-            tracker.discard(task)
+        untrack(task)
         raise
-
-
-def _is_constant(task: Task) -> bool:
-    from headwater.tasks.core.constants import Constant
-
-    return isinstance(task, Constant)
 
 
 def unused_tasks_warning(flow: Any, tracker: set[Task]) -> None:

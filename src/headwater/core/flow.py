@@ -273,14 +273,12 @@ class Flow(FlowGraph, FlowEditing, FlowServices):
                 task's run, ``key`` is already bound for the downstream task, or (when
                 validating) the edge makes a cycle.
         """
-        from headwater.core.parameter import Parameter
-
         if mapped and _context.get("mapped", False):
             raise ValueError(
                 "Cannot set `mapped=True` when running from inside a mapped context: "
                 f"{downstream_task!r} is being added from a mapped task's run."
             )
-        if isinstance(downstream_task, Parameter):
+        if isinstance(downstream_task, _init.parameter_class()):
             raise ValueError(
                 f"Parameters must be root tasks and can not have upstream dependencies: "
                 f"{downstream_task!r} cannot depend on {upstream_task!r}."
@@ -290,16 +288,17 @@ class Flow(FlowGraph, FlowEditing, FlowServices):
         )
         upstream_task, downstream_task = edge.upstream_task, edge.downstream_task
         if key is not None and not edge.mapped and not edge.flattened:
-            from headwater.tasks.core.constants import Constant
-
-            if isinstance(upstream_task, Constant) and upstream_task not in self.tasks:
+            if (
+                isinstance(upstream_task, _init.constant_class())
+                and upstream_task not in self.tasks
+            ):
                 self.add_task(downstream_task)
                 if key in self._bound_keys.get(downstream_task, ()):
                     raise ValueError(
                         f"Argument {key!r} of {downstream_task!r} is already bound to an "
                         "upstream task."
                     )
-                self.constants[downstream_task][key] = upstream_task.value
+                self.constants[downstream_task][key] = upstream_task.value  # type: ignore[attr-defined]
                 self._cache.clear()
                 return edge
         if key is not None:

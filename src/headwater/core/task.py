@@ -373,10 +373,13 @@ class Task(TaskOperators):
     ) -> Task:
         """Copy the task and bind the arguments in the active flow (or ``flow``)."""
         new = self.copy(**(task_args or {}))
-        with _init.untracked_on_error(new):
+        try:
             return new.bind(
                 *args, mapped=mapped, upstream_tasks=upstream_tasks, flow=flow, **kwargs
             )
+        except BaseException:
+            _init.untrack(new)  # the error says enough: no "not added" warning too
+            raise
 
     def bind(
         self,
@@ -401,7 +404,6 @@ class Task(TaskOperators):
             mapped=mapped,
             validate=False,
         )
-        _init.join_open_blocks(self, flow)
         ctx_tags = _context.get("tags")
         if ctx_tags:
             self.tags.update(ctx_tags)
@@ -451,8 +453,11 @@ class Task(TaskOperators):
         task_args = dict(task_args or {})
         task_args.setdefault("nout", None)
         new = self.copy(**task_args)
-        with _init.untracked_on_error(new):
+        try:
             return new.bind(*args, mapped=True, upstream_tasks=upstream_tasks, flow=flow, **kwargs)
+        except BaseException:
+            _init.untrack(new)
+            raise
 
     def set_dependencies(
         self,

@@ -38,6 +38,11 @@ def picklable_fields(state: Any, slots: Iterable[str]) -> dict[str, Any]:
                 holder = holder.copy()
                 holder.value = text
                 fields["_holder"] = holder
+    holder = fields.get("_holder")
+    if holder is not None and getattr(holder, "drops_value_when_pickled", False):
+        # a secret's Result forgets its value when pickled on its own (so it never reaches a
+        # file through the Result); a state travelling to a worker still carries it
+        fields["_carried_value"] = holder.value
     message = state.message
     if isinstance(message, BaseException):
         try:
@@ -73,6 +78,13 @@ def restore_fields(state: Any, fields: dict[str, Any]) -> None:
                 fields[new] = fields.pop(old)
         for name in ("_tags", "_context", "_cached_inputs"):
             fields.setdefault(name, None)
+    if "_carried_value" in fields:
+        fields = dict(fields)
+        carried = fields.pop("_carried_value")
+        holder = fields.get("_holder")
+        if holder is not None:
+            holder = fields["_holder"] = holder.copy()
+            holder.value = carried
     for name, value in fields.items():
         object.__setattr__(state, name, value)
 

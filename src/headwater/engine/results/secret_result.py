@@ -24,6 +24,9 @@ class SecretResult(Result):
         ValueError: if a ``serializer`` is given.
     """
 
+    drops_value_when_pickled = True
+    """States holding this Result carry the value themselves when they travel to a worker."""
+
     def __init__(self, secret_task: Any, **kwargs: Any) -> None:
         if "serializer" in kwargs:
             raise ValueError(

@@ -288,7 +288,7 @@ def secrets(kind: str, address: str | None) -> dict[str, Any]:
 
     from headwater import Flow, task
     from headwater.engine.results import LocalResult
-    from headwater.tasks.secrets import EnvVarSecret
+    from headwater.tasks.secrets import EnvVarSecret, HeadwaterSecret
     from headwater.utilities.configuration import set_temporary_config
     from headwater.utilities.notifications import slack_notifier
 
@@ -312,8 +312,12 @@ def secrets(kind: str, address: str | None) -> dict[str, Any]:
         }
     ):
         with Flow("secrets", result=LocalResult(dir=str(work / "results"))) as flow:
-            use(EnvVarSecret("RELIABILITY_SECRET"))
-        state = flow.run(executor=_executor(kind, address))
+            # a cluster started before this process has not got its environment variable
+            secret = HeadwaterSecret if kind == "cluster" else EnvVarSecret
+            use(secret("RELIABILITY_SECRET"))
+        state = flow.run(
+            executor=_executor(kind, address), context={"secrets": {"RELIABILITY_SECRET": SECRET}}
+        )
         texts = {"state repr": repr(state), "task reprs": repr(state.result)}
         html = getattr(state, "_repr_html_", None)
         if html is not None:
@@ -352,7 +356,9 @@ def load(kind: str, address: str | None, shape: str, n: str) -> dict[str, Any]:
     import resource
 
     from headwater import Flow, task
+    from headwater.utilities.logging import get_logger
 
+    get_logger().setLevel("WARNING")  # the engine, not the terminal
     inc = task(_inc, name="inc")
     total = task(_total, name="total")
     size = int(n)

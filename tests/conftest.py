@@ -13,7 +13,6 @@ The process-based ones are marked ``slow`` (``-m "not slow"`` skips them for a q
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,14 +74,16 @@ def workers_back(dask_cluster: Any) -> Any:
 
     def wait() -> None:
         try:
-            dask_cluster.wait_for_workers(2, timeout=30)
+            dask_cluster.wait_for_workers(2, timeout=60)
         except TimeoutError:
+            # reported in the log, not as a warning: the suite turns warnings into errors, and
+            # a slow nanny on a busy machine is not a failure of the test that killed a worker
             workers = dask_cluster.scheduler_info().get("workers", {})
             statuses = sorted(str(w.get("status")) for w in workers.values())
-            warnings.warn(
-                f"session cluster: 2 running workers expected after a test, found {statuses}; "
+            logging.getLogger(__name__).warning(
+                "session cluster: 2 running workers expected after a test, found %s; "
                 "restarting the cluster",
-                stacklevel=1,
+                statuses,
             )
             dask_cluster.restart(wait_for_workers=True, timeout=120)
 

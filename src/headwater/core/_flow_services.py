@@ -12,8 +12,6 @@ FlowSchema` and ``flow.serialized_hash()`` its SHA-256, the same in every proces
 
 from __future__ import annotations
 
-import hashlib
-import json
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +73,9 @@ class FlowServices:
     def serialized_hash(self: Flow, build: bool = False) -> str:  # type: ignore[misc]
         """The SHA-256 of :meth:`serialize` as sorted JSON: equal flows hash equally in any
         process (the task code is not part of it)."""
+        import hashlib
+        import json
+
         text = json.dumps(self.serialize(build), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 

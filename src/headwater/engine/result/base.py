@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy as _copy
 import os
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -284,6 +283,8 @@ class Result:
             import pendulum
 
             date = pendulum.now("UTC")
+        import uuid  # deferred: uuid imports platform, which costs milliseconds at import
+
         return f"{date.year:04d}/{date.month:02d}/{date.day:02d}/{uuid.uuid4().hex}.result"
 
     # -- storage -----------------------------------------------------------------------------

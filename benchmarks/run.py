@@ -7,6 +7,13 @@ Run everything (one command, prints a table)::
     python benchmarks/run.py --core       # only the LocalExecutor table (no dask executors)
     python benchmarks/run.py --executors  # only the dask executor and memory tables
                                           # (executors.py; --quick and --memory-n apply)
+    python benchmarks/run.py --quick --before /tmp/old/src
+                                          # this tree beside an earlier one's src/ directory
+                                          # (e.g. `git archive <commit> | tar -x -C /tmp/old`)
+
+Before the table: ``import headwater`` alone, and the time from a fresh interpreter to the
+first result of a 10-task ``flow.run()`` beside the bare interpreter's start-up (headwater's
+share is the difference).
 
 Each measurement runs in fresh interpreters, so peak memory (``ru_maxrss``) belongs to that one
 case. Three graph shapes of N trivial tasks (``x + 1``):
@@ -160,7 +167,14 @@ def _child(args: argparse.Namespace) -> None:
     print(json.dumps(out))
 
 
-def _measure(shape: str, n: int, mode: str, processes: int = 1) -> dict:
+def _env_for(src: str | None) -> dict[str, str] | None:
+    """The environment importing headwater from source tree ``src`` (None: as installed)."""
+    if src is None:
+        return None
+    return dict(os.environ, PYTHONPATH=os.path.abspath(src))
+
+
+def _measure(shape: str, n: int, mode: str, processes: int = 1, src: str | None = None) -> dict:
     """The case in ``processes`` fresh interpreters: best times, highest peak memory."""
     out: dict = {}
     for _ in range(processes):
@@ -168,6 +182,7 @@ def _measure(shape: str, n: int, mode: str, processes: int = 1) -> dict:
             [sys.executable, __file__, "--case", shape, str(n), mode],
             capture_output=True,
             text=True,
+            env=_env_for(src),
         )
         if proc.returncode != 0:
             raise RuntimeError(f"{shape} N={n} {mode} failed:\n{proc.stderr}")
@@ -202,6 +217,79 @@ def _import_time() -> float:
     return min(times)
 
 
+_COLD_START = """
+import time
+t0 = time.perf_counter()
+from headwater import Flow, task
+
+def inc(x):
+    return x + 1
+
+t = task(inc)
+with Flow("ten") as flow:
+    x = 0
+    for _ in range(10):
+        x = t(x)
+t1 = time.perf_counter()
+state = flow.run()
+value = state.result[x].result
+t2 = time.perf_counter()
+assert value == 10, value
+print(t1 - t0, t2 - t1)
+"""
+
+
+def _cold_start(src: str | None = None) -> dict[str, float]:
+    """From a fresh interpreter to the first result of a 10-task chain, best of 7.
+
+    Wall time of the whole process (``python -c``) beside the same interpreter running
+    ``pass``: headwater's share is the difference; inside it, the import with the build of the
+    flow and the first ``flow.run()`` are timed separately. Logging at WARNING (level set by
+    the environment), the flow's default executor and result handling otherwise.
+    """
+    env = dict(_env_for(src) or os.environ, HEADWATER__LOGGING__LEVEL="WARNING")
+    out: dict[str, float] = {}
+    for _ in range(7):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True, env=env)
+        bare = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", _COLD_START], capture_output=True, text=True, check=True, env=env
+        )
+        total = time.perf_counter() - t0
+        build, run = (float(v) for v in proc.stdout.split())
+        one = {"bare": bare, "total": total, "share": total - bare, "import": build, "run": run}
+        for key, value in one.items():
+            out[key] = min(out.get(key, value), value)
+    return out
+
+
+def _compare(sizes: list[int], processes: int, before: str) -> None:
+    """Engine overhead per task, this tree beside an earlier one, case by case."""
+    us = 1e6
+    header = (
+        f"{'shape':6} {'N':>8} | {'bare':>9} {'dask-sync':>10} {'before':>9} {'after':>9} | "
+        f"{'before/task':>11} {'after/task':>11} {'dask/task':>10} {'after/dask':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for shape in SHAPES:
+        for n in sizes:
+            bare = _measure(shape, n, "bare", processes)["run"]
+            dsk = _measure(shape, n, "dask", processes)["run"]
+            # alternate the two trees, so a change in the machine's load hits both alike
+            old = new = float("inf")
+            for _ in range(processes):
+                old = min(old, _measure(shape, n, "hw", 1, before)["run"])
+                new = min(new, _measure(shape, n, "hw", 1)["run"])
+            per = [(v - bare) / n * us for v in (old, new, dsk)]
+            print(
+                f"{shape:6} {n:>8,} | {bare:8.3f}s {dsk:9.3f}s {old:8.3f}s {new:8.3f}s | "
+                f"{per[0]:8.1f} us {per[1]:8.1f} us {per[2]:7.1f} us {per[1] / per[2]:10.2f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="headwater benchmarks")
     parser.add_argument("--quick", action="store_true", help="skip N = 100,000")
@@ -221,6 +309,14 @@ def main() -> None:
     parser.add_argument(
         "--core", action="store_true", help="run only the LocalExecutor table (no dask executors)"
     )
+    parser.add_argument(
+        "--before",
+        metavar="SRC",
+        help=(
+            "also measure headwater imported from this source tree (the src/ directory of an "
+            "earlier version, e.g. from `git archive`), case by case in the same run"
+        ),
+    )
     import executors
 
     executors.add_arguments(parser)
@@ -236,7 +332,21 @@ def main() -> None:
     sizes = args.sizes or ([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])
     us = 1e6
     print(f"Python {sys.version.split()[0]} on {os.cpu_count()} cores")
-    print(f"import headwater: {_import_time() * 1000:.1f} ms (best of 7 fresh interpreters)\n")
+    print(f"import headwater: {_import_time() * 1000:.1f} ms (best of 7 fresh interpreters)")
+    for label, src in [("", None)] + ([("before: ", args.before)] if args.before else []):
+        cold = _cold_start(src)
+        ms = 1000
+        print(
+            f"{label}first result of a 10-task flow from a fresh interpreter: "
+            f"{cold['total'] * ms:.1f} ms (bare interpreter {cold['bare'] * ms:.1f} ms; "
+            f"headwater's share {cold['share'] * ms:.1f} ms: import + build "
+            f"{cold['import'] * ms:.1f} ms, first flow.run() {cold['run'] * ms:.1f} ms; "
+            "best of 7 each)"
+        )
+    print()
+    if args.before:
+        _compare(sizes, args.processes, args.before)
+        return
     header = (
         f"{'shape':6} {'N':>8} | {'bare':>9} {'dask-sync':>10} {'hw':>9} {'hw-info':>9} | "
         f"{'overhead/task':>13} {'info/task':>10} {'dask/task':>10} {'build/task':>10} {'peak MB':>8}"

@@ -1,6 +1,11 @@
 """A small ETL flow: read orders, convert each to a base currency, load them, report.
 
-Run it with ``python examples/etl.py`` (optionally ``--base GBP``). It shows:
+Run it with ``python examples/etl.py`` (optionally ``--base GBP``), or with the command line::
+
+    headwater run examples/etl.py -p base_currency=GBP -p min_amount=50
+
+(``headwater run`` writes the database to ``orders.db`` in the current directory unless
+``-p db_path=...`` says where). It shows:
 
 - parameters (``csv_path``, ``base_currency``, ``min_amount``),
 - a mapped step (one ``convert`` child per order),
@@ -18,7 +23,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from headwater import Flow, Parameter, task, unmapped
+from headwater import Flow, Parameter, context, task, unmapped
 
 HERE = Path(__file__).parent
 RATES_TO_EUR = {"EUR": 1.0, "USD": 0.92, "GBP": 1.17}
@@ -37,9 +42,10 @@ def extract(csv_path: str) -> list[dict]:
 
 @task(max_retries=2, retry_delay=timedelta(seconds=0.2))
 def fetch_rates(base_currency: str) -> dict[str, float]:
-    """Exchange rates into ``base_currency``; the source is flaky on the first call."""
-    _calls["rates"] += 1
-    if _calls["rates"] == 1:
+    """Exchange rates into ``base_currency``; the source is flaky: each run's first try fails."""
+    attempt = context.get("task_run_count", 1)  # 1, then 2 on the first retry
+    _calls["rates"] = attempt
+    if attempt == 1:
         raise ConnectionError("rate service unavailable (transient)")
     if base_currency not in RATES_TO_EUR:
         raise ValueError(f"unknown base currency {base_currency!r}")
@@ -82,11 +88,13 @@ def summarize(orders: list[dict], min_amount: float) -> dict:
     return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
 
 
-def build_flow(db_path: str) -> Flow:
+def build_flow() -> Flow:
+    """The ETL flow; ``headwater run examples/etl.py`` finds it by its ``-> Flow`` annotation."""
     with Flow("orders-etl") as flow:
         csv_path = Parameter("csv_path", default=str(HERE / "data" / "orders.csv"))
         base = Parameter("base_currency", default="EUR")
         min_amount = Parameter("min_amount", default=10.0, type=float)
+        db_path = Parameter("db_path", default="orders.db")
         orders = extract(csv_path)
         rates = fetch_rates(base)
         converted = convert.map(orders, rates=unmapped(rates), base_currency=unmapped(base))
@@ -102,9 +110,12 @@ def main() -> int:
     parser.add_argument("--min-amount", type=float, default=10.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db_path = str(Path(tmp) / "orders.db")
-        flow = build_flow(db_path)
-        state = flow.run(base_currency=args.base, min_amount=args.min_amount)
+        flow = build_flow()
+        state = flow.run(
+            base_currency=args.base,
+            min_amount=args.min_amount,
+            db_path=str(Path(tmp) / "orders.db"),
+        )
         loaded = flow.get_tasks(name="load")[0]
         report = flow.get_tasks(name="summarize")[0]
         rates = flow.get_tasks(name="fetch_rates")[0]

@@ -1,9 +1,11 @@
 """The same flow on every executor headwater ships.
 
-Run it with ``python examples/executors.py``. It builds one small flow — a mapped chain and a
+Run it with ``python examples/executors.py`` (the dask executors need the dask extra:
+``pip install "headwater[dask]"``). It builds one small flow — a mapped chain and a
 reduce — and runs it on ``LocalExecutor``, on the three ``LocalDaskExecutor`` schedulers and on
 a ``DaskExecutor`` with a temporary two-process cluster that it starts and closes itself.
-Every run prints the same result.
+Every run prints the same result. ``headwater run examples/executors.py --executor threads``
+runs the flow once on the executor named.
 
 The tasks are defined at module level, and the runs happen under ``if __name__ ==
 "__main__":``, because process-based executors start fresh Python processes that import this
@@ -40,17 +42,20 @@ def total(values: list[int]) -> int:
     return sum(values)
 
 
-def build_flow() -> tuple[Flow, object, object]:
+def build_flow() -> Flow:
+    """The flow: ``n`` numbers, squared, each square's place, and their total."""
     with Flow("squares") as flow:
         n = Parameter("n", default=4)
         squares = square.map(numbers(n))
-        places = where.map(squares)
-        result = total(squares)
-    return flow, result, places
+        where.map(squares)
+        total(squares)
+    return flow
 
 
 def main() -> None:
-    flow, result, places = build_flow()
+    flow = build_flow()
+    [result] = flow.get_tasks(name="total")
+    [places] = flow.get_tasks(name="where")
     executors = [
         LocalExecutor(),
         LocalDaskExecutor(scheduler="sync"),

@@ -14,6 +14,10 @@ and run it again:
 
 Each task prints one line per mapped child: ``computed`` or ``skipped (cached)``.
 
+The command line runs the same flow; targets are only used with checkpointing on::
+
+    HEADWATER__FLOWS__CHECKPOINTING=true headwater run examples/incremental.py
+
 ``{task_hash}`` covers the source of the task function only: a change in a helper it calls or a
 global it reads does not change the hash. Put such code in the task, or bump a version string in
 the target (``"clean/v2/{day}-{task_hash}.json"``) when you change it.
@@ -50,15 +54,16 @@ def report(days: list[str], cleaned: list[list[float]]) -> list[str]:
     return [f"{day}: mean {statistics.mean(values):.2f} F" for day, values in zip(days, cleaned)]
 
 
-def build_flow(results_dir: str) -> tuple[Flow, dict[str, object], object]:
+def build_flow(results_dir: str = "incremental-results") -> Flow:
+    """The pipeline, its results stored as JSON files under ``results_dir``."""
     # JSON files, so the stored results can be read by anything
     result = LocalResult(dir=results_dir, serializer=JSONSerializer())
     with Flow("incremental", result=result) as flow:
         days = Parameter("days", default=DAYS)
         raw = download.map(days)
         cleaned = clean.map(days, raw)
-        summary = report(days, cleaned)
-    return flow, {"download": raw, "clean": cleaned}, summary
+        report(days, cleaned)
+    return flow
 
 
 def describe(state: State) -> str:
@@ -71,7 +76,9 @@ def describe(state: State) -> str:
 
 def main() -> int:
     results_dir = sys.argv[1] if len(sys.argv) > 1 else "incremental-results"
-    flow, steps, summary = build_flow(results_dir)
+    flow = build_flow(results_dir)
+    steps = {name: flow.get_tasks(name=name)[0] for name in ("download", "clean")}
+    [summary] = flow.get_tasks(name="report")
     state = flow.run(context={"checkpointing": True})
     for name, step in steps.items():
         for day, child in zip(DAYS, state.result[step].map_states):

@@ -3,7 +3,8 @@
 ``flow.run()`` follows the flow's schedule: it waits for each scheduled time, runs the flow with
 the event's parameter defaults, logs the next run time, and returns the last run's state when
 the schedule has no more events (here: its ``end_date`` has passed). Ctrl-C between runs stops
-the loop cleanly.
+the loop cleanly. ``headwater run examples/scheduled.py`` runs the flow once, now, without
+following the schedule.
 """
 
 from __future__ import annotations

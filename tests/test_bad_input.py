@@ -113,7 +113,7 @@ def set_dependencies_of(upstream: Any) -> Callable[[], Any]:
 class Case:
     def __init__(
         self, id: str, call: Callable[[], Any], exc: type[BaseException], *words: str
-    ) -> None:  # noqa: A002
+    ) -> None:
         self.id, self.call, self.exc, self.words = id, call, exc, words
 
 
@@ -599,7 +599,7 @@ def cluster_kwargs_typo_at_start(tmp_path: Any, monkeypatch: Any) -> str:
 
 
 class RunCase:
-    def __init__(self, id: str, call: Callable[..., str], *words: str) -> None:  # noqa: A002
+    def __init__(self, id: str, call: Callable[..., str], *words: str) -> None:
         self.id, self.call, self.words = id, call, words
 
 

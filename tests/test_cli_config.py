@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -11,6 +10,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import click
 import pytest
 
 import headwater
@@ -35,8 +35,9 @@ def test_version(env):
     assert out.strip() == headwater.__version__
 
 
-def test_version_flag(env, capsys):
-    assert cli.main(["--version"], env=env) == 0
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_flag(env, capsys, flag):
+    assert cli.main([flag], env=env) == 0
     assert capsys.readouterr().out.strip() == f"headwater {headwater.__version__}"
 
 
@@ -130,15 +131,14 @@ def test_config_show_reports_malformed_user_file(env, tmp_path):
 
 
 def test_registered_commands_are_dispatched(env, monkeypatch):
-    monkeypatch.setattr(cli, "_COMMANDS", dict(cli._COMMANDS))
+    monkeypatch.setattr(cli.app, "commands", dict(cli.app.commands))
 
-    def configure(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("name")
-        parser.add_argument("-p", action="append", default=[])
-
-    @cli.command("hello", help="Say hello.", configure=configure)
-    def hello(args: argparse.Namespace, io: cli.CommandIO) -> int:
-        io.out(f"hello {args.name} {args.p} {io.env['HOME']}")
+    @cli.app.command("hello", help="Say hello.")
+    @click.argument("name")
+    @click.option("-p", multiple=True)
+    @cli.pass_io
+    def hello(io: cli.CommandIO, name: str, p: tuple[str, ...]) -> int:
+        io.out(f"hello {name} {list(p)} {io.env['HOME']}")
         return 3
 
     code, out, _ = run(["hello", "world", "-p", "a=1"], env)
@@ -148,13 +148,14 @@ def test_registered_commands_are_dispatched(env, monkeypatch):
 
 def test_command_modules_are_imported(env, monkeypatch, tmp_path):
     (tmp_path / "hw_cli_plugin.py").write_text(
-        "from headwater.cli import command\n"
-        "@command('ping', help='Reply pong.')\n"
-        "def ping(args, io):\n"
+        "from headwater.cli import app, pass_io\n"
+        "@app.command('ping', help='Reply pong.')\n"
+        "@pass_io\n"
+        "def ping(io):\n"
         "    io.out('pong')\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(cli, "_COMMANDS", dict(cli._COMMANDS))
+    monkeypatch.setattr(cli.app, "commands", dict(cli.app.commands))
     monkeypatch.setattr(cli, "COMMAND_MODULES", ["hw_cli_plugin"])
     try:
         assert run(["ping"], env)[:2] == (0, "pong\n")

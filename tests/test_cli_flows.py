@@ -104,20 +104,25 @@ class TestRun:
         assert proc.returncode == 2
         assert "parameters are given as KEY=VALUE, got 'n'" in proc.stderr
 
-    def test_unknown_parameter(self, flow_file, tmp_path):
+    def test_unknown_parameter_is_a_usage_error(self, flow_file, tmp_path):
         proc = cli("run", str(flow_file), "-p", f"out={tmp_path / 'x'}", "-p", "colour=red")
-        assert proc.returncode == 1
-        assert "unknown parameter(s): colour" in proc.stderr
+        assert proc.returncode == 2
+        assert "unknown parameter(s): colour (flow 'squares' takes: n, out)" in proc.stderr
+        assert "-p KEY=VALUE" in proc.stderr
+        assert len(proc.stderr.splitlines()) == 1
 
-    def test_missing_required_parameter(self, flow_file):
+    def test_missing_required_parameter_is_a_usage_error(self, flow_file):
         proc = cli("run", str(flow_file))
-        assert proc.returncode == 1
-        assert "out" in proc.stderr
+        assert proc.returncode == 2
+        assert proc.stderr.strip() == (
+            "headwater run: flow 'squares' needs parameter(s) out: pass -p out=VALUE"
+        )
 
-    def test_missing_file(self, tmp_path):
+    def test_missing_file_is_a_usage_error(self, tmp_path):
         proc = cli("run", str(tmp_path / "nope.py"))
-        assert proc.returncode == 1
+        assert proc.returncode == 2
         assert "nope.py' does not exist" in proc.stderr
+        assert len(proc.stderr.splitlines()) == 1
 
     def test_script_that_raises(self, tmp_path):
         path = tmp_path / "raises.py"
@@ -125,13 +130,14 @@ class TestRun:
         proc = cli("run", str(path))
         assert proc.returncode == 1
         assert "raised RuntimeError('cannot build')" in proc.stderr
+        assert "Traceback" not in proc.stderr
 
     def test_choosing_among_several_flows(self, tmp_path):
         path = tmp_path / "two_flows.py"
         path.write_text(FAILING + "\nfrom headwater import Flow as _F\nempty = _F('empty')\n")
         proc = cli("run", str(path))
-        assert proc.returncode == 1
-        assert "several flows ('broken', 'empty')" in proc.stderr
+        assert proc.returncode == 2
+        assert "several flows ('broken', 'empty'); choose one with --flow NAME" in proc.stderr
         chosen = cli("run", str(path), "--flow", "empty")
         assert chosen.returncode == 0, chosen.stderr
         assert chosen.stdout.startswith("Flow 'empty': Success")
@@ -162,9 +168,10 @@ class TestVisualize:
         assert "Beginning Flow run" not in proc.stderr
 
 
-def test_python_dash_m_entry_point(flow_file):
+@pytest.mark.parametrize("module", ["headwater", "headwater.cli"])
+def test_python_dash_m_entry_point(flow_file, module):
     proc = subprocess.run(
-        [sys.executable, "-m", "headwater.cli", "visualize", str(flow_file)],
+        [sys.executable, "-m", module, "visualize", str(flow_file)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -894,13 +894,13 @@ class TestModelValidationAtLoad:
         assert checked.stdout.strip() == "True", checked.stderr
 
     def test_a_model_error_names_the_key_and_where_the_value_came_from(self, env, user_file):
-        from headwater._config_loading import _Source
-        from headwater.configuration import _validate_against_model
+        from headwater._config.layers import Source
+        from headwater._config.model import check_against_model
 
         data = {"flows": {"checkpointing": "sometimes"}}
-        sources = {("flows", "checkpointing"): _Source("user", str(user_file))}
+        sources = {("flows", "checkpointing"): Source("user", str(user_file))}
         with pytest.raises(ConfigurationError) as info:
-            _validate_against_model(data, sources)
+            check_against_model(data, sources)
         message = str(info.value)
         assert "flows.checkpointing" in message
         assert "'sometimes'" in message

@@ -215,7 +215,7 @@ class TestContextDuringRuns:
                     s = second(first(name))
                 state = flow.run(name=f"p{i}")
                 results[i] = state.result[s].result
-            except Exception as exc:  # noqa: BLE001 - reported below
+            except Exception as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=run, args=(i,)) for i in range(n_runs)]

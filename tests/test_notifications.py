@@ -17,7 +17,7 @@ from headwater.utilities.notifications import callback_factory, slack_notifier
 
 
 class _Webhook(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.received.put(
             {
@@ -31,7 +31,7 @@ class _Webhook(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"ok" if status == 200 else b"invalid_payload")
 
-    def log_message(self, format, *args):  # noqa: A002 - keep test output quiet
+    def log_message(self, format, *args):
         pass
 
 

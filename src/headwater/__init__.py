@@ -20,6 +20,8 @@ handlers, no root-logger changes, no import of dask, distributed or pendulum's p
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0"
 
 from headwater.configuration import config, global_config
@@ -27,7 +29,7 @@ from headwater.context import context
 
 # The loaded configuration lives in the base context, which every thread sees; blocks override
 # it with ``set_temporary_config`` or ``context(config=...)``. ``config`` follows the context.
-context._base["config"] = global_config()
+context.base_values["config"] = global_config()
 
 import headwater.triggers as triggers  # noqa: E402
 import headwater.utilities.context  # noqa: E402,F401  (new Context objects start from config)
@@ -54,7 +56,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # noqa: ANN202
+def __getattr__(name: str) -> Any:
     if name == "case":
         from headwater.tasks.control_flow import case
 

@@ -3,7 +3,8 @@
 The configuration is read once, when ``headwater`` is imported, from these layers (later ones
 win, key by key):
 
-1. the packaged ``config.toml`` next to this module (every key is documented there);
+1. the packaged defaults, written out with the documentation of every key in the
+   ``config.toml`` next to this module;
 2. the user file named by ``HEADWATER__USER_CONFIG_PATH`` (default ``~/.headwater/config.toml``;
    a missing user file is fine);
 3. environment variables ``HEADWATER__SECTION__KEY=value``. Values are typed with
@@ -38,40 +39,56 @@ on each access, to ``headwater.context.config`` when a block set one (see
 :func:`headwater.utilities.configuration.set_temporary_config`) and to the loaded configuration
 otherwise; the loaded configuration sits in the base context, so every thread sees it. Each
 attribute access through the proxy costs one context-variable lookup; code that reads many keys
-in a loop can take the object once with :func:`current_config`.
+in a loop can take the object once with :func:`current_config`. :func:`setting` reads one
+dotted key, falling back on the key's packaged default when the configuration in effect lacks
+it::
 
-Validation. The values of known keys are checked at load against a small hand-written type
-table (``_KNOWN`` in ``headwater._config_loading``), which costs well under a millisecond and
-gives messages naming the file or variable a bad value came from. When a user file or a
-``HEADWATER__`` variable supplied any value, the merged configuration is then also validated
-against the pydantic model of the known keys (unknown keys allowed). Importing pydantic and
-building the model costs about 100 ms, so a configuration made only of the packaged defaults
-(which pass the model; a test checks) skips it, and a plain ``import headwater`` stays near
-20 ms. :func:`validate_config` runs the same model on any configuration, missing keys included.
+    from headwater.configuration import setting
+
+    assert setting("tasks.defaults.max_retries") == 0
+    assert setting("my_app.mode", default="dev") == "dev"
+
+The schema. Every known key, with its type, default and description, is declared once, in
+``headwater._config.schema``; the packaged ``config.toml`` is generated from it, and the checks
+at load, the typing of environment variables and the pydantic model all derive from it.
+
+Validation. The values of known keys are checked at load against the schema's kinds, which
+costs well under a millisecond and gives messages naming the file or variable a bad value came
+from. When a user file or a ``HEADWATER__`` variable supplied any value, the merged
+configuration is then also validated against the pydantic model of the known keys (unknown
+keys allowed). Importing pydantic and building the model costs about 100 ms, so a
+configuration made only of the packaged defaults (which pass the model; a test checks) skips
+it, and a plain ``import headwater`` stays near 20 ms. :func:`validate_config` runs the same
+model on any configuration, missing keys included.
 """
 
 from __future__ import annotations
 
-import datetime
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from headwater._config_loading import (
-    _KNOWN,
-    _SECRETS,
-    ENV_PREFIX,
-    _dotted,
-    _env_name,
-    _flatten,
-    _is_num,
-    _load,
-    interpolate_env_vars,
-    string_to_type,
+from headwater._config.current import (
+    ConfigProxy,
+    current_config,
+    global_config,
+    reserved_names,
+    set_global_config,
+    setting,
 )
-from headwater._config_types import Config, ConfigKeyError
-from headwater.context import context as _context
-from headwater.exceptions import ConfigurationError
+from headwater._config.interpolate import interpolate_env_vars, string_to_type
+from headwater._config.layers import (
+    DEFAULT_CONFIG,
+    DEFAULT_USER_CONFIG,
+    ENV_PREFIX,
+    dotted,
+    env_name,
+    env_text,
+    flatten,
+)
+from headwater._config.load import Row, explain, load_layers, process_task_defaults
+from headwater._config.schema import SECRETS
+from headwater._config.types import Config, ConfigKeyError
 from headwater.utilities.collections import as_nested_dict
 
 __all__ = [
@@ -87,135 +104,24 @@ __all__ = [
     "load_class_from_config",
     "load_configuration",
     "process_task_defaults",
+    "setting",
     "string_to_type",
     "to_environment_variables",
     "validate_config",
 ]
 
-DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.toml")
-"""Path of the packaged defaults."""
-USER_CONFIG = os.getenv(f"{ENV_PREFIX}__USER_CONFIG_PATH", "~/.headwater/config.toml")
+USER_CONFIG = os.getenv(f"{ENV_PREFIX}__USER_CONFIG_PATH", DEFAULT_USER_CONFIG)
 """Path of the user's configuration file, as set when headwater was imported."""
 ENV_VAR_PREFIX = ENV_PREFIX
+"""The prefix of configuration environment variables (``HEADWATER``)."""
 
-
-class ConfigProxy(Config):
-    """``headwater.config``: the configuration in effect in the current context.
-
-    Reads and writes go to ``headwater.context.config`` when a block set one, else to the
-    configuration loaded at import. The proxy holds no data itself.
-    """
-
-    def __getattribute__(self, name: str) -> Any:
-        # The hot path: one context-variable read and one dict lookup. Keys never shadow
-        # methods (loading rejects such keys), so a miss falls back to the proxy's methods.
-        ctx = _context_var_get()
-        cfg = (_context_base if ctx is None else ctx).get("config")
-        if type(cfg) is not Config:
-            cfg = _coerce_config(cfg)
-        value = cfg.__dict__.get(name, _MISSING)
-        if value is _MISSING:
-            return object.__getattribute__(self, name)
-        return value
-
-    def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        return getattr(current_config(), attr)  # raises "Config has no key ..."
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        current_config()[key] = value
-
-    def __getitem__(self, key: str) -> Any:
-        return current_config()[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        current_config()[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del current_config()[key]
-
-    __delattr__ = __delitem__
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(current_config())
-
-    def __len__(self) -> int:
-        return len(current_config())
-
-    def __contains__(self, key: object) -> bool:
-        return key in current_config()
-
-    def __eq__(self, other: object) -> bool:
-        return current_config() == other
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return repr(current_config())
-
-    def __reduce__(self) -> str:
-        return "config"  # pickles by reference to this module's ``config``
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return current_config().get(key, default)
-
-    def copy(self) -> Config:
-        return current_config().copy()
-
-    def to_dict(self) -> dict:
-        return current_config().to_dict()
-
-    def get_nested(self, key: str, default: Any = None) -> Any:
-        return current_config().get_nested(key, default)
-
-    def set_nested(self, key: str, value: Any) -> None:
-        current_config().set_nested(key, value)
-
-
-_global_config: Config = Config()
-_MISSING = object()
-# headwater.context keeps its values in a ContextVar holding a dict, falling back to the base
-# dict every thread sees; reading those two directly keeps ``config.x`` cheap.
-_context_var_get = _context._var.get
-_context_base: dict[str, Any] = _context._base
-
-
-def current_config() -> Config:
-    """The configuration in effect here: ``context.config`` if set, else the loaded one."""
-    ctx = _context_var_get()
-    cfg = (_context_base if ctx is None else ctx).get("config")
-    if type(cfg) is Config:
-        return cfg
-    return _coerce_config(cfg)
-
-
-def _coerce_config(cfg: Any) -> Config:
-    if cfg is None or isinstance(cfg, ConfigProxy):
-        return _global_config
-    if isinstance(cfg, Config):
-        return cfg
-    if isinstance(cfg, Mapping):
-        return as_nested_dict(cfg, Config)
-    raise ConfigurationError(
-        f"context.config must be a Config or a mapping, not {type(cfg).__name__}"
-    )
-
-
-def _reserved_names() -> frozenset[str]:
-    """Names a key may not take, because they are methods of ``Config``."""
-    return frozenset(n for n in dir(ConfigProxy) if not n.startswith("__"))
-
-
-def global_config() -> Config:
-    """The configuration loaded at import (what every context sees unless overridden)."""
-    return _global_config
+StrPath = str | os.PathLike[str]
 
 
 def load_configuration(
-    path: str | os.PathLike = DEFAULT_CONFIG,
-    user_config_path: str | os.PathLike | None = None,
-    backend_config_path: str | os.PathLike | None = None,
+    path: StrPath = DEFAULT_CONFIG,
+    user_config_path: StrPath | None = None,
+    backend_config_path: StrPath | None = None,
     env_var_prefix: str | None = None,
     *,
     env: Mapping[str, str] | None = None,
@@ -250,18 +156,19 @@ def load_configuration(
     prefix = env_var_prefix if env_var_prefix is not None or env is None else ENV_PREFIX
     if user_config_path is None and env is None:
         user_config_path = ""
-    data, sources, _ = _load(
-        path, user_config_path, env, prefix, _reserved_names(), backend_config_path
+    data, sources, _ = load_layers(
+        path, user_config_path, env, prefix, reserved_names(), backend_config_path
     )
     if any(src.kind in ("user", "env") for src in sources.values()):
         # Values a user supplied are also checked against the pydantic model of the known
         # keys. The packaged defaults alone pass it (a test checks), so a plain
         # ``import headwater`` skips this and never imports pydantic.
-        _validate_against_model(data, sources)
-    cfg = as_nested_dict(data, Config)
-    secrets = (
-        data.get("context", {}).get("secrets") if isinstance(data.get("context"), dict) else None
-    )
+        from headwater._config.model import check_against_model
+
+        check_against_model(data, sources)
+    cfg: Config = as_nested_dict(data, Config)
+    context_section = data.get("context")
+    secrets = context_section.get("secrets") if isinstance(context_section, dict) else None
     if isinstance(secrets, dict):
         # A secret's value is data, not a section: a dict stays a dict.
         for name, value in secrets.items():
@@ -270,37 +177,12 @@ def load_configuration(
     return process_task_defaults(cfg)
 
 
-def _validate_against_model(
-    data: Mapping[str, Any], sources: Mapping[tuple[str, ...], Any]
-) -> None:
-    from pydantic import ValidationError
-
-    from headwater.utilities.configuration import _model
-
-    try:
-        _model().model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            if err["type"] == "missing":
-                continue  # a file of other defaults may leave known keys out
-            loc = tuple(str(p) for p in err["loc"])
-            where = next(
-                (sources[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in sources), None
-            )
-            origin = f" (from {where})" if where is not None else ""
-            problems.append(f"{'.'.join(loc)}: {err['msg']}, got {err['input']!r}{origin}")
-        if not problems:
-            return
-        raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None
-
-
 def explain_configuration(
-    path: str | os.PathLike = DEFAULT_CONFIG,
-    user_config_path: str | os.PathLike | None = None,
+    path: StrPath = DEFAULT_CONFIG,
+    user_config_path: StrPath | None = None,
     env: Mapping[str, str] | None = None,
     env_var_prefix: str = ENV_PREFIX,
-) -> tuple[list[tuple[str, Any, str]], str | None]:
+) -> tuple[list[Row], str | None]:
     """Load as headwater does at import and say where each value came from.
 
     ``user_config_path=None`` reads the file named by ``HEADWATER__USER_CONFIG_PATH`` in
@@ -311,53 +193,11 @@ def explain_configuration(
         with values as written (before :func:`process_task_defaults`), and the user file that
         was read (or the path that was looked for, marked ``(not found)``).
     """
-    data, sources, user_path = _load(path, user_config_path, env, env_var_prefix, _reserved_names())
-    flat: dict[tuple[str, ...], Any] = {}
-    _flatten(data, flat, set())
-    rows = [(_dotted(k), v, str(sources.get(k, "unknown"))) for k, v in flat.items()]
-    return rows, user_path
-
-
-# ----------------------------------------------------------------------------- helpers --
-def process_task_defaults(config: Config) -> Config:
-    """Normalise ``tasks.defaults`` in place: 0/None values mean "not set".
-
-    ``max_retries`` becomes ``0`` when unset; ``retry_delay`` and ``timeout`` become ``None``
-    when 0 or unset, and a ``timedelta`` when given in seconds.
-
-    Returns:
-        ``config`` itself.
-    """
-    tasks = config.setdefault("tasks", Config())
-    defaults = tasks.setdefault("defaults", Config())
-    defaults["max_retries"] = defaults.get("max_retries") or 0
-    for key in ("retry_delay", "timeout"):
-        value = defaults.get(key)
-        if not value:
-            defaults[key] = None
-        elif _is_num(value):
-            defaults[key] = datetime.timedelta(seconds=value)
-    return config
-
-
-def _env_text(key: tuple[str, ...], value: Any) -> str:
-    if isinstance(value, str):
-        spec = _KNOWN.get(key)
-        if spec is not None and spec.text:
-            return value  # read back verbatim
-        typed = string_to_type(value)
-        # Quote text that would otherwise come back as another value ("123", "true", "None").
-        return value if type(typed) is str and typed == value else repr(value)
-    if isinstance(value, datetime.timedelta):
-        seconds = value.total_seconds()
-        return str(int(seconds)) if seconds.is_integer() else str(seconds)
-    if isinstance(value, (list, tuple, set, dict)):
-        return repr(value)
-    return str(value)
+    return explain(path, user_config_path, env, env_var_prefix, reserved_names())
 
 
 def to_environment_variables(
-    config: Mapping, include: Any = None, prefix: str = ENV_PREFIX
+    config: Mapping[str, Any], include: Any = None, prefix: str = ENV_PREFIX
 ) -> dict[str, str]:
     """The environment variables that reproduce ``config`` when loaded.
 
@@ -372,105 +212,41 @@ def to_environment_variables(
     """
     wanted = None if include is None else {str(i) for i in include}
     flat: dict[tuple[str, ...], Any] = {}
-    _flatten(config, flat, set())
+    flatten(config, flat, set())
     out: dict[str, str] = {}
     for key, value in flat.items():
         if wanted is not None and not any(
-            _dotted(key[:i]) in wanted for i in range(1, len(key) + 1)
+            dotted(key[:i]) in wanted for i in range(1, len(key) + 1)
         ):
             continue
-        if key[:2] == _SECRETS and len(key) == 3:
-            name = f"{_env_name(key[:2], prefix)}__{key[2]}"
+        if key[:2] == SECRETS and len(key) == 3:
+            name = f"{env_name(key[:2], prefix)}__{key[2]}"  # secret names keep their case
         else:
-            name = _env_name(key, prefix)
-        out[name] = _env_text(key, value)
+            name = env_name(key, prefix)
+        out[name] = env_text(key, value)
     return out
 
 
-_CLASS_EXAMPLES = {
-    "engine.executor.default_class": "headwater.executors.LocalDaskExecutor",
-    "engine.flow_runner.default_class": "headwater.engine.flow_runner.FlowRunner",
-    "engine.task_runner.default_class": "headwater.engine.task_runner.TaskRunner",
-}
-
-
-def _origin(key: str, value: Any) -> str:
-    """Where the loaded configuration got ``key`` from (" (from user file ...)"), if it did.
-
-    Only used to word errors: it loads the configuration again, with the process environment.
-    """
-    try:
-        rows, _ = explain_configuration()
-    except ConfigurationError:
-        return ""
-    for dotted, loaded, source in rows:
-        if dotted == key and loaded == value:
-            return f" (from {source})"
-    return ""
-
-
-def _import_configured(key: str, value: str) -> Any:
-    """Import the object named by dotted path ``value``, the value of configuration ``key``.
-
-    Raises:
-        ConfigurationError: naming the key, where its value came from, and what is expected.
-    """
-    example = _CLASS_EXAMPLES.get(key, "package.module.Class")
-
-    def error(problem: str) -> ConfigurationError:
-        return ConfigurationError(
-            f"configuration key {key} = {value!r}{_origin(key, value)}: {problem}; set {key} "
-            f"(or {_env_name(tuple(key.split('.')))}) to an importable dotted path such as "
-            f"{example!r}"
-        )
-
-    import importlib
-
-    parts = value.split(".")
-    for i in range(len(parts) - 1, 0, -1):
-        module_name = ".".join(parts[:i])
-        try:
-            obj: Any = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
-                continue  # this prefix is not a module; try a shorter one
-            raise error(f"importing {module_name} failed: {exc}") from exc
-        except Exception as exc:
-            raise error(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from exc
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            raise error(f"module {module_name} has no attribute {'.'.join(parts[i:])!r}") from None
-        return obj
-    raise error(f"no module {parts[0]!r} can be imported")
-
-
-def load_class_from_config(key: str, config: Mapping | None = None) -> Any:
+def load_class_from_config(key: str, config: Mapping[str, Any] | None = None) -> Any:
     """Import the class named by dotted configuration ``key`` (``"engine.executor.default_class"``).
 
     A class object stored at ``key`` (e.g. by ``set_temporary_config``) is returned as it is.
+
+    Args:
+        key: the dotted key.
+        config: the configuration to read (default: the one in effect).
 
     Raises:
         ConfigurationError: the key is not set, or its value does not name an importable object;
             the message names the key, the file or variable the value came from, and what is
             expected.
     """
-    cfg = current_config() if config is None else config
-    value: Any = cfg
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    fix = f"set {key} (or {_env_name(tuple(key.split('.')))}) to an importable dotted path"
-    if value is None:
-        raise ConfigurationError(f"configuration key {key} is not set; {fix}")
-    if not isinstance(value, str):
-        if callable(value):
-            return value
-        raise ConfigurationError(f"configuration key {key} = {value!r} is not a class; {fix}")
-    return _import_configured(key, value)
+    from headwater._config.classes import load_class_from_config as load
+
+    return load(key, current_config() if config is None else config)
 
 
-def validate_config(config: Mapping | None = None) -> None:
+def validate_config(config: Mapping[str, Any] | None = None) -> None:
     """Check a whole configuration against headwater's pydantic model of its known keys.
 
     Imports pydantic, so it is not run at import time; see the module docstring.
@@ -481,11 +257,39 @@ def validate_config(config: Mapping | None = None) -> None:
     Raises:
         ConfigurationError: listing every invalid key and why.
     """
-    from headwater.utilities.configuration import validate_config as _validate_config
+    from headwater._config.model import validate
 
-    _validate_config(current_config() if config is None else config)
+    validate(current_config() if config is None else config)
 
 
-_global_config = load_configuration(DEFAULT_CONFIG, env=os.environ)
+def _started_as_command_line() -> bool:
+    """Whether this process is the ``headwater`` command (its script, or ``python -m``)."""
+    import sys
+
+    script = os.path.splitext(os.path.basename(sys.argv[0] if sys.argv else ""))[0]
+    if script.removesuffix("-script") == "headwater":
+        return True
+    argv = list(getattr(sys, "orig_argv", ()))
+    return "-m" in argv and argv[argv.index("-m") + 1 :][:1] in (["headwater"], ["headwater.cli"])
+
+
+def _load_at_import() -> Config:
+    """The configuration loaded when headwater is imported.
+
+    In the ``headwater`` command a bad configuration ends the process with one line naming
+    what is wrong (the command cannot catch an error raised while it is being imported);
+    anywhere else it raises ``ConfigurationError``.
+    """
+    from headwater.exceptions import ConfigurationError
+
+    try:
+        return load_configuration(DEFAULT_CONFIG, env=os.environ)
+    except ConfigurationError as exc:
+        if not _started_as_command_line():
+            raise
+        raise SystemExit("headwater: configuration error: " + " ".join(str(exc).split())) from None
+
+
+set_global_config(_load_at_import())
 config: Config = ConfigProxy()
 """The configuration in effect in the current context (see the module docstring)."""

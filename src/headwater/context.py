@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +38,8 @@ class Context:
     """
 
     __slots__ = ("_var", "_base")
+    _var: contextvars.ContextVar[dict[str, Any] | None]
+    _base: dict[str, Any]
 
     def __init__(self, init: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         base = dict(init or {})
@@ -47,10 +49,28 @@ class Context:
             self, "_var", contextvars.ContextVar(f"headwater_context_{id(self)}", default=None)
         )
 
-    # -- reading -----------------------------------------------------------------------------
-    def _get(self) -> dict[str, Any]:
+    # -- the engine's view ------------------------------------------------------------------
+    # The run's code reads and sets the current dict directly (one variable lookup instead of
+    # a copy) and hands a snapshot to each submitted task.
+    @property
+    def context_var(self) -> contextvars.ContextVar[dict[str, Any] | None]:
+        """The variable holding the current dict (``None``: the base values)."""
+        return self._var
+
+    @property
+    def base_values(self) -> dict[str, Any]:
+        """The values seen where the variable is not set (changing them changes every thread's
+        view that has not set its own)."""
+        return self._base
+
+    def current(self) -> dict[str, Any]:
+        """The current values themselves, not a copy: read them, never change them."""
         d = self._var.get()
         return self._base if d is None else d
+
+    _get = current
+
+    # -- reading -----------------------------------------------------------------------------
 
     def __getattr__(self, key: str) -> Any:
         try:
@@ -73,13 +93,16 @@ class Context:
     def __len__(self) -> int:
         return len(self._get())
 
-    def keys(self):  # noqa: D102
+    def keys(self) -> KeysView[str]:
+        """The current keys."""
         return self._get().keys()
 
-    def items(self):  # noqa: D102
+    def items(self) -> ItemsView[str, Any]:
+        """The current ``(key, value)`` pairs."""
         return self._get().items()
 
-    def values(self):  # noqa: D102
+    def values(self) -> ValuesView[Any]:
+        """The current values."""
         return self._get().values()
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,7 +121,7 @@ class Context:
         return f"<Context: {', '.join(sorted(map(repr, self._get())))}>"
 
     # -- writing -----------------------------------------------------------------------------
-    def _set(self, new: dict[str, Any]) -> contextvars.Token:
+    def _set(self, new: dict[str, Any]) -> contextvars.Token[dict[str, Any] | None]:
         return self._var.set(new)
 
     def update(self, *args: Any, **kwargs: Any) -> None:
@@ -178,7 +201,7 @@ def _merged_config(base: Any, overrides: Any) -> Any:
     A whole ``Config`` (as ``set_temporary_config`` and context snapshots pass) replaces
     ``base``; a plain mapping is a partial override.
     """
-    from headwater._config_types import Config, merge_config
+    from headwater._config.types import Config, merge_config
 
     if base is None or not isinstance(overrides, Mapping) or isinstance(overrides, Config):
         return overrides

@@ -12,6 +12,7 @@ The tree::
      +-- ConfigurationError (ValueError)  bad configuration file, variable or reference
      +-- SerializationError               a value could not be (de)serialized
      +-- ServerNotAvailableError          the call needs a Prefect server or Cloud
+     +-- WorkerLostError                  the worker running a task died before it finished
 
     HeadwaterSignal(BaseException)       base of signals (alias: PrefectSignal)
      +-- TaskTimeoutSignal                raised inside a task run that exceeded ``timeout``
@@ -53,6 +54,7 @@ __all__ = [
     "ServerNotAvailableError",
     "TaskTimeoutSignal",
     "VersionLockMismatchSignal",
+    "WorkerLostError",
 ]
 
 
@@ -108,6 +110,28 @@ class ServerNotAvailableError(HeadwaterError):
             f"{feature} needs a Prefect server or Prefect Cloud, and headwater has no server: "
             f"it runs flows in the calling process. Instead, {alternative}."
         )
+
+
+class WorkerLostError(HeadwaterError):
+    """The thread, process or machine running a task died before the task finished.
+
+    The task itself did not raise: its worker went away (killed, out of memory, crashed). The
+    flow runner turns this into a ``Failed`` state (or a retry, per the task's retry settings).
+    Executors raise it from ``wait``; it is also importable from
+    :mod:`headwater.executors.dask`.
+
+    Attributes:
+        key: the executor's key of the call whose worker was lost, when known.
+        task_name: the ``task_full_name`` the call was submitted with, when known.
+    """
+
+    def __init__(self, message: str, key: Any = None, task_name: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.task_name = task_name
+
+    def __reduce__(self) -> tuple[type[WorkerLostError], tuple[Any, Any, str | None]]:
+        return (type(self), (self.args[0], self.key, self.task_name))
 
 
 class HeadwaterSignal(BaseException):

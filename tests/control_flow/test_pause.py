@@ -47,7 +47,7 @@ def pause_odd(x):
 
 
 class _NoStdin(io.StringIO):
-    def read(self, *args):  # noqa: D102
+    def read(self, *args):
         raise AssertionError("flow.run read stdin")
 
     readline = read

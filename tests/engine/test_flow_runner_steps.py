@@ -301,12 +301,23 @@ def test_run_task_runs_one_task_as_an_executor_would():
     assert s.result == 3
 
 
-def test_flow_run_given_a_scheduled_state_waits_for_its_start_time():
-    import time
+def test_flow_run_given_a_scheduled_state_waits_for_its_start_time(monkeypatch):
+    from headwater.engine import schedule_loop
 
-    flow, t = one_task_flow()
-    start = pendulum.now("UTC").add(seconds=0.3)
-    before = time.monotonic()
+    clock = schedule_loop.ManualClock()
+    monkeypatch.setattr(schedule_loop, "clock", clock)
+    ran_at = []
+
+    @task
+    def when():
+        ran_at.append(schedule_loop.clock.now())
+        return 1
+
+    with Flow("later") as flow:
+        t = when()
+    start = pendulum.instance(clock.now()).add(seconds=0.3)
     state = flow.run(state=st.Scheduled(start_time=start))
     assert state.is_successful() and state.result[t].result == 1
-    assert time.monotonic() - before >= 0.25
+    # it waited (on the run's clock) until the start time, and only then ran the task
+    assert sum(clock.slept) >= 0.3 - 1e-6
+    assert ran_at == [clock.now()] and clock.now() >= start

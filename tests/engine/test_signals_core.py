@@ -93,7 +93,7 @@ def test_except_exception_in_user_code_does_not_swallow_signals():
     def stubborn():
         try:
             raise signals.SKIP("skip me")
-        except Exception:  # noqa: BLE001 - what careless user code does
+        except Exception:
             return "swallowed"
 
     with Flow("f") as flow:

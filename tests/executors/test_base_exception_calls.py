@@ -70,7 +70,7 @@ def test_the_call_fails_with_its_exception_and_the_executor_goes_on(
 
 @pytest.mark.timeout(120)
 def test_base_exception_while_pickling_a_call_fails_that_call(executor: Any) -> None:
-    if not executor.is_process_based:
+    if not executor.pickles_calls:
         pytest.skip("only process-based executors pickle calls")
     with executor.start():
         with pytest.raises(SerializationError, match="cannot be pickled"):

@@ -21,17 +21,21 @@ from headwater.testing import ExecutorContract
 
 
 class TestThreads(ExecutorContract):
+    expected_capabilities: dict[str, bool] = {}
+
     def make_executor(self) -> LocalDaskExecutor:
         return LocalDaskExecutor(scheduler="threads", num_workers=2)
 
 
 class TestSync(ExecutorContract):
+    expected_capabilities: dict[str, bool] = {}
+
     def make_executor(self) -> LocalDaskExecutor:
         return LocalDaskExecutor(scheduler="sync")
 
 
 class TestProcesses(ExecutorContract):
-    process_based = True
+    expected_capabilities = {"pickles_calls": True}
 
     def make_executor(self) -> LocalDaskExecutor:
         return LocalDaskExecutor(scheduler="processes", num_workers=2)
@@ -88,7 +92,8 @@ def identity(x: Any) -> Any:
 def test_scheduler_aliases(alias: str, scheduler: str) -> None:
     ex = LocalDaskExecutor(alias)
     assert ex.scheduler == scheduler
-    assert ex.is_process_based is (scheduler == "processes")
+    assert ex.pickles_calls is (scheduler == "processes")
+    assert not ex.runs_inline and not ex.reports_completion
 
 
 def test_unknown_scheduler_names_the_choices() -> None:

@@ -1,12 +1,16 @@
-"""``flow.run()`` on a schedule: merged parameters, the next run time logged, Ctrl-C between runs."""
+"""``flow.run()`` on a schedule: merged parameters, the next run time logged, Ctrl-C between runs.
+
+The runs wait on a :class:`~headwater.engine.schedule_loop.ManualClock` (it moves only when slept
+on), so what each test sees does not depend on how busy the machine is.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 import pendulum
+import pytest
 
 from headwater import Flow, Parameter, context, task
 from headwater.engine import schedule_loop
@@ -25,8 +29,17 @@ def build_flow(schedule: Schedule):
     return flow, result
 
 
-def test_each_run_merges_event_defaults_with_explicit_parameters_and_logs_the_next_time(caplog):
-    start = pendulum.now("UTC").add(seconds=0.25)
+@pytest.fixture
+def clock(monkeypatch) -> schedule_loop.ManualClock:
+    manual = schedule_loop.ManualClock(pendulum.now("UTC"))
+    monkeypatch.setattr(schedule_loop, "clock", manual)
+    return manual
+
+
+def test_each_run_merges_event_defaults_with_explicit_parameters_and_logs_the_next_time(
+    caplog, clock
+):
+    start = pendulum.instance(clock.now()).add(seconds=0.25)
     step = timedelta(milliseconds=200)
     clock = IntervalClock(
         step,
@@ -55,20 +68,23 @@ def test_each_run_merges_event_defaults_with_explicit_parameters_and_logs_the_ne
     assert any("no more runs" in r.getMessage() for r in caplog.records)
 
 
-def test_ctrl_c_while_waiting_stops_cleanly_and_returns_the_last_runs_state(monkeypatch, caplog):
-    first = pendulum.now("UTC").add(seconds=0.2)
+def test_ctrl_c_while_waiting_stops_cleanly_and_returns_the_last_runs_state(
+    monkeypatch, caplog, clock
+):
+    first = pendulum.instance(clock.now()).add(seconds=0.2)
     flow, result = build_flow(Schedule([DatesClock([first, first.add(days=1)])]))
     finished = []
     flow.state_handlers.append(
         lambda f, old, new: finished.append(new) if new.is_finished() else None
     )
+    sleep = clock.sleep
 
     def sleep_then_ctrl_c(seconds):
         if finished:  # the first run is over: the user presses Ctrl-C while the loop waits
             raise KeyboardInterrupt
-        time.sleep(seconds)
+        sleep(seconds)
 
-    monkeypatch.setitem(schedule_loop.run_on_schedule.__kwdefaults__, "sleep", sleep_then_ctrl_c)
+    monkeypatch.setattr(clock, "sleep", sleep_then_ctrl_c)
     with caplog.at_level(logging.INFO, logger="headwater"):
         state = flow.run(name="Ada")
     assert len(finished) == 1

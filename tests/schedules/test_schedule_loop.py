@@ -7,6 +7,7 @@ from datetime import timedelta
 import pendulum
 import pytest
 
+from headwater.engine import schedule_loop
 from headwater.engine.schedule_loop import SLEEP_STEP, run_on_schedule
 from headwater.schedules import Schedule, clocks, filters
 
@@ -257,16 +258,37 @@ def test_custom_logger(caplog):
 
 
 def test_real_clock_and_sleep():
-    # about 0.25 s of real waiting: three runs 0.1 s apart
-    start = pendulum.now("UTC").add(seconds=0.05)
-    step = timedelta(milliseconds=100)
-    schedule = Schedule([clocks.IntervalClock(step, start_date=start, end_date=start + 2 * step)])
+    # by default the loop reads and waits on the system clock: about 0.2 s of real waiting.
+    # (A sequence of runs on the real clock would depend on the machine's load: a late wake-up
+    # skips the events it missed. The fake-clock tests above check sequences.)
+    assert isinstance(schedule_loop.clock, schedule_loop.SystemClock)
+    start = pendulum.now("UTC").add(seconds=0.2)
     run = Recorder()
-    state = run_on_schedule(schedule, run)
-    assert state == "state-3"
-    assert [c[1] for c in run.calls] == [start, start + step, start + 2 * step]
+    state = run_on_schedule(Schedule([clocks.DatesClock([start])]), run)
+    assert state == "state-1"
+    assert [c[1] for c in run.calls] == [start]
     # no run starts before its scheduled time
     assert all(actual >= scheduled for _, scheduled, actual in run.calls)
+
+
+def test_the_system_clock_is_aware_utc_and_sleeps_with_time_sleep(monkeypatch):
+    clock = schedule_loop.SystemClock()
+    assert clock.now().utcoffset() == timedelta(0)
+    assert abs((clock.now() - pendulum.now("UTC")).total_seconds()) < 60
+    slept = []
+    monkeypatch.setattr(schedule_loop.time, "sleep", slept.append)
+    clock.sleep(0.25)
+    assert slept == [0.25]
+
+
+def test_the_loop_uses_the_module_clock_when_none_is_given(monkeypatch):
+    fake = schedule_loop.ManualClock(T0)
+    monkeypatch.setattr(schedule_loop, "clock", fake)
+    run = Recorder(fake)
+    state = run_on_schedule(short_schedule(), run)
+    assert state == "state-3"
+    assert [c[2] for c in run.calls] == [T0 + timedelta(milliseconds=ms) for ms in (100, 300, 500)]
+    assert sum(fake.slept) == pytest.approx(0.5)
 
 
 def test_naive_now_is_utc():

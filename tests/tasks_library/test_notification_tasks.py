@@ -19,7 +19,7 @@ from headwater.tasks.notifications import EmailTask, SlackTask
 
 
 class _Webhook(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.received.put(json.loads(body))  # type: ignore[attr-defined]
         status = self.server.status  # type: ignore[attr-defined]
@@ -27,7 +27,7 @@ class _Webhook(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"ok")
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

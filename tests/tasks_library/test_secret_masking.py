@@ -163,13 +163,13 @@ class TestLogs:
 
 
 class _NotFound(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         self.rfile.read(int(self.headers["Content-Length"]))
         self.server.paths.append(self.path)
         self.send_response(404)
         self.end_headers()
 
-    def log_message(self, format, *args):  # noqa: A002 - keep test output quiet
+    def log_message(self, format, *args):
         pass
 
 

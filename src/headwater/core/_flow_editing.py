@@ -1,8 +1,8 @@
 """Changing a :class:`~headwater.core.flow.Flow` as a whole: ``update``, ``replace``, ``copy``.
 
-:class:`FlowEditing` is mixed into ``Flow``; adding single tasks and edges stays in
-:mod:`headwater.core.flow`. As in Prefect 1, ``update`` merges reference tasks only when asked,
-and ``merge_parameters`` lets the other flow's parameters replace this flow's::
+:class:`FlowEditing` is the layer of ``Flow`` above adding single tasks and edges
+(:mod:`headwater.core._flow_building`). As in Prefect 1, ``update`` merges reference tasks only
+when asked, and ``merge_parameters`` lets the other flow's parameters replace this flow's::
 
     from headwater import Flow, Parameter, task
 
@@ -21,22 +21,25 @@ and ``merge_parameters`` lets the other flow's parameters replace this flow's::
 from __future__ import annotations
 
 import collections
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self, cast
 
-from headwater.core.edge import EdgeAnnotation
+from headwater.core._flow_building import FlowBuilding
 from headwater.core.task import Task
 
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
 
-__all__ = ["FlowEditing", "contains_task", "unwrap_annotations"]
+__all__ = ["FlowEditing"]
 
 
-class FlowEditing:
-    """Whole-graph changes of :class:`~headwater.core.flow.Flow` (a mixin)."""
+class FlowEditing(FlowBuilding):
+    """Whole-graph changes of :class:`~headwater.core.flow.Flow` (a layer of it)."""
 
-    def update(  # type: ignore[misc]
-        self: Flow,
+    state_handlers: list[Any]
+    _context_cm: list[Any]
+
+    def update(
+        self,
         flow: Flow,
         merge_parameters: bool = False,
         validate: bool | None = None,
@@ -63,7 +66,7 @@ class FlowEditing:
         for t in flow.sorted_tasks():
             self.add_task(t)
         for e in flow.edges:
-            if e in self.edges:
+            if e in self.graph.edges:
                 continue
             self.add_edge(
                 e.upstream_task,
@@ -78,30 +81,18 @@ class FlowEditing:
         if merge_reference_tasks:
             self.set_reference_tasks(self.reference_tasks() | flow.reference_tasks())
 
-    def replace(self: Flow, old: Task, new: Any, validate: bool = True) -> None:  # type: ignore[misc]
+    def replace(self, old: Task, new: Any, validate: bool = True) -> None:
         """Put ``new`` in place of ``old``, keeping ``old``'s edges and constants."""
         from headwater.utilities.tasks import as_task
 
-        if old not in self.tasks:
+        if old not in self.graph.tasks:
             raise ValueError(f"{old!r} is not in {self!r}.")
-        new = as_task(new, flow=self)
-        up = list(self._up[old])
-        down = list(self._down[old])
-        self._bound_keys.pop(old, None)
-        for e in down:
-            if e.key is not None:
-                self._bound_keys[e.downstream_task].discard(e.key)
-        for e in up + down:
-            self.edges.discard(e)
-            self._up[e.downstream_task].remove(e)
-            self._down[e.upstream_task].remove(e)
+        new = as_task(new, flow=cast("Flow", self))
+        up, down = self.graph.remove_task(old)
         consts = self.constants.pop(old, {})
         was_ref = old in self._reference_tasks
-        self.tasks.discard(old)
         self._taken_slugs.discard(self.slugs.pop(old, ""))
-        del self._up[old], self._down[old], self._order[old]
         self._reference_tasks.discard(old)
-        self._cache.clear()
         for e in up:
             self.add_edge(
                 e.upstream_task,
@@ -129,59 +120,18 @@ class FlowEditing:
         if validate:
             self.validate()
 
-    def copy(self: Flow) -> Flow:  # type: ignore[misc]
+    def copy(self) -> Self:
         """A new flow with the same tasks and edges (the sets can be changed independently)."""
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        new.tasks = set(self.tasks)
-        new.edges = set(self.edges)
+        new.graph = self.graph.copy()
         consts: dict[Task, dict[str, Any]] = collections.defaultdict(dict)
         consts.update({t: dict(c) for t, c in self.constants.items()})
         new.constants = consts
         new.slugs = dict(self.slugs)
-        new._order = dict(self._order)
-        new._up = {t: list(es) for t, es in self._up.items()}
-        new._down = {t: list(es) for t, es in self._down.items()}
-        new._bound_keys = {t: set(ks) for t, ks in self._bound_keys.items()}
         new._slug_counts = collections.Counter(self._slug_counts)
         new._taken_slugs = set(self._taken_slugs)
         new._reference_tasks = set(self._reference_tasks)
         new.state_handlers = list(self.state_handlers)
         new._context_cm = []
-        new._cache = dict(self._cache)
-        new.__dict__.pop("_derived_cache", None)
         return new
-
-
-def unwrap_annotations(value: Any, mapped: bool) -> tuple[bool, bool, Any]:
-    """``(mapped, flattened, value)`` of a possibly annotated value (``mapped(x)`` ...)."""
-    flattened = False
-    while isinstance(value, EdgeAnnotation):
-        ann = value.annotations
-        if "mapped" in ann:
-            mapped = ann["mapped"]
-        if ann.get("flattened"):
-            flattened = True
-        value = value.value
-    return mapped, flattened, value
-
-
-def contains_task(value: Any) -> bool:
-    """Whether ``value`` is a task or a (nested) list/tuple/set/dict holding one.
-
-    Iterative, so a constant nested thousands of levels deep is no ``RecursionError``.
-    """
-    stack = [value]
-    seen: set[int] = set()
-    while stack:
-        v = stack.pop()
-        if isinstance(v, Task):
-            return True
-        if isinstance(v, (list, tuple, set, dict)) and id(v) not in seen:
-            seen.add(id(v))  # a list that contains itself is searched once
-            if isinstance(v, dict):
-                stack.extend(v.keys())
-                stack.extend(v.values())
-            else:
-                stack.extend(v)
-    return False

@@ -1,10 +1,10 @@
 """The read side of a :class:`~headwater.core.flow.Flow`'s graph: edges, neighbours, order.
 
-:class:`FlowGraph` is mixed into ``Flow``. Every query is O(tasks + edges) or better:
-upstream/downstream edges are indexed per task, and answers (the topological order, root and
-terminal tasks, the run plan) are remembered in ``flow._cache`` until the graph changes through
-the flow's methods. Cached keys follow Prefect 1's (``("root_tasks", ())``,
-``("_sorted_tasks", (("root_tasks", ()),))`` ...), and callers get copies of sets and dicts::
+:class:`FlowGraph` is the first layer of ``Flow``: it holds the flow's
+:class:`~headwater.core.graph.TaskGraph` (``flow.graph``) and answers Prefect 1's graph queries
+from it. Every query is O(tasks + edges) or better: upstream/downstream edges are indexed per
+task, and answers (the topological order, root and terminal tasks, the parameters) are
+remembered by the graph until it changes. Callers get their own copies of sets and dicts::
 
     from headwater import Flow, Task
 
@@ -17,116 +17,92 @@ the flow's methods. Cached keys follow Prefect 1's (``("root_tasks", ())``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypeVar
 
 from headwater.core.edge import Edge
+from headwater.core.graph import CycleError, TaskGraph
 from headwater.core.task import Task
 
 if TYPE_CHECKING:
     from headwater.core.parameter import Parameter
 
-__all__ = ["FlowGraph", "SORTED_KEY"]
+__all__ = ["FlowGraph"]
 
-SORTED_KEY = ("_sorted_tasks", (("root_tasks", ()),))
-"""The ``_cache`` key of the whole topological order."""
+_T = TypeVar("_T")
 
 
 class FlowGraph:
-    """Graph queries of :class:`~headwater.core.flow.Flow` (a mixin; not used on its own)."""
+    """Graph queries of :class:`~headwater.core.flow.Flow` (its first layer; not used alone)."""
 
-    tasks: set[Task]
-    edges: set[Edge]
+    name: str
+    graph: TaskGraph
     slugs: dict[Task, str]
-    _cache: dict[Any, Any]
-    _order: dict[Task, int]
-    _up: dict[Task, list[Edge]]
-    _down: dict[Task, list[Edge]]
     _reference_tasks: set[Task]
-    _validated_edges: int
+    _validated: tuple[int, int, int] | None
 
+    # -- the graph's sets -------------------------------------------------------------------
+    @property
+    def tasks(self) -> set[Task]:
+        """The flow's tasks (the graph's own set)."""
+        return self.graph.tasks
+
+    @tasks.setter
+    def tasks(self, tasks: Iterable[Task]) -> None:
+        self.graph.tasks = set(tasks)
+        self.graph.forget()
+
+    @property
+    def edges(self) -> set[Edge]:
+        """The flow's edges (the graph's own set)."""
+        return self.graph.edges
+
+    @edges.setter
+    def edges(self, edges: Iterable[Edge]) -> None:
+        self.graph.edges = set(edges)
+        self.graph.forget()
+
+    # -- neighbours ---------------------------------------------------------------------------
     def edges_to(self, task: Task) -> set[Edge]:
         """Edges into ``task``."""
         self._check(task)
-        return set(self._up[task])
+        return set(self.graph.upstream[task])
 
     def edges_from(self, task: Task) -> set[Edge]:
         """Edges out of ``task``."""
         self._check(task)
-        return set(self._down[task])
+        return set(self.graph.downstream[task])
 
     def upstream_tasks(self, task: Task) -> set[Task]:
         """Tasks ``task`` depends on."""
         self._check(task)
-        return {e.upstream_task for e in self._up[task]}
+        return self.graph.upstream_tasks(task)
 
     def downstream_tasks(self, task: Task) -> set[Task]:
         """Tasks that depend on ``task``."""
         self._check(task)
-        return {e.downstream_task for e in self._down[task]}
+        return self.graph.downstream_tasks(task)
 
     def all_upstream_edges(self) -> dict[Task, set[Edge]]:
-        """Each task's upstream edges (remembered until the graph changes; do not modify)."""
-        return self._cached(  # type: ignore[no-any-return]
-            ("all_upstream_edges", ()), lambda: {t: set(es) for t, es in self._up.items()}
-        )
+        """Each task's upstream edges."""
+        return {t: set(es) for t, es in self.graph.upstream.items()}
 
     def all_downstream_edges(self) -> dict[Task, set[Edge]]:
-        """Each task's downstream edges (remembered until the graph changes; do not modify)."""
-        return self._cached(  # type: ignore[no-any-return]
-            ("all_downstream_edges", ()), lambda: {t: set(es) for t, es in self._down.items()}
-        )
+        """Each task's downstream edges."""
+        return {t: set(es) for t, es in self.graph.downstream.items()}
 
     def _check(self, task: Task) -> None:
-        if task not in self._up:
+        if task not in self.graph.upstream:
             raise ValueError(f"Task {task!r} was not found in Flow {self!r}.")
 
+    # -- remembered answers -----------------------------------------------------------------
     def root_tasks(self) -> set[Task]:
-        """Tasks with no upstream tasks (remembered until the graph changes; do not modify)."""
-        return self._cached(  # type: ignore[no-any-return]
-            ("root_tasks", ()), lambda: {t for t in self.tasks if not self._up[t]}
-        )
+        """Tasks with no upstream tasks."""
+        return set(self.graph.root_tasks())
 
     def terminal_tasks(self) -> set[Task]:
-        """Tasks with no downstream tasks (remembered until the graph changes; do not modify)."""
-        return self._cached(("terminal_tasks", ()), self._find_terminal_tasks)  # type: ignore[no-any-return]
-
-    def _find_terminal_tasks(self) -> set[Task]:
-        down = self._down
-        return {t for t in self.tasks if not down[t]}
-
-    def _cached(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """``compute()`` remembered under ``key`` until the graph changes; callers get copies."""
-        cache = self._cache
-        try:
-            value = cache[key]
-        except KeyError:
-            value = cache[key] = compute()
-        if isinstance(value, set):
-            return set(value)
-        if isinstance(value, dict):
-            return {k: set(v) for k, v in value.items()}
-        return value
-
-    def _derived(self, name: str, compute: Callable[[], Any]) -> Any:
-        """``compute()``, remembered until the graph changes (callers must not change it).
-
-        Entries are tied to the current topological order (kept in ``_cache``, made when the
-        flow is validated or sorted), which every change to the graph through the flow's methods
-        discards, so a stale entry is never returned. On a 100,000-task flow, finding the
-        terminal tasks anew for each run costs more than 1 us per task, scattered over the
-        whole graph.
-        """
-        key = self._cache.get(SORTED_KEY)
-        if key is None:
-            return compute()
-        cache = self.__dict__.get("_derived_cache")
-        if cache is None or cache[0] is not key:
-            cache = self._derived_cache = (key, {})
-        value = cache[1].get(name)
-        if value is None:
-            value = cache[1][name] = compute()
-        return value
+        """Tasks with no downstream tasks."""
+        return set(self.graph.terminal_tasks())
 
     def reference_tasks(self) -> set[Task]:
         """Tasks whose states decide the flow's final state (default: terminal tasks).
@@ -137,38 +113,37 @@ class FlowGraph:
         """
         if self._reference_tasks:
             return set(self._reference_tasks)
-        return set(self._derived("reference", self._find_default_reference_tasks))
+        return set(self.graph.memo("default_reference_tasks", self._find_default_reference_tasks))
 
-    def _find_default_reference_tasks(self) -> set[Task]:
-        down = self._down
-        out = set()
-        for t in self.tasks:
-            if not t.reference_by_default:
-                continue
-            if all(not e.downstream_task.reference_by_default for e in down[t]):
-                out.add(t)
-        return out
+    def _find_default_reference_tasks(self) -> frozenset[Task]:
+        down = self.graph.downstream
+        return frozenset(
+            t
+            for t in self.graph.tasks
+            if t.reference_by_default
+            and all(not e.downstream_task.reference_by_default for e in down[t])
+        )
 
     def set_reference_tasks(self, tasks: Iterable[Task]) -> None:
         """Set the tasks whose states decide the flow's final state (``[]``: the default)."""
         tasks = set(tasks)
-        missing = tasks - self.tasks
+        missing = tasks - self.graph.tasks
         if missing:
             raise ValueError(
                 f"Reference tasks must be part of the flow: {sorted(map(repr, missing))} are not "
                 f"in {self!r}."
             )
-        self._cache.clear()
+        self._validated = None
         self._reference_tasks = tasks
 
     def parameters(self) -> set[Parameter]:
         """The flow's :class:`~headwater.core.parameter.Parameter` tasks."""
-        return set(self._derived("parameters", self._find_parameters))
+        return set(self.graph.memo("parameters", self._find_parameters))
 
-    def _find_parameters(self) -> set[Parameter]:
+    def _find_parameters(self) -> frozenset[Parameter]:
         from headwater.core.parameter import Parameter
 
-        return {t for t in self.tasks if isinstance(t, Parameter)}
+        return frozenset(t for t in self.graph.tasks if isinstance(t, Parameter))
 
     def get_tasks(
         self,
@@ -194,6 +169,7 @@ class FlowGraph:
             out.append(t)
         return out
 
+    # -- order and validity -----------------------------------------------------------------
     def sorted_tasks(self, root_tasks: Iterable[Task] | None = None) -> tuple[Task, ...]:
         """Tasks in topological order (ties in insertion order); a cycle is a ``ValueError``.
 
@@ -202,70 +178,20 @@ class FlowGraph:
                 of them.
 
         Raises:
-            ValueError: the graph has a cycle, or a root task is not in the flow.
+            ValueError: the graph has a cycle (a
+                :class:`~headwater.core.graph.CycleError`), or a root task is not in the flow.
         """
         roots = tuple(root_tasks or ())
-        key = ("_sorted_tasks", (("root_tasks", roots),))
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
         for t in roots:
             self._check(t)
-        everything = self._cache.get(SORTED_KEY)
-        if everything is None:
-            everything = self._cache[SORTED_KEY] = self._sort()
-        if not roots:
-            return everything  # type: ignore[no-any-return]
-        down = self._down
-        keep: set[Task] = set()
-        stack = list(roots)
-        while stack:
-            t = stack.pop()
-            if t in keep:
-                continue
-            keep.add(t)
-            stack.extend(e.downstream_task for e in down[t])
-        result = self._cache[key] = tuple(t for t in everything if t in keep)
-        return result
-
-    def _sort(self) -> tuple[Task, ...]:
-        order = self._order
-        indeg = {t: len(self._up[t]) for t in self.tasks}
-        import heapq
-
-        heap = [(order[t], t.id, t) for t, d in indeg.items() if d == 0]
-        heapq.heapify(heap)
-        out: list[Task] = []
-        down = self._down
-        while heap:
-            _, _, t = heapq.heappop(heap)
-            out.append(t)
-            for e in down[t]:
-                d = e.downstream_task
-                indeg[d] -= 1
-                if indeg[d] == 0:
-                    heapq.heappush(heap, (order[d], d.id, d))
-        if len(out) != len(self.tasks):
-            cycle = self._find_cycle({t for t, d in indeg.items() if d > 0})
-            raise ValueError(
+        try:
+            return self.graph.sorted_tasks(roots)
+        except CycleError as exc:
+            raise CycleError(
                 f"Cycle found; flows must be acyclic! {self!r} contains the cycle "
-                f"{' -> '.join(repr(t) for t in cycle)}. Remove one of these dependencies."
-            )
-        return tuple(out)
-
-    def _find_cycle(self, candidates: set[Task]) -> list[Task]:
-        # Walk upstream inside the unsorted remainder until a task repeats.
-        start = min(candidates, key=lambda t: self._order[t])
-        seen: dict[Task, int] = {}
-        path: list[Task] = []
-        t = start
-        while t not in seen:
-            seen[t] = len(path)
-            path.append(t)
-            t = next(e.upstream_task for e in self._up[t] if e.upstream_task in candidates)
-        cycle = path[seen[t] :]
-        cycle.reverse()
-        return cycle + [cycle[0]]
+                f"{' -> '.join(repr(t) for t in exc.cycle)}. Remove one of these dependencies.",
+                exc.cycle,
+            ) from None
 
     def validate(self) -> None:
         """Check the graph: edges refer to tasks in the flow, reference tasks exist, no cycles.
@@ -273,22 +199,25 @@ class FlowGraph:
         The result is remembered until the graph changes (through the flow's methods), so
         repeated runs of an unchanged flow do not validate it again.
         """
-        if SORTED_KEY in self._cache and getattr(self, "_validated_edges", -1) == len(self.edges):
+        graph = self.graph
+        mark = (graph.version, len(graph.tasks), len(graph.edges))
+        if self._validated == mark:
             return
-        for e in self.edges:
-            if e.upstream_task not in self.tasks or e.downstream_task not in self.tasks:
+        tasks = graph.tasks
+        for e in graph.edges:
+            if e.upstream_task not in tasks or e.downstream_task not in tasks:
                 raise ValueError(
                     f"Some edges refer to tasks not contained in this flow: {e!r} refers to a "
                     f"task that is not in {self!r}."
                 )
-        if not self._reference_tasks <= self.tasks:
-            missing = sorted(map(repr, self._reference_tasks - self.tasks))
+        if not self._reference_tasks <= tasks:
+            missing = sorted(map(repr, self._reference_tasks - tasks))
             raise ValueError(
                 f"Some reference tasks are not contained in this flow: {', '.join(missing)} "
                 f"are not in {self!r}."
             )
         if len(set(self.slugs.values())) != len(self.slugs):
             raise ValueError(f"Task slugs are not unique in {self!r}.")
-        self._cache.clear()
+        graph.forget()  # (the sets may have been changed by hand)
         self.sorted_tasks()
-        self._validated_edges = len(self.edges)
+        self._validated = mark

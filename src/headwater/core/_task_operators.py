@@ -50,7 +50,7 @@ class TaskOperators:
         name = f"{self.name}[{key.name}]" if isinstance(key, Task) else f"{self.name}[{key!r}]"
         # the item keeps the task's checkpoint and result settings
         item = GetItem(name=name, checkpoint=self.checkpoint, result=self.result)
-        return item.bind(self, key)  # type: ignore[no-any-return]
+        return item.bind(self, key)
 
     def __or__(self, other: Any) -> Any:
         self.set_dependencies(downstream_tasks=[other])

@@ -12,10 +12,9 @@ set these flags from the call site: ``t.map(x=items, y=unmapped(config))``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from headwater.core.task import Task
+from headwater.core.task import Task
 
 __all__ = ["Edge", "EdgeAnnotation", "flatten", "mapped", "unmapped"]
 
@@ -41,19 +40,19 @@ class EdgeAnnotation:
         return f"{type(self).__name__}({self.value!r})"
 
 
-class mapped(EdgeAnnotation):  # noqa: N801 - public lowercase name
+class mapped(EdgeAnnotation):
     """Map over this argument (used with ``task(...)`` rather than ``task.map(...)``)."""
 
     annotations = {"mapped": True}
 
 
-class unmapped(EdgeAnnotation):  # noqa: N801
+class unmapped(EdgeAnnotation):
     """Pass this argument whole to every mapped child."""
 
     annotations = {"mapped": False}
 
 
-class flatten(EdgeAnnotation):  # noqa: N801
+class flatten(EdgeAnnotation):
     """Flatten a list of lists (e.g. a mapped task's results) before mapping over it."""
 
     annotations = {"flattened": True}
@@ -86,8 +85,6 @@ class Edge:
         flattened: bool | None = False,
         flow: Any = None,
     ) -> None:
-        from headwater.core.task import Task
-
         if upstream_task is downstream_task:
             raise ValueError(
                 f"Edges can not connect a task to itself: {upstream_task!r} cannot depend on itself."
@@ -123,9 +120,10 @@ class Edge:
 
     @property
     def tasks(self) -> set[Task]:
+        """The edge's two tasks."""
         return {self.upstream_task, self.downstream_task}
 
-    def _key(self) -> tuple:
+    def _key(self) -> tuple[int, int, str | None, bool, bool]:
         return (
             id(self.upstream_task),
             id(self.downstream_task),
@@ -137,7 +135,7 @@ class Edge:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._key() == other._key()  # type: ignore[attr-defined]
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
         return self._hash
@@ -153,10 +151,10 @@ class Edge:
         info = f" ({', '.join(extra)})" if extra else ""
         return f"<Edge{info}: {self.upstream_task.name} to {self.downstream_task.name}>"
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         return {s: getattr(self, s) for s in self.__slots__ if s != "_hash"}
 
-    def __setstate__(self, d):
+    def __setstate__(self, d: dict[str, Any]) -> None:
         for k, v in d.items():
             object.__setattr__(self, k, v)
         self._hash = hash(self._key())
@@ -165,13 +163,4 @@ class Edge:
         """This edge as a JSON-compatible dict (Prefect 1's ``EdgeSchema`` shape)."""
         from headwater.serialization.edge import EdgeSchema
 
-        return EdgeSchema().dump(self)  # type: ignore[no-any-return]
-
-
-def __getattr__(name: str) -> Any:
-    # ``from headwater.core.edge import Task`` worked in Prefect 1; Task imports this module.
-    if name == "Task":
-        from headwater.core.task import Task
-
-        return Task
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return EdgeSchema().dump(self)

@@ -16,8 +16,12 @@ Build one with the functional API (call tasks inside ``with Flow(...)``) or the 
     state = flow.run(n=21)
     assert state.result[result].result == 42
 
-All graph queries are O(tasks + edges) or better: upstream/downstream edges are indexed per task
-and the topological order is computed once and cached until the graph changes.
+The tasks and edges live in ``flow.graph``, a :class:`~headwater.core.graph.TaskGraph` whose
+``version`` increases with every change. All graph queries are O(tasks + edges) or better:
+upstream/downstream edges are indexed per task and the topological order is computed once per
+graph version. The methods come in layers: graph queries (:mod:`headwater.core._flow_graph`),
+adding tasks and edges (:mod:`headwater.core._flow_building`), whole-flow changes
+(:mod:`headwater.core._flow_editing`) and, here, the flow's options, runs, display and storage.
 """
 
 from __future__ import annotations
@@ -28,12 +32,11 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from headwater.context import context as _context
-from headwater.core import _options
+from headwater.core import _flow_services, _options
 from headwater.core import _task_init as _init
-from headwater.core._flow_editing import FlowEditing, contains_task, unwrap_annotations
-from headwater.core._flow_graph import FlowGraph
-from headwater.core._flow_services import FlowServices
+from headwater.core._flow_editing import FlowEditing
 from headwater.core.edge import Edge
+from headwater.core.graph import TaskGraph
 from headwater.core.task import Task
 
 if TYPE_CHECKING:
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["Flow"]
 
 
-class Flow(FlowGraph, FlowEditing, FlowServices):
+class Flow(FlowEditing):
     """A workflow: tasks plus the edges (dependencies and data) between them.
 
     Args:
@@ -64,6 +67,8 @@ class Flow(FlowGraph, FlowEditing, FlowServices):
             that may replace the final state.
         cache_dir: directory of a persistent cache for this flow's cached tasks.
     """
+
+    run_config: Any = None  # also the value for flows pickled before run configs existed
 
     def __init__(
         self,
@@ -103,30 +108,19 @@ class Flow(FlowGraph, FlowEditing, FlowServices):
         self.on_failure = on_failure
         self.terminal_state_handler = terminal_state_handler
         if validate is None:
-            from headwater.configuration import config
+            from headwater.configuration import setting
 
-            try:
-                validate = bool(config.flows.eager_edge_validation)
-            except AttributeError:
-                validate = False
+            validate = bool(setting("flows.eager_edge_validation"))
         self.validate_edges = validate
 
-        self.tasks: set[Task] = set()
-        self.edges: set[Edge] = set()
-        self.constants: dict[Task, dict[str, Any]] = collections.defaultdict(dict)
-        self.slugs: dict[Task, str] = {}
-        self._order: dict[Task, int] = {}
-        self._up: dict[Task, list[Edge]] = {}
-        self._down: dict[Task, list[Edge]] = {}
-        self._bound_keys: dict[Task, set[str]] = {}
-        self._slug_counts: dict[str, int] = collections.Counter()
-        self._taken_slugs: set[str] = set()
-        self._reference_tasks: set[Task] = set()
-        # Graph queries remembered until the graph changes (Prefect 1's keys, e.g.
-        # ("root_tasks", ())); every change through the flow's methods clears it.
-        self._cache: dict[Any, Any] = {}
-        self._validated_edges = -1
-        self._context_cm: list[Any] = []
+        self.graph = TaskGraph()
+        self.constants = collections.defaultdict(dict)
+        self.slugs = {}
+        self._slug_counts = collections.Counter()
+        self._taken_slugs = set()
+        self._reference_tasks = set()
+        self._validated = None  # (graph version, tasks, edges) when last validated
+        self._context_cm = []
 
         for t in tasks or ():
             self.add_task(t)
@@ -152,9 +146,8 @@ class Flow(FlowGraph, FlowEditing, FlowServices):
 
     def __eq__(self, other: object) -> bool:
         # as in Prefect 1: same name, tasks, edges and reference tasks (flows still hash by id)
-        if type(self) is not type(other):
+        if type(self) is not type(other) or not isinstance(other, Flow):
             return False
-        assert isinstance(other, Flow)
         return (self.name, self.tasks, self.edges, self.reference_tasks()) == (
             other.name,
             other.tasks,
@@ -188,227 +181,16 @@ class Flow(FlowGraph, FlowEditing, FlowServices):
     def __getstate__(self) -> dict[str, Any]:
         d = self.__dict__.copy()
         d["_context_cm"] = []
-        d["_cache"] = dict(self._cache)
         d["constants"] = dict(self.constants)
-        d.pop("_derived_cache", None)  # remade on demand; it can be as big as the graph
         return d
 
     def __setstate__(self, d: dict[str, Any]) -> None:
-        d.setdefault("_cache", {})
+        if "graph" not in d:
+            d = _from_indexes(d)  # pickled before the flow kept a TaskGraph
         self.__dict__.update(d)
-        consts = collections.defaultdict(dict)
+        consts: dict[Task, dict[str, Any]] = collections.defaultdict(dict)
         consts.update(d.get("constants", {}))
         self.constants = consts
-
-    # -- building -------------------------------------------------------------------------
-    def add_task(self, task: Task) -> Task:
-        """Add ``task`` (no edges); returns it.
-
-        Inside a ``with case(...)`` or resource block the task joins that block, as a task
-        called there does.
-
-        Raises:
-            TypeError: ``task`` is not a task.
-            ValueError: its slug (a parameter's name) is taken in this flow.
-        """
-        if task in self.tasks:
-            return task
-        if not isinstance(task, Task):
-            raise TypeError(f"Flows can only contain Tasks, got {type(task).__name__}: {task!r}")
-        from headwater.core.parameter import Parameter
-
-        if isinstance(task, Parameter):
-            for other in self.tasks:
-                if isinstance(other, Parameter) and other.name == task.name:
-                    raise ValueError(
-                        f'A task with the slug "{task.slug}" already exists in this flow: a '
-                        f"parameter named {task.name!r} already exists in {self!r}."
-                    )
-        slug = task.slug
-        generated = getattr(task, "_generated_slug", None)
-        if slug is None or (slug == generated and slug in self._taken_slugs):
-            # a slug another flow generated for this task may be taken here: make a new one
-            base = "-".join([task.name, *sorted(task.tags)])
-            n = self._slug_counts[base] + 1
-            slug = f"{base}-{n}"
-            while slug in self._taken_slugs:
-                n += 1
-                slug = f"{base}-{n}"
-            self._slug_counts[base] = n
-            if task.slug is None:
-                # the first flow a task joins names it, so that context.task_slug is set
-                task.slug = task._generated_slug = slug  # type: ignore[attr-defined]
-        elif slug in self._taken_slugs:
-            raise ValueError(
-                f'A task with the slug "{slug}" already exists in this flow: slug {slug!r} '
-                f"already exists in {self!r}."
-            )
-        self._taken_slugs.add(slug)
-        self.slugs[task] = slug
-        self.tasks.add(task)
-        self._order[task] = len(self._order)
-        self._up[task] = []
-        self._down[task] = []
-        self._cache.clear()
-        _init.join_open_blocks(task, self)
-        return task
-
-    def add_edge(
-        self,
-        upstream_task: Any,
-        downstream_task: Any,
-        key: str | None = None,
-        mapped: bool = False,
-        flattened: bool = False,
-        validate: bool | None = None,
-    ) -> Edge:
-        """Add an edge from ``upstream_task`` to ``downstream_task`` (adding the tasks too).
-
-        Values that are not tasks become tasks (:func:`~headwater.utilities.tasks.as_task`);
-        a keyed, unmapped :class:`~headwater.tasks.core.constants.Constant` upstream is stored
-        in ``flow.constants`` instead of becoming a node. Returns the edge.
-
-        Raises:
-            ValueError: the downstream task is a ``Parameter``, ``mapped=True`` inside a mapped
-                task's run, ``key`` is already bound for the downstream task, or (when
-                validating) the edge makes a cycle.
-        """
-        if mapped and _context.get("mapped", False):
-            raise ValueError(
-                "Cannot set `mapped=True` when running from inside a mapped context: "
-                f"{downstream_task!r} is being added from a mapped task's run."
-            )
-        if isinstance(downstream_task, _init.parameter_class()):
-            raise ValueError(
-                f"Parameters must be root tasks and can not have upstream dependencies: "
-                f"{downstream_task!r} cannot depend on {upstream_task!r}."
-            )
-        edge = Edge(
-            upstream_task, downstream_task, key=key, mapped=mapped, flattened=flattened, flow=self
-        )
-        upstream_task, downstream_task = edge.upstream_task, edge.downstream_task
-        if key is not None and not edge.mapped and not edge.flattened:
-            if (
-                isinstance(upstream_task, _init.constant_class())
-                and upstream_task not in self.tasks
-            ):
-                self.add_task(downstream_task)
-                if key in self._bound_keys.get(downstream_task, ()):
-                    raise ValueError(
-                        f"Argument {key!r} of {downstream_task!r} is already bound to an "
-                        "upstream task."
-                    )
-                self.constants[downstream_task][key] = upstream_task.value  # type: ignore[attr-defined]
-                self._cache.clear()
-                return edge
-        if key is not None:
-            bound = self._bound_keys.get(downstream_task)
-            if bound is not None and key in bound:
-                other = next(e.upstream_task for e in self._up[downstream_task] if e.key == key)
-                raise ValueError(
-                    f"Argument {key!r} of {downstream_task!r} is already bound (to {other!r}): "
-                    "it has already been assigned in this flow, and each key takes one upstream "
-                    "task. To call the task again with new arguments, call Task.copy() first."
-                )
-            if key in self.constants.get(downstream_task, {}):
-                raise ValueError(
-                    f"Argument {key!r} of {downstream_task!r} is already bound to a constant."
-                )
-            sig = downstream_task._signature
-            if (
-                (validate if validate is not None else self.validate_edges)
-                and not sig.var_kw
-                and key not in sig.names
-            ):
-                raise TypeError(f"{downstream_task!r} has no run() argument named {key!r}.")
-        if edge in self.edges:
-            return edge
-        self.add_task(upstream_task)
-        self.add_task(downstream_task)
-        self.edges.add(edge)
-        self._up[downstream_task].append(edge)
-        self._down[upstream_task].append(edge)
-        if key is not None:
-            self._bound_keys.setdefault(downstream_task, set()).add(key)
-        self._cache.clear()
-        if validate if validate is not None else self.validate_edges:
-            try:
-                self.sorted_tasks()
-            except ValueError:
-                if key is not None:
-                    self._bound_keys[downstream_task].discard(key)
-                self.edges.discard(edge)
-                self._up[downstream_task].remove(edge)
-                self._down[upstream_task].remove(edge)
-                self._cache.clear()
-                raise
-        return edge
-
-    def set_dependencies(
-        self,
-        task: Any,
-        upstream_tasks: Iterable[Any] | None = None,
-        downstream_tasks: Iterable[Any] | None = None,
-        keyword_tasks: dict[str, Any] | None = None,
-        mapped: bool = False,
-        validate: bool | None = None,
-    ) -> None:
-        """Add ``task`` with upstream/downstream dependencies and keyword (data) inputs.
-
-        Non-task keyword values are stored in ``flow.constants[task]`` (unless mapped over,
-        which needs a task); collections holding tasks become collection tasks.
-        """
-        from headwater.utilities.tasks import as_task
-
-        task = as_task(task, flow=self)
-        if upstream_tasks is not None or downstream_tasks is not None:
-            owner = f"Task {task.name!r}"
-            _options.check_task_list(upstream_tasks, "upstream_tasks", owner)
-            _options.check_task_list(downstream_tasks, "downstream_tasks", owner)
-        self.add_task(task)
-        for t in upstream_tasks or ():
-            is_mapped, flattened, t = unwrap_annotations(t, mapped)
-            self.add_edge(
-                as_task(t, flow=self),
-                task,
-                mapped=is_mapped,
-                flattened=flattened,
-                validate=validate,
-            )
-        for t in downstream_tasks or ():
-            is_mapped, flattened, t = unwrap_annotations(t, mapped)
-            self.add_edge(
-                task,
-                as_task(t, flow=self),
-                mapped=is_mapped,
-                flattened=flattened,
-                validate=validate,
-            )
-        for key, t in (keyword_tasks or {}).items():
-            is_mapped, flattened, t = unwrap_annotations(t, mapped)
-            if is_mapped and not flattened and not isinstance(t, Task):
-                _options.check_mappable(t, key, f"Task {task.name!r}")
-            if isinstance(t, Task) or is_mapped or flattened or contains_task(t):
-                self.add_edge(
-                    as_task(t, flow=self),
-                    task,
-                    key=key,
-                    mapped=is_mapped,
-                    flattened=flattened,
-                    validate=validate,
-                )
-            else:
-                if key in self._bound_keys.get(task, ()):
-                    raise ValueError(
-                        f"Argument {key!r} of {task!r} is already bound to an upstream task."
-                    )
-                self.constants[task][key] = t
-
-    def chain(self, *tasks: Any, validate: bool | None = None) -> list[Edge]:
-        """Make each task depend on the previous one; returns the new edges."""
-        if len(tasks) < 2:
-            raise ValueError("chain() needs at least two tasks.")
-        return [self.add_edge(a, b, validate=validate) for a, b in zip(tasks, tasks[1:])]
 
     # -- running --------------------------------------------------------------------------
     def run(
@@ -452,17 +234,22 @@ class Flow(FlowGraph, FlowEditing, FlowServices):
         flow_state: State | None = None,
         filename: str | None = None,
         format: str | None = None,
-    ) -> Any:  # noqa: A002
-        """A ``graphviz.Digraph`` of the flow (needs the ``graphviz`` package)."""
+    ) -> Any:
+        """A ``graphviz.Digraph`` of the flow (needs the ``graphviz`` package).
+
+        Without Graphviz's ``dot`` program it logs one line and falls back on headwater's own
+        SVG drawing: the graph displays as it, and ``filename`` gets ``filename + ".svg"``
+        (a format other than ``"svg"`` is then a ``RuntimeError``).
+        """
         from headwater.utilities.graph import visualize
 
         return visualize(self, flow_state=flow_state, filename=filename, format=format)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {
-            "text/markdown": "```mermaid\n" + self.to_mermaid() + "\n```",
-            "text/plain": repr(self),
-        }
+        """Jupyter's display: headwater's SVG drawing, the Mermaid chart and the repr."""
+        from headwater.utilities.graph import flow_mimebundle
+
+        return flow_mimebundle(self, include, exclude)
 
     # -- storage --------------------------------------------------------------------------
     def save(self, fpath: str | None = None) -> str:
@@ -477,3 +264,103 @@ class Flow(FlowGraph, FlowEditing, FlowServices):
         from headwater.storage.serialize import load_flow
 
         return load_flow(fpath)
+
+    # -- serialization and services -------------------------------------------------------
+    def serialize(self, build: bool = False) -> dict[str, Any]:
+        """The flow as a JSON-compatible dict in Prefect 1's ``FlowSchema`` shape.
+
+        Args:
+            build: add the flow to its storage (if it is not there yet) and build the storage
+                first.
+
+        Raises:
+            ValueError: the graph is invalid (e.g. it has a cycle), or ``build`` is set and the
+                flow has no storage.
+            SerializationError: a parameter default or other value is not JSON compatible.
+        """
+        return _flow_services.serialize(self, build)
+
+    def serialized_hash(self, build: bool = False) -> str:
+        """The SHA-256 of :meth:`serialize` as sorted JSON: equal flows hash equally in any
+        process (the task code is not part of it)."""
+        return _flow_services.serialized_hash(self, build)
+
+    def diagnostics(self, include_secret_names: bool = False) -> str:
+        """JSON text describing the system, the configuration overrides and this flow."""
+        return _flow_services.diagnostics(self, include_secret_names)
+
+    def register(
+        self,
+        project_name: str | None = None,
+        build: bool = True,
+        labels: list[str] | None = None,
+        set_schedule_active: bool = True,
+        version_group_id: str | None = None,
+        no_url: bool = False,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
+    ) -> str | None:
+        """Prefect 1's registration with its server, which headwater does not have.
+
+        The flow is prepared as Prefect 1 did it (default storage built with ``**kwargs``, a
+        ``UniversalRun`` run config, the storage's labels and result), then registering
+        needs a server and raises.
+
+        Raises:
+            ValueError: called inside the flow's ``with`` block.
+            ServerNotAvailableError: no server to register with.
+        """
+        return _flow_services.register(
+            self,
+            project_name=project_name,
+            build=build,
+            labels=labels,
+            set_schedule_active=set_schedule_active,
+            version_group_id=version_group_id,
+            no_url=no_url,
+            idempotency_key=idempotency_key,
+            **kwargs,
+        )
+
+    def run_agent(
+        self,
+        token: str | None = None,
+        show_flow_logs: bool = False,
+        log_to_cloud: bool | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        """Prefect 1 ran a server agent for this flow; headwater has no server.
+
+        The agent is looked up as ``headwater.agent.local.LocalAgent`` and given the run
+        config's labels, as in Prefect 1; the stock agent needs a server and raises.
+
+        Raises:
+            ServerNotAvailableError: no server; run the flow with ``flow.run()``.
+        """
+        _flow_services.run_agent(
+            self,
+            token=token,
+            show_flow_logs=show_flow_logs,
+            log_to_cloud=log_to_cloud,
+            api_key=api_key,
+        )
+
+
+def _from_indexes(d: dict[str, Any]) -> dict[str, Any]:
+    """The state of a flow pickled with its graph indexes as attributes, with a graph instead."""
+    d = dict(d)
+    graph = TaskGraph()
+    order = d.pop("_order", {})
+    up = d.pop("_up", {})
+    tasks = d.pop("tasks", set())
+    for t in sorted(tasks, key=lambda t: order.get(t, 0)):
+        graph.add_task(t)
+    for t in tasks:
+        for e in up.get(t, ()):
+            graph.add_task(e.upstream_task)
+            graph.add_edge(e)
+    for key in ("edges", "_down", "_bound_keys", "_cache", "_validated_edges", "_derived_cache"):
+        d.pop(key, None)
+    d["graph"] = graph
+    d["_validated"] = None
+    return d

@@ -25,7 +25,7 @@ class _Required:
     def __repr__(self) -> str:
         return "<required>"
 
-    def __reduce__(self):
+    def __reduce__(self) -> str:
         return "REQUIRED"
 
 
@@ -54,7 +54,7 @@ class Parameter(Task):
         default: Any = REQUIRED,
         required: bool | None = None,
         tags: Iterable[str] | None = None,
-        type: Any = None,  # noqa: A002 - public argument name
+        type: Any = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"A Parameter needs a non-empty string name, got {name!r}")
@@ -122,7 +122,7 @@ class Parameter(Task):
 
         try:
             return TypeAdapter(self.type)
-        except Exception as exc:  # noqa: BLE001 - pydantic raises several types here
+        except Exception as exc:
             reason = str(exc).split("\n", 1)[0]
             raise TypeError(
                 f"Parameter {self.name!r}: type={self.type!r} cannot validate values ({reason}). "
@@ -159,7 +159,7 @@ class DateTimeParameter(Parameter):
         default: Any = REQUIRED,
         required: bool | None = True,
         tags: Iterable[str] | None = None,
-        type: Any = None,  # noqa: A002 - public argument name
+        type: Any = None,
     ) -> None:
         super().__init__(name=name, default=default, required=required, tags=tags, type=type)
         from headwater.engine.results import PrefectResult
@@ -179,7 +179,7 @@ class DateTimeParameter(Parameter):
             return pendulum.instance(value)
         try:
             parsed = pendulum.parse(str(value))
-        except Exception as exc:  # noqa: BLE001 - pendulum raises several types
+        except Exception as exc:
             raise ValueError(
                 f"Parameter {self.name!r}: {value!r} is not an ISO-8601 datetime ({exc})"
             ) from None

@@ -32,107 +32,16 @@ from typing import TYPE_CHECKING, Any
 from headwater.context import context as _context
 from headwater.core import _options
 from headwater.core import _task_init as _init
+from headwater.core import _task_options as _opts
 from headwater.core._task_operators import TaskOperators
+from headwater.core.signature import RESERVED_ARGS, InstanceSignature, TaskSignature, infer_nout
 
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
 
 __all__ = ["RESERVED_ARGS", "Task", "TaskSignature"]
 
-RESERVED_ARGS = frozenset({"upstream_tasks", "mapped", "task_args", "flow"})
 _ids = itertools.count(1)
-_NOT_SET = object()
-
-
-class TaskSignature:
-    """What the engine needs to know about a ``run()`` signature, computed once per function."""
-
-    __slots__ = ("names", "required", "defaults", "var_kw", "params")
-
-    def __init__(self, fn: Callable[..., Any], owner: str, skip_self: bool) -> None:
-        try:
-            sig = inspect.signature(fn)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(
-                f"This function can not be inspected (it is likely a built-in or C function): "
-                f"{owner} runs {fn!r} ({exc}). Wrap it in a def or lambda that calls it."
-            ) from exc
-        params = list(sig.parameters.values())
-        if skip_self and params and params[0].name == "self":
-            params = params[1:]
-        names: list[str] = []
-        required: list[str] = []
-        defaults: dict[str, Any] = {}
-        var_kw = False
-        for p in params:
-            if p.kind is p.VAR_POSITIONAL:
-                raise ValueError(
-                    f"Tasks cannot have *args in run(): {owner} declares *{p.name}. Use named "
-                    "arguments (or a single list argument) instead."
-                )
-            if p.kind is p.POSITIONAL_ONLY:
-                raise ValueError(
-                    f"Tasks cannot have positional-only arguments in run(): {owner} declares "
-                    f"{p.name!r} before '/'."
-                )
-            if p.kind is p.VAR_KEYWORD:
-                var_kw = True
-                continue
-            if p.name in RESERVED_ARGS:
-                raise ValueError(
-                    f"{owner}: run() argument {p.name!r} is reserved by headwater "
-                    f"({', '.join(sorted(RESERVED_ARGS))}); rename it."
-                )
-            names.append(p.name)
-            if p.default is p.empty:
-                required.append(p.name)
-            else:
-                defaults[p.name] = p.default
-        self.names = tuple(names)
-        self.required = tuple(required)
-        self.defaults = defaults
-        self.var_kw = var_kw
-        self.params = params
-
-
-def _infer_nout(fn: Callable[..., Any]) -> int | None:
-    ann = getattr(fn, "__annotations__", {}).get("return")
-    if ann is None:
-        return None
-    if isinstance(ann, str):
-        try:
-            import typing
-
-            ann = typing.get_type_hints(fn).get("return")
-        except Exception:  # noqa: BLE001 - unresolvable annotations just mean "unknown"
-            return None
-    import typing
-
-    origin = typing.get_origin(ann)
-    if origin is tuple and ann not in (typing.Tuple, tuple):  # noqa: UP006 - bare: any length
-        args = typing.get_args(ann)
-        if not args or args == ((),):
-            return 0  # Tuple[()]
-        if args[-1] is not Ellipsis:
-            return len(args)
-    return None
-
-
-def _seconds(value: Any, what: str, owner: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime.timedelta):
-        secs = value.total_seconds()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        secs = float(value)
-    else:
-        raise TypeError(
-            f"{owner}: {what} must be a number of seconds or a datetime.timedelta, got "
-            f"{type(value).__name__}: {value!r}"
-        )
-    if secs < 0:
-        raise ValueError(f"{owner}: {what} must not be negative, got {value!r}")
-    return secs
 
 
 class Task(TaskOperators):
@@ -163,6 +72,7 @@ class Task(TaskOperators):
     """
 
     _signature: TaskSignature  # set per class (or per instance for FunctionTask)
+    _class_nout: int | None = None  # the outputs of the class's run(), from its annotation
     #: whether the task can be one of the flow's default reference tasks; helper tasks that
     #: should not decide the flow's final state (a resource's init and cleanup) set it False
     reference_by_default: bool = True
@@ -172,7 +82,7 @@ class Task(TaskOperators):
         _init.wrap_subclass_init(cls)
         if "run" in cls.__dict__:
             cls._signature = TaskSignature(cls.run, f"Task {cls.__name__}", skip_self=True)
-            cls._class_nout = _infer_nout(cls.run)
+            cls._class_nout = infer_nout(cls.run)
 
     def __init__(
         self,
@@ -209,40 +119,21 @@ class Task(TaskOperators):
         owner = f"Task {self.name!r}"
         self.id = next(_ids)
         self.auto_generated = False
-
         self.tags = _options.check_tags(tags, owner)
         ctx_tags = _context.get("tags")
         if ctx_tags:
             self.tags.update(ctx_tags)
 
-        defaults = _task_defaults()
-        self.max_retries, self.retry_delay, self.retry_on = _init.retry_options(
+        defaults = _opts.task_defaults()
+        self.max_retries, self.retry_delay, self.retry_on = _opts.retry_options(
             owner, max_retries, retry_delay, retry_on, defaults
         )
-        if timeout is None:
-            timeout = defaults[2]
-        t = _seconds(timeout, "timeout", owner)
-        self.timeout = None if not t else (int(t) if float(t).is_integer() else t)
-
-        if trigger is None:
-            from headwater.triggers import all_successful
-
-            trigger = all_successful
-        else:
-            _options.check_callable(trigger, "trigger", owner, "fn(upstream_states) -> bool")
-        self.trigger = trigger
+        self.timeout = _opts.timeout_option(owner, timeout, defaults)
+        self.trigger = _opts.trigger_option(owner, trigger)
         self.skip_on_upstream_skip = skip_on_upstream_skip
-
-        if cache_for is not None and not isinstance(cache_for, datetime.timedelta):
-            raise TypeError(f"{owner}: cache_for must be a datetime.timedelta, got {cache_for!r}")
-        _options.check_callable(
-            cache_validator, "cache_validator", owner, "fn(state, inputs, parameters) -> bool"
-        )
-        _options.check_cache_key(cache_key, owner)
+        validator = _opts.cache_options(owner, cache_for, cache_validator, cache_key)
         self.cache_for = cache_for
-        self.cache_validator = _init.cache_validator_for(
-            owner, cache_for, cache_validator, cache_key
-        )
+        self.cache_validator = validator
         self.cache_key = cache_key
         self.checkpoint = checkpoint
 
@@ -252,22 +143,10 @@ class Task(TaskOperators):
         _options.check_callable(on_failure, "on_failure", owner, "fn(task, state)")
         self.on_failure = on_failure
         self.log_stdout = log_stdout
-
-        _options.check_result(result, owner)
-        _options.check_template(target, "target", owner)
-        _options.check_template(task_run_name, "task_run_name", owner)
-        if result is not None and target is not None:
-            result = result.copy()
-            result.location = target
-        self.result = result
+        self.result = _opts.result_options(owner, result, target, task_run_name)
         self.target = target
         self.task_run_name = task_run_name
-
-        if nout is None:
-            nout = getattr(type(self), "_class_nout", None)
-        if nout is not None and (not isinstance(nout, int) or nout < 0):
-            raise ValueError(f"{owner}: nout must be a non-negative int, got {nout!r}")
-        self.nout = nout
+        self.nout = _opts.nout_option(owner, nout, self._class_nout)
         _init.track_created(self)
 
     # -- identity -------------------------------------------------------------------------
@@ -275,7 +154,7 @@ class Task(TaskOperators):
         return f"<Task: {self.name}>"
 
     __hash__ = object.__hash__
-    __signature__ = _init.InstanceSignature()
+    __signature__ = InstanceSignature()
 
     @property
     def logger(self) -> logging.Logger:
@@ -286,9 +165,29 @@ class Task(TaskOperators):
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
+    @property
+    def slug_is_generated(self) -> bool:
+        """Whether ``slug`` was generated by the first flow the task joined (not given)."""
+        return self.slug is not None and self.slug == getattr(self, "_generated_slug", None)
+
+    def use_generated_slug(self, slug: str) -> None:
+        """Take ``slug``, generated by a flow the task joins (see :attr:`slug_is_generated`)."""
+        self.slug = self._generated_slug = slug
+
     # -- running --------------------------------------------------------------------------
-    def run(self) -> Any:  # pragma: no cover - abstract
-        """The work itself; override in subclasses."""
+    if TYPE_CHECKING:
+        # subclasses give run() the arguments they need
+        run: Callable[..., Any]
+    else:
+
+        def run(self) -> Any:  # pragma: no cover - abstract
+            """The work itself; override in subclasses."""
+
+        _signature = TaskSignature(run, "Task", skip_self=True)
+
+    def accepts_argument(self, name: str) -> bool:
+        """Whether ``run()`` takes an argument ``name`` (by name, or through ``**kwargs``)."""
+        return self._signature.accepts(name)
 
     def inputs(self) -> dict[str, dict[str, Any]]:
         """``{argument: {"type": annotation, "required": bool, "default": value}}`` of ``run()``."""
@@ -327,7 +226,7 @@ class Task(TaskOperators):
         flow = _context.get("flow")
         if (
             flow is not None
-            and self in flow.tasks
+            and self in flow.graph.tasks
             and (flow.edges_to(self) or flow.edges_from(self))
         ):
             import warnings
@@ -396,7 +295,7 @@ class Task(TaskOperators):
             ValueError: no flow is given or active.
         """
         callargs = self._bind_arguments(args, kwargs)
-        flow = flow if flow is not None else _active_flow(self, "bind")
+        flow = flow if flow is not None else _init.active_flow(self, "bind")
         flow.set_dependencies(
             task=self,
             upstream_tasks=upstream_tasks,
@@ -409,30 +308,8 @@ class Task(TaskOperators):
             self.tags.update(ctx_tags)
         return self
 
-    def _bind_arguments(self, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
-        sig = self._signature
-        if len(args) > len(sig.names):
-            raise TypeError(
-                f"{self!r} takes {len(sig.names)} positional argument(s) "
-                f"({', '.join(sig.names) or 'none'}) but {len(args)} were given."
-            )
-        callargs = dict(zip(sig.names, args))
-        for k, v in kwargs.items():
-            if k in callargs:
-                raise TypeError(f"{self!r} got multiple values for argument {k!r}")
-            if k not in sig.names and not sig.var_kw:
-                raise TypeError(
-                    f"{self!r} got an unexpected keyword argument {k!r}; run() accepts "
-                    f"{', '.join(sig.names) or 'no arguments'}."
-                )
-            callargs[k] = v
-        missing = [n for n in sig.required if n not in callargs]
-        if missing:
-            raise TypeError(
-                f"{self!r}: missing a required argument: {missing[0]!r} (run() needs "
-                f"{', '.join(map(repr, missing))}; pass it as an argument of the call)."
-            )
-        return callargs
+    def _bind_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        return self._signature.bind(self, args, kwargs)
 
     def map(
         self,
@@ -469,7 +346,7 @@ class Task(TaskOperators):
         validate: bool | None = None,
     ) -> Task:
         """Set dependencies of this task in ``flow`` (default: the active flow); returns it."""
-        flow = flow if flow is not None else _dependency_flow(self, "set_dependencies")
+        flow = flow if flow is not None else _init.dependency_flow(self, "set_dependencies")
         flow.set_dependencies(
             task=self,
             upstream_tasks=upstream_tasks,
@@ -502,7 +379,7 @@ class Task(TaskOperators):
         Returns:
             This task, so calls chain.
         """
-        flow = flow if flow is not None else _dependency_flow(self, "set_downstream")
+        flow = flow if flow is not None else _init.dependency_flow(self, "set_downstream")
         if key is not None:
             flow.set_dependencies(task=task, keyword_tasks={key: self}, mapped=mapped)
         else:
@@ -521,57 +398,3 @@ class Task(TaskOperators):
                 "task's result is a list, which does not unpack."
             )
         return (self[i] for i in range(self.nout))
-
-
-Task._signature = TaskSignature(Task.run, "Task", skip_self=True)
-Task._class_nout = None  # type: ignore[attr-defined]
-
-
-def _active_flow(task: Task, what: str) -> Flow:
-    flow = _context.get("flow")
-    if flow is None:
-        from headwater.tasks.core.function import FunctionTask
-
-        shown = task.name if isinstance(task, FunctionTask) else f"{type(task).__name__}(...)"
-        raise ValueError(
-            f"Could not infer an active Flow context while creating edge to {task!r} (in "
-            f"{what}()): no flow is active. This often means you called a task outside a "
-            "`with Flow(...)` block (or pass flow=...). If you're trying to run this task "
-            f"outside of a Flow context, you need to call `{shown}.run(...)`."
-        )
-    return flow
-
-
-def _dependency_flow(task: Task, what: str) -> Flow:
-    flow = _context.get("flow")
-    if flow is None:
-        raise ValueError(
-            f"No Flow was passed, and could not infer an active Flow context: {what}() on "
-            f"{task!r} needs flow=... or a `with Flow(...):` block."
-        )
-    return flow
-
-
-_defaults_cache: list[Any] = [None, None]
-
-
-def _task_defaults() -> tuple[int, datetime.timedelta | None, Any]:
-    """(max_retries, retry_delay, timeout) defaults from ``config.tasks.defaults``."""
-    from headwater.configuration import config
-
-    try:
-        d = config.tasks.defaults
-        key = (d.get("max_retries"), d.get("retry_delay"), d.get("timeout"))
-    except AttributeError:
-        key = (0, None, None)
-    if _defaults_cache[0] == key:
-        return _defaults_cache[1]
-    mr, rd, to = key
-    mr = int(mr or 0)
-    if isinstance(rd, (int, float)) and not isinstance(rd, bool):
-        rd = datetime.timedelta(seconds=rd) if rd else None
-    to = to or None
-    out = (mr, rd, to)
-    _defaults_cache[0] = key
-    _defaults_cache[1] = out
-    return out

@@ -24,12 +24,12 @@ def _load(key: str, value: Any, fallback: str) -> Any:
     """The class configured at ``key``; if it cannot be imported, a warning and ``fallback``."""
     if isinstance(value, type):
         return value
-    from headwater.configuration import _import_configured
+    from headwater._config.classes import import_configured
     from headwater.exceptions import ConfigurationError
 
     if value:
         try:
-            return _import_configured(key, str(value))
+            return import_configured(key, str(value))
         except ConfigurationError as exc:
             import warnings
 
@@ -54,29 +54,32 @@ def _cfg(*path: str) -> Any:
 
 def get_default_executor_class() -> type:
     """The executor class named by ``config.engine.executor.default_class``."""
-    return _load(
+    cls: type = _load(
         "engine.executor.default_class",
         _cfg("engine", "executor", "default_class"),
         "headwater.executors.LocalExecutor",
     )
+    return cls
 
 
 def get_default_flow_runner_class() -> type:
     """The flow runner class named by ``config.engine.flow_runner.default_class``."""
-    return _load(
+    cls: type = _load(
         "engine.flow_runner.default_class",
         _cfg("engine", "flow_runner", "default_class"),
         "headwater.engine.flow_runner.FlowRunner",
     )
+    return cls
 
 
 def get_default_task_runner_class() -> type:
     """The task runner class named by ``config.engine.task_runner.default_class``."""
-    return _load(
+    cls: type = _load(
         "engine.task_runner.default_class",
         _cfg("engine", "task_runner", "default_class"),
         "headwater.engine.task_runner.TaskRunner",
     )
+    return cls
 
 
 def __getattr__(name: str) -> Any:

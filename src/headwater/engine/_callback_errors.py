@@ -61,7 +61,7 @@ def _checkpoint_location(result: Any, fmt: Mapping[str, Any], exc: BaseException
     location: Any = None
     try:
         location = result.format(**fmt).location
-    except Exception:  # noqa: BLE001 - the template itself may be what failed
+    except Exception:  # the template itself may be what failed
         location = getattr(result, "location", None)
     if location is None or callable(location):
         filename = getattr(exc, "filename", None)
@@ -73,6 +73,6 @@ def _checkpoint_location(result: Any, fmt: Mapping[str, Any], exc: BaseException
     if callable(path_for):
         try:
             location = path_for(location)
-        except Exception:  # noqa: BLE001 - keep the unjoined location
+        except Exception:  # keep the unjoined location
             pass
     return repr(location)

@@ -40,11 +40,18 @@ def flow_run_context(
     Raises:
         ValueError: a given parameter value that its parameter's ``type`` rejects.
     """
-    import pendulum
+    context["parameters"] = _parameters(flow, context, parameters or {})
+    _add_run_names(flow, context)
+    _add_dates(context, logger)
+    cfg = _add_config_keys(context)
+    context["flow"] = None
+    context["logger"] = logger
+    _add_persistent_cache(flow, context, cfg)
+    return context
 
-    from headwater.configuration import config
 
-    given = parameters or {}
+def _parameters(flow: Flow, context: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The context's parameters, then optional parameters' defaults, then ``given`` (typed)."""
     params = dict(context.get("parameters") or {})
     flow_params = flow.parameters()
     for p in flow_params:
@@ -54,44 +61,48 @@ def flow_run_context(
     for p in flow_params:
         if p.name in params and (p.type is not None or p.name in given):
             params[p.name] = p.validate_value(params[p.name])
-    context["parameters"] = params
+    return params
+
+
+def _add_run_names(flow: Flow, context: dict[str, Any]) -> None:
+    import pendulum
+
     context["flow_name"] = flow.name
     context.setdefault("scheduled_start_time", pendulum.now("UTC"))
     flow_run_id = context.get("flow_run_id") or str(uuid.uuid4())
     context["flow_run_id"] = flow_run_id
     if not context.get("flow_run_name"):
         context["flow_run_name"] = f"{flow.name}-{flow_run_id[:8]}"
-    _add_dates(context, logger)
+
+
+def _add_config_keys(context: dict[str, Any]) -> Any:
+    """``config``, ``secrets``, ``checkpointing``, ``resume`` and ``caches``; returns the config."""
+    from headwater.configuration import config, setting
 
     cfg = context.get("config") or config
     context["config"] = cfg
     secrets: dict[str, Any] = {}
-    try:
-        secrets.update(cfg.context.secrets or {})
-    except AttributeError:
-        pass
+    secrets.update(setting("context.secrets", None, config=cfg) or {})
     secrets.update(context.get("secrets") or {})
     context["secrets"] = secrets
     if "checkpointing" not in context:
-        try:
-            context["checkpointing"] = bool(cfg.flows.checkpointing)
-        except AttributeError:
-            context["checkpointing"] = False
+        context["checkpointing"] = bool(setting("flows.checkpointing", config=cfg))
     context.setdefault("resume", False)
     if context.get("caches") is None:
         context["caches"] = {}
-    context["flow"] = None
-    context["logger"] = logger
+    return cfg
+
+
+def _add_persistent_cache(flow: Flow, context: dict[str, Any], cfg: Any) -> None:
+    """The flow's persistent cache, if it has a ``cache_dir`` or the config turns it on."""
+    from headwater.configuration import setting
+
     cache_dir = getattr(flow, "cache_dir", None)
-    try:
-        persistent = bool(cfg.flows.get("persistent_cache", False))
-    except AttributeError:
-        persistent = False
+    persistent = bool(setting("flows.persistent_cache", config=cfg))
     if cache_dir is not None or persistent:
         from headwater.engine.persistent_cache import PersistentCache
 
         context["_persistent_cache"] = PersistentCache.for_flow(flow, cache_dir, cfg)
-    return context
 
 
 def _add_dates(context: dict[str, Any], logger: Any) -> None:
@@ -101,7 +112,7 @@ def _add_dates(context: dict[str, Any], logger: Any) -> None:
     if isinstance(now, str):
         try:
             parsed = pendulum.parse(now)
-        except Exception:  # noqa: BLE001 - any unparsable string is reported below
+        except Exception:  # any unparsable string is reported below
             pass
         else:
             if isinstance(parsed, pendulum.DateTime):

@@ -1,4 +1,9 @@
-"""Calling a task's ``run`` under a ``timeout``.
+"""Calling a task's ``run``: plainly, as a coroutine, under a ``timeout``, capturing ``print``.
+
+:func:`invoke` is the one place a task run calls the task's code. A plain synchronous task is
+called as it is; an ``async def`` task runs on the engine's event loop (see
+:mod:`headwater.engine.async_loop`); ``log_stdout=True`` sends what the call prints to the
+task's logger; a ``timeout`` limits how long the call may take, as follows.
 
 A synchronous task with a ``timeout`` runs in a daemon thread of its own while the task run
 waits for it. When the time is up, the task run ends ``TimedOut`` and the engine asks the thread
@@ -28,11 +33,14 @@ import contextvars
 import ctypes
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.exceptions import TaskTimeoutSignal
 
-__all__ = ["MAX_STUCK_THREADS", "call_with_timeout", "stuck_threads"]
+if TYPE_CHECKING:
+    from headwater.core.task import Task
+
+__all__ = ["MAX_STUCK_THREADS", "call_with_timeout", "invoke", "is_plain", "stuck_threads"]
 
 MAX_STUCK_THREADS = 16
 """How many threads of timed-out task runs may still be running before new ones are refused."""
@@ -42,6 +50,52 @@ _ATTEMPTS = 3  # the signal is raised again in code that caught it
 
 _lock = threading.Lock()
 _stuck: list[threading.Thread] = []
+
+
+def is_plain(task: Task) -> bool:
+    """Whether ``task.run(**inputs)`` is all a call of ``task`` needs (no timeout, capture, loop)."""
+    return not (task.timeout or task.log_stdout or getattr(task, "is_async", False))
+
+
+def invoke(task: Task, inputs: dict[str, Any], name: str, logger: Any) -> Any:
+    """Call ``task.run(**inputs)`` as the task asks: async, under its timeout, capturing stdout.
+
+    Args:
+        task: the task to call.
+        inputs: the keyword arguments of ``run()``.
+        name: the task run's full name, for the timeout's thread and messages.
+        logger: the task's logger (``print`` output and timeout warnings go there).
+
+    Raises:
+        TaskTimeoutSignal: the call did not return within ``task.timeout``.
+        RuntimeError: a synchronous call with a timeout was refused because
+            :data:`MAX_STUCK_THREADS` threads of earlier timed-out runs still run.
+    """
+    timeout: Any = task.timeout
+    seconds = None
+    if timeout:
+        seconds = timeout.total_seconds() if hasattr(timeout, "total_seconds") else float(timeout)
+
+    def call(kwargs: dict[str, Any]) -> Any:
+        if task.log_stdout:
+            from headwater.utilities.logging import capture_stdout
+
+            with capture_stdout(logger):
+                return _call(task, kwargs, seconds)
+        return _call(task, kwargs, seconds)
+
+    if seconds is None or getattr(task, "is_async", False):
+        return call(inputs)  # a coroutine is cancelled at its timeout: no thread needed
+    return call_with_timeout(call, inputs, seconds, name, logger)
+
+
+def _call(task: Task, inputs: dict[str, Any], timeout: float | None) -> Any:
+    """``task.run(**inputs)``; a coroutine function's coroutine is run on the engine's loop."""
+    if getattr(task, "is_async", False):
+        from headwater.engine.async_loop import run_coroutine
+
+        return run_coroutine(task.run, inputs, timeout)
+    return task.run(**inputs)
 
 
 def stuck_threads() -> list[threading.Thread]:
@@ -88,7 +142,7 @@ def call_with_timeout(
         try:
             try:
                 box["value"] = ctx.run(call, inputs)
-            except BaseException as exc:  # noqa: BLE001 - handed back to the waiting thread
+            except BaseException as exc:  # handed back to the waiting thread
                 box["error"] = exc
             finally:
                 done.set()

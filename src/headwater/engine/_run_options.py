@@ -62,30 +62,51 @@ def check_run_options(
         TypeError: an argument has the wrong type.
     """
     owner = f"Flow {flow.name!r}.run()"
-    params = _mapping(parameters, "parameters", owner, "parameter names to values")
-    for name in params or ():
-        if not isinstance(name, str):
-            raise TypeError(f"{owner}: parameter names must be strings, got {_got(name)}.")
-    if runner_cls is not None and not (
-        isinstance(runner_cls, type) and callable(getattr(runner_cls, "run", None))
-    ):
-        hint = (
-            f"; pass the class, runner_cls={type(runner_cls).__name__}"
-            if callable(getattr(runner_cls, "run", None))
-            else ""
-        )
-        raise TypeError(
-            f"{owner}: runner_cls must be a flow runner class such as FlowRunner, got "
-            f"{_got(runner_cls)}{hint}."
-        )
+    _check_parameters(parameters, owner)
+    _check_runner_cls(runner_cls, owner)
     _options.check_executor(kwargs.get("executor"), owner)
     context = _mapping(kwargs.get("context"), "context", owner, "context keys to values")
     for key in context or ():
         if not isinstance(key, str):
             raise TypeError(f"{owner}: context keys must be strings, got {_got(key)}.")
+    _check_task_states(kwargs.get("task_states"), owner)
+    _check_task_contexts(kwargs.get("task_contexts"), owner)
+    _check_return_tasks(kwargs.get("return_tasks"), owner)
+    _options.check_callables(
+        kwargs.get("task_runner_state_handlers"),
+        "task_runner_state_handlers",
+        owner,
+        "fn(task_runner, old_state, new_state)",
+    )
+    from headwater.engine.observers import check_observers
+
+    check_observers(kwargs.get("observers"), owner)
+
+
+def _check_parameters(parameters: Any, owner: str) -> None:
+    params = _mapping(parameters, "parameters", owner, "parameter names to values")
+    for name in params or ():
+        if not isinstance(name, str):
+            raise TypeError(f"{owner}: parameter names must be strings, got {_got(name)}.")
+
+
+def _check_runner_cls(runner_cls: Any, owner: str) -> None:
+    if runner_cls is None:
+        return
+    has_run = callable(getattr(runner_cls, "run", None))
+    if isinstance(runner_cls, type) and has_run:
+        return
+    hint = f"; pass the class, runner_cls={type(runner_cls).__name__}" if has_run else ""
+    raise TypeError(
+        f"{owner}: runner_cls must be a flow runner class such as FlowRunner, got "
+        f"{_got(runner_cls)}{hint}."
+    )
+
+
+def _check_task_states(value: Any, owner: str) -> None:
     from headwater.engine.state import State
 
-    states = _mapping(kwargs.get("task_states"), "task_states", owner, "tasks to states")
+    states = _mapping(value, "task_states", owner, "tasks to states")
     for task, state in (states or {}).items():
         _task_key(task, "task_states", owner)
         if not isinstance(state, State):
@@ -93,9 +114,10 @@ def check_run_options(
                 f"{owner}: task_states[{task!r}] must be a State such as Success(result=...), "
                 f"got {_got(state)}."
             )
-    contexts = _mapping(
-        kwargs.get("task_contexts"), "task_contexts", owner, "tasks to dicts of context"
-    )
+
+
+def _check_task_contexts(value: Any, owner: str) -> None:
+    contexts = _mapping(value, "task_contexts", owner, "tasks to dicts of context")
     for task, ctx in (contexts or {}).items():
         _task_key(task, "task_contexts", owner)
         if not isinstance(ctx, Mapping):
@@ -103,22 +125,19 @@ def check_run_options(
                 f"{owner}: task_contexts[{task!r}] must be a dict of context keys to values, "
                 f"got {_got(ctx)}."
             )
-    returns = kwargs.get("return_tasks")
-    if returns is not None:
-        _options.check_task_list(returns, "return_tasks", owner)
-        assert isinstance(returns, Iterable)
-        for task in returns:
-            if not isinstance(task, Task):
-                raise TypeError(
-                    f"{owner}: return_tasks must hold tasks, got {_got(task)}; pass the task "
-                    "objects returned when the flow was built."
-                )
-    _options.check_callables(
-        kwargs.get("task_runner_state_handlers"),
-        "task_runner_state_handlers",
-        owner,
-        "fn(task_runner, old_state, new_state)",
-    )
+
+
+def _check_return_tasks(returns: Any, owner: str) -> None:
+    if returns is None:
+        return
+    _options.check_task_list(returns, "return_tasks", owner)
+    assert isinstance(returns, Iterable)
+    for task in returns:
+        if not isinstance(task, Task):
+            raise TypeError(
+                f"{owner}: return_tasks must hold tasks, got {_got(task)}; pass the task "
+                "objects returned when the flow was built."
+            )
 
 
 def validate_parameters(flow: Flow, parameters: dict[str, Any]) -> dict[str, Any]:

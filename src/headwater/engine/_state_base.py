@@ -7,17 +7,25 @@ the state classes themselves stay short; use the public classes of ``headwater.e
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from headwater.context import context as _context
 from headwater.engine.result.base import NoResult, Result
 
-__all__ = ["StateBase", "context_value", "to_utc", "utc_now"]
+__all__ = [
+    "StateBase",
+    "cached_inputs_if_any",
+    "context_if_any",
+    "context_value",
+    "to_utc",
+    "utc_now",
+]
 
 # The run context is read once per state (for ``task_tags``): straight from its variable.
-_CTX_VAR = _context._var  # noqa: SLF001 - the hot path of every state creation
-_CTX_BASE = _context._base  # noqa: SLF001
+_CTX_VAR = _context.context_var
+_CTX_BASE = _context.base_values
 
 
 def context_value(key: str) -> Any:
@@ -47,7 +55,14 @@ def to_utc(dt: datetime.datetime) -> Any:
     return pendulum.instance(dt).in_timezone("UTC")
 
 
-_SLOTS: dict[type, list[str]] = {}  # slot names per state class, found once
+_SLOTS: dict[type, tuple[str, ...]] = {}  # slot names per state class, found once
+
+# Reads of a state's fields that create nothing, for the engine's hot path (a C-level getter
+# costs a third of a property's call).
+context_if_any: Callable[[Any], dict[str, Any] | None] = operator.attrgetter("_context")
+"""``state.context`` if it was given or made, else ``None`` (no dict is created)."""
+cached_inputs_if_any: Callable[[Any], dict[str, Any] | None] = operator.attrgetter("_cached_inputs")
+"""``state.cached_inputs`` if there are any, else ``None`` (no dict is created)."""
 
 
 class StateBase:
@@ -76,8 +91,8 @@ class StateBase:
     _tags: Any
     _cached_inputs: dict[str, Any] | None
     color = "#996633"
-    # attributes that ``==`` compares, besides the type and the result
-    _compared: tuple[str, ...] = ("cached_inputs",)
+    compared_fields: tuple[str, ...] = ("cached_inputs",)
+    """The attributes that ``==`` compares, besides the type and the result."""
 
     def __init__(
         self,
@@ -128,22 +143,29 @@ class StateBase:
             self._value = value
 
     @property
-    def _result(self) -> Any:
-        """The ``Result`` holding the value (``NoResult`` for a state created without one)."""
+    def result_holder(self) -> Any:
+        """The ``Result`` holding the value (``NoResult`` for a state created without one).
+
+        Prefect Core 1.x's ``state._result``, which is the same property. Setting a
+        ``Result`` replaces it; ``None`` or a plain value replaces the value (a ``Result``
+        holding it is made when this is next read).
+        """
         holder = self._holder
         if holder is None:
             holder = self._holder = Result(value=self._value)
             self._value = None
         return holder
 
-    @_result.setter
-    def _result(self, value: Any) -> None:
+    @result_holder.setter
+    def result_holder(self, value: Any) -> None:
         if value is None or isinstance(value, Result):
             self._holder = value
             self._value = None
         else:
             self._holder = None
             self._value = value
+
+    _result = result_holder
 
     @property
     def context(self) -> dict[str, Any]:
@@ -193,7 +215,7 @@ class StateBase:
         assert isinstance(other, StateBase)
         if not _same(self.result, other.result):
             return False
-        for name in self._compared:
+        for name in self.compared_fields:
             if not _same(getattr(self, name, None), getattr(other, name, None)):
                 return False
         mine = self.__dict__
@@ -212,7 +234,7 @@ class StateBase:
     def __getstate__(self) -> dict[str, Any]:
         from headwater.engine._state_pickle import picklable_fields
 
-        return picklable_fields(self, self._all_slots())
+        return picklable_fields(self, self.all_slots())
 
     def __setstate__(self, d: dict[str, Any]) -> None:
         from headwater.engine._state_pickle import restore_fields
@@ -220,17 +242,17 @@ class StateBase:
         restore_fields(self, d)
 
     @classmethod
-    def _all_slots(cls) -> list[str]:
+    def all_slots(cls) -> tuple[str, ...]:
         """The names of the slots of this class and its parents (``__dict__`` aside)."""
         slots = _SLOTS.get(cls)
         if slots is None:
-            slots = _SLOTS[cls] = [
+            slots = _SLOTS[cls] = tuple(
                 s
                 for klass in reversed(cls.__mro__)
                 for s in getattr(klass, "__slots__", ())
                 if s != "__dict__"
-            ]
-        return list(slots)
+            )
+        return slots
 
     # -- results --------------------------------------------------------------------------
     def load_result(self, result: Result | None = None) -> Any:
@@ -318,5 +340,5 @@ def _same(a: Any, b: Any) -> bool:
         return True
     try:
         return bool(a == b)
-    except Exception:  # noqa: BLE001 - e.g. numpy arrays / data frames: identity only
+    except Exception:  # e.g. numpy arrays / data frames: identity only
         return False

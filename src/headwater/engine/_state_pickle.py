@@ -47,7 +47,7 @@ def picklable_fields(state: Any, slots: Iterable[str]) -> dict[str, Any]:
     if isinstance(message, BaseException):
         try:
             pickle.dumps(message)
-        except Exception:  # noqa: BLE001 - the message is kept as its repr
+        except Exception:  # the message is kept as its repr
             fields["message"] = repr(message)
     return fields
 
@@ -58,7 +58,7 @@ def _unpicklable_text(exc: Exception) -> str | None:
 
     try:
         cloudpickle.dumps(exc)
-    except Exception as err:  # noqa: BLE001 - any pickling failure is described
+    except Exception as err:  # any pickling failure is described
         return f"The following exception could not be pickled due to {err!r}: {exc!r}"
     return None
 
@@ -99,11 +99,11 @@ def load_result(state: Any, result: Any = None) -> Any:
         if state.map_states:
             state.result = [getattr(s, "result", None) for s in state.map_states]
         return state
-    holder = state._result  # noqa: SLF001 - the state's own Result
+    holder = state.result_holder
     reader = result or holder
     location = getattr(holder, "location", None)
     if getattr(holder, "value", None) is None and location is not None:
-        state._result = reader.read(location)  # noqa: SLF001
+        state.result_holder = reader.read(location)
     return state
 
 

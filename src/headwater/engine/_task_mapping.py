@@ -5,8 +5,9 @@
 
 - :meth:`~TaskMapping.map_readiness` is what the flow runner asks before it expands a mapped
   task into one child run per item;
-- :meth:`~TaskMapping.check_task_ready_to_map` is Prefect Core 1.x's step of the same purpose:
-  it always ends the run, with ``Mapped(n_map_states=...)`` when the task can be mapped;
+- :meth:`~TaskMapping._ready_to_map` is Prefect Core 1.x's step of the same purpose
+  (``TaskRunner.check_task_ready_to_map``): it always ends the run, with
+  ``Mapped(n_map_states=...)`` when the task can be mapped;
 - :meth:`~TaskMapping.run_mapped_task` runs every child here, one after another (what
   ``TaskRunner.run`` does when it is called directly on a task with mapped inputs).
 """
@@ -33,9 +34,6 @@ class TaskMapping(TaskCall):
 
     # defined by TaskRunner, which runs the pipeline these steps belong to
     run_unit: Callable[..., State]
-    check_upstream_finished: Callable[..., State]
-    check_upstream_skipped: Callable[..., State]
-    check_task_trigger: Callable[..., State]
 
     def run_mapped_task(
         self, state: State | None, upstream_states: dict[Edge, State], ctx: dict[str, Any]
@@ -43,7 +41,7 @@ class TaskMapping(TaskCall):
         """Run every child of a mapped task here, one after another; returns ``Mapped``."""
         from headwater.engine.mapping import child_upstream_states, map_length
 
-        base = {**_context._get(), **ctx}  # noqa: SLF001 - the current values, not a copy
+        base = {**_context.current(), **ctx}
         ready, prepared = self.map_readiness(state or Pending(), upstream_states)
         if not ready:
             return prepared
@@ -70,28 +68,6 @@ class TaskMapping(TaskCall):
 
         return map_readiness(self, state, upstream_states)
 
-    def _map_readiness(
-        self, state: State, upstream_states: dict[Edge, State]
-    ) -> tuple[bool, State]:
-        self.check_upstream_finished(state, upstream_states)
-        self.check_upstream_skipped(state, upstream_states)
-        mapped_edges = [e for e in upstream_states if e.mapped]
-        if not mapped_edges:
-            return False, Failed("No upstream states can be mapped over.")
-        for e in mapped_edges:
-            s = upstream_states[e]
-            if type(s) is Mapped:
-                continue
-            if not s.is_successful():
-                self.check_task_trigger(state, upstream_states)
-                return False, Failed(
-                    f"Upstream task {e.upstream_task.name!r} did not produce a mappable result."
-                )
-            problem = self._unmappable(e, s)
-            if problem is not None:
-                return False, Failed(problem)
-        return True, state
-
     def _unmappable(self, edge: Edge, state: State) -> str | None:
         """Why the result of ``state`` (upstream over a mapped ``edge``) cannot be mapped over."""
         value = state.result
@@ -108,7 +84,7 @@ class TaskMapping(TaskCall):
             )
         return None
 
-    def check_task_ready_to_map(self, state: State, upstream_states: dict[Edge, State]) -> State:
+    def _ready_to_map(self, state: State, upstream_states: dict[Edge, State]) -> State:
         """End the parent's run: ``Mapped`` with ``n_map_states`` if it can be mapped, or ``Failed``.
 
         A ``Mapped`` state (a rerun of the parent) is ended as it is, with ``cached_inputs``
@@ -122,27 +98,25 @@ class TaskMapping(TaskCall):
             if not state.map_states and n > 0:
                 state.map_states = [None] * n  # type: ignore[list-item]
             state.cached_inputs = {
-                e.key: s._result for e, s in upstream_states.items() if e.key is not None
+                e.key: s.result_holder for e, s in upstream_states.items() if e.key is not None
             }
             raise ENDRUN(state)
+        raise ENDRUN(self._mapping_state(upstream_states))
+
+    def _mapping_state(self, upstream_states: dict[Edge, State]) -> State:
+        """``Mapped(n_map_states=...)`` for a parent that can be mapped, else ``Failed``."""
         mapped = [(e, s) for e, s in upstream_states.items() if e.mapped]
-        new: State
         if upstream_states and not any(s.is_successful() for _, s in mapped):
-            new = Failed("No upstream states can be mapped over.")
-        else:
-            problems = [
-                self._unmappable(e, s)
-                for e, s in mapped
-                if s.is_successful() and not isinstance(s, Mapped)
-            ]
-            problem = next((p for p in problems if p is not None), None)
+            return Failed("No upstream states can be mapped over.")
+        sizes = []
+        for e, s in mapped:
+            if not s.is_successful():
+                continue
+            if isinstance(s, Mapped):
+                sizes.append(s.n_map_states)
+                continue
+            problem = self._unmappable(e, s)
             if problem is not None:
-                new = Failed(problem)
-            else:
-                sizes = [
-                    s.n_map_states if isinstance(s, Mapped) else len(s.result)
-                    for _, s in mapped
-                    if s.is_successful()
-                ]
-                new = Mapped("Ready to proceed with mapping.", n_map_states=min(sizes, default=0))
-        raise ENDRUN(self._change(state, new))
+                return Failed(problem)
+            sizes.append(len(s.result))
+        return Mapped("Ready to proceed with mapping.", n_map_states=min(sizes, default=0))

@@ -1,15 +1,17 @@
 """The first steps of a task run: context, readiness checks, trigger, inputs and run name.
 
 :class:`TaskSteps` is the base of :class:`~headwater.engine.task_runner.TaskRunner` (then come
-targets and caches in :mod:`~headwater.engine._task_reuse`, the call and retries in
-:mod:`~headwater.engine._task_call`, the mapped parent in :mod:`~headwater.engine._task_mapping`).
-The readiness checks have Prefect Core 1.x's signatures and the pipeline calls them as they are.
-The other steps here (private) take the task's inputs as plain values and the run context as a
-dict (``ctx``): they are what the pipeline calls, and the public steps of ``TaskRunner`` (Prefect
-Core 1.x's signatures: inputs as ``Result`` objects, the context read from
-:data:`headwater.context`) are thin wrappers around them. A step ends the run by raising
-:class:`~headwater.engine.signals.ENDRUN` with the final state; every state it makes passes
-through the state handlers first (:meth:`_change`).
+targets and checkpoints in :mod:`~headwater.engine._targets`, caches in
+:mod:`~headwater.engine._task_reuse`, the call and retries in :mod:`~headwater.engine._task_call`,
+the mapped parent in :mod:`~headwater.engine._task_mapping`).
+
+Every step here is pure, ``state -> state``: it returns the state the run goes on with, or
+raises :class:`~headwater.engine.signals.ENDRUN` with the state the run ends in. No step calls
+the state handlers: the task runner's pipeline does, once for every change a step makes (see
+:mod:`headwater.engine.task_runner`). The steps take the task's inputs as plain values and the
+run context as a dict (``ctx``); the public steps of ``TaskRunner`` (Prefect Core 1.x's names and
+signatures: inputs as ``Result`` objects, the context read from :data:`headwater.context`) are
+thin wrappers around them that apply the handlers themselves.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.context import context as _context
 from headwater.engine import signals
 from headwater.engine._callback_errors import callback_failure
+from headwater.engine._state_base import cached_inputs_if_any, context_if_any
 from headwater.engine.runner import Runner
 from headwater.engine.signals import ENDRUN
 from headwater.engine.state import (
@@ -43,13 +46,18 @@ if TYPE_CHECKING:
     from headwater.core.edge import Edge
     from headwater.core.task import Task
 
-__all__ = ["TaskSteps", "task_hash", "wants_task_hash"]
+__all__ = ["HandledEndRun", "TaskSteps", "start_state", "task_hash", "wants_task_hash"]
 
 _RUNNING = Running(message="Starting task run.")
 _SKIP_MESSAGE = (
     "Upstream task was skipped; if this was not the intended behavior, consider changing "
     "`skip_on_upstream_skip=False` for this task."
 )
+_READY = (Pending, Cached)  # with Mapped (exactly): the states a run starts from
+
+
+class HandledEndRun(ENDRUN):
+    """``ENDRUN`` with a state the state handlers have already seen (it is not handled again)."""
 
 
 def _now() -> Any:
@@ -58,17 +66,25 @@ def _now() -> Any:
     return pendulum.now("UTC")
 
 
+def start_state(state: State | None) -> State:
+    """The state a run starts from: a meta state's inner state; ``Pending`` for none."""
+    while isinstance(state, MetaState):
+        state = state.state
+    return Pending() if state is None else state
+
+
 class TaskSteps(Runner):
     """The decision steps of a task run (see the module docstring)."""
 
     task: Task
     result: Any
     constants: dict[str, Any]
-    _has_handlers: bool
+    has_handlers: bool
     _task_logger: Any
     _task_hash: str | None
     _secret: bool
     _secret_inputs: frozenset[str] | None
+    _reuses_caches: bool
 
     # -- state handlers -------------------------------------------------------------------
     def call_runner_target_handlers(self, old_state: State, new_state: State) -> State:
@@ -86,26 +102,42 @@ class TaskSteps(Runner):
         self.call_on_failure(task.on_failure, task, old_state, new_state)
         return new_state
 
-    def _change(self, old: State, new: State) -> State:
-        if self._has_handlers:
-            return self.handle_state_change(old, new)
-        return new
+    def change_state(self, old_state: State, new_state: State) -> State:
+        """``new_state`` after the state handlers have seen the change from ``old_state``.
+
+        The one place a task run calls its handlers: the task's own ``state_handlers``, its
+        ``on_failure`` for a new failure, then the runner's (see
+        :meth:`~headwater.engine.runner.Runner.handle_state_change`). Without handlers,
+        ``new_state`` is returned as it is.
+
+        Raises:
+            HandledEndRun: a handler failed (with the ``Failed`` state naming it) or raised
+                ``ENDRUN``; catch :class:`~headwater.engine.signals.ENDRUN`.
+            PAUSE: raised by a handler.
+        """
+        if not self.has_handlers:
+            return new_state
+        try:
+            return self.handle_state_change(old_state, new_state)
+        except HandledEndRun:
+            raise
+        except ENDRUN as end:
+            raise HandledEndRun(end.state) from end
+
+    _change = change_state  # the name the flow runner's scheduler used
 
     def _name(self, ctx: Any) -> str:
         return ctx.get("task_full_name") or self.task.name
 
     # -- initialize ---------------------------------------------------------------------------
-    def _init_run(self, state: State | None, ctx: Any) -> State:
+    def _init_run(self, state: State, ctx: Any) -> State:
         """Put ``task_run_count``, ``resume``, loop keys and ``checkpointing`` in ``ctx``.
 
-        ``ctx`` is the run context (a dict, or :data:`headwater.context` itself); the state to
-        start from is returned (a meta state's inner state, ``Pending`` for none).
+        ``ctx`` is the run context (a dict, or :data:`headwater.context` itself) and ``state``
+        the state to start from (see :func:`start_state`). Returns ``state``, or ``Resume`` for
+        a ``Paused`` state that was resumed through the context or whose time is up.
         """
-        while isinstance(state, MetaState):
-            state = state.state
-        if state is None:
-            state = Pending()
-        extra = state._context  # noqa: SLF001 - read without creating an empty dict
+        extra = context_if_any(state)
         if isinstance(state, Retrying):
             ctx["task_run_count"] = state.run_count + 1
         else:  # each loop after a retry counts from 1 again, as in Prefect Core 1.x
@@ -115,33 +147,40 @@ class TaskSteps(Runner):
         if extra and "_loop_count" in extra:
             # a retry of a task that had looped: continue from the loop that failed
             ctx["task_loop_count"] = extra["_loop_count"]
-            holder = state._result
-            value = holder.value
-            if value is None and holder.location is not None and self.result is not None:
-                value = self.result.read(holder.location).value
-            ctx["task_loop_result"] = value
+            ctx["task_loop_result"] = self._stored_loop_result(state)
         if "checkpointing" not in ctx:
             ctx["checkpointing"] = _configured_checkpointing(ctx)
+        if isinstance(state, Scheduled):
+            return self._resumed(state, ctx)
+        return state
+
+    def _stored_loop_result(self, state: State) -> Any:
+        """The result of the loop a retried looping task continues from (read back if stored)."""
+        holder = state.result_holder
+        value = holder.value
+        if value is None and holder.location is not None and self.result is not None:
+            value = self.result.read(holder.location).value
+        return value
+
+    def _resumed(self, state: Scheduled, ctx: Any) -> State:
+        """``Resume`` for a ``Paused`` state resumed through ``ctx`` or whose time is up."""
         if isinstance(state, Resume):
             ctx["resume"] = True
         elif isinstance(state, Paused) and (
             ctx.get("resume") or (state.start_time is not None and state.start_time <= _now())
         ):
-            # resumed through the run's context, or the pause's duration is over
             ctx["resume"] = True
-            state = self._change(
-                state, Resume("Resuming the paused task.", cached_inputs=state.cached_inputs)
-            )
+            return Resume("Resuming the paused task.", cached_inputs=state.cached_inputs)
         return state
 
     # -- readiness -----------------------------------------------------------------------
-    def check_task_is_ready(self, state: State) -> State:
+    def _ready(self, state: State) -> State:
         """Pending, ``Mapped`` and ``Cached`` states continue; others end the run as they are."""
-        if isinstance(state, Pending) or type(state) is Mapped or isinstance(state, Cached):
+        if isinstance(state, _READY) or type(state) is Mapped:
             return state
         raise ENDRUN(state)
 
-    def check_task_reached_start_time(self, state: State) -> State:
+    def _reached_start_time(self, state: State) -> State:
         """A ``Scheduled`` state (``Retrying``, ``Paused``...) waits for its ``start_time``.
 
         One without a ``start_time`` (a ``Paused`` state waiting for a person) ends the run.
@@ -152,7 +191,20 @@ class TaskSteps(Runner):
                 raise ENDRUN(state)
         return state
 
-    def check_upstream_finished(self, state: State, upstream_states: dict[Edge, State]) -> State:
+    def _upstream_ready(self, state: State, upstream_states: dict[Edge, State]) -> bool:
+        """:meth:`_upstream_finished` and :meth:`_upstream_skipped`, in one pass when all succeeded.
+
+        Returns:
+            Whether every upstream state is a ``Success`` (exactly: the usual case).
+        """
+        for s in upstream_states.values():
+            if type(s) is not Success:
+                self._upstream_finished(state, upstream_states)
+                self._upstream_skipped(state, upstream_states)
+                return False
+        return True
+
+    def _upstream_finished(self, state: State, upstream_states: dict[Edge, State]) -> State:
         """Every upstream state must be finished (mapped: every child too)."""
         for s in upstream_states.values():
             if type(s) is Success:  # the usual case, first (tasks with thousands of inputs)
@@ -165,7 +217,7 @@ class TaskSteps(Runner):
                         raise ENDRUN(state)
         return state
 
-    def check_upstream_skipped(self, state: State, upstream_states: dict[Edge, State]) -> State:
+    def _upstream_skipped(self, state: State, upstream_states: dict[Edge, State]) -> State:
         """With ``skip_on_upstream_skip``, a skipped upstream skips this task.
 
         Over an edge that is not mapped, a ``Mapped`` upstream counts as skipped when any of
@@ -181,92 +233,83 @@ class TaskSteps(Runner):
                 and not e.mapped
                 and any(isinstance(c, Skipped) for c in s.map_states)
             ):
-                raise ENDRUN(self._change(state, Skipped(message=_SKIP_MESSAGE)))
+                raise ENDRUN(Skipped(message=_SKIP_MESSAGE))
         return state
 
-    def check_task_trigger(self, state: State, upstream_states: dict[Edge, State]) -> State:
+    def _trigger(self, state: State, upstream_states: dict[Edge, State]) -> State:
         """Run the trigger; ``False`` or ``TRIGGERFAIL`` gives ``TriggerFailed``."""
         trigger = self.task.trigger
         try:
             ok = trigger(upstream_states)
         except signals.HeadwaterStateSignal as sig:
-            raise ENDRUN(self._change(state, sig.state)) from None
+            raise ENDRUN(sig.state) from None
         except KeyboardInterrupt:
             raise
-        except BaseException as exc:  # noqa: BLE001 - any trigger error fails this task only
+        except BaseException as exc:  # any trigger error fails this task only
             if _context.get("raise_on_exception"):
                 raise
-            new = TriggerFailed(
-                callback_failure(self.task.name, "trigger", trigger, exc), result=exc
-            )
-            raise ENDRUN(self._change(state, new)) from None
+            msg = callback_failure(self.task.name, "trigger", trigger, exc)
+            raise ENDRUN(TriggerFailed(msg, result=exc)) from None
         if not ok:
             name = getattr(trigger, "__name__", repr(trigger))
-            raise ENDRUN(
-                self._change(state, TriggerFailed(f'Trigger was "{name}" and it returned False.'))
-            )
+            raise ENDRUN(TriggerFailed(f'Trigger was "{name}" and it returned False.'))
         return state
 
-    def set_task_to_running(self, state: State, inputs: dict[str, Any]) -> State:
+    def _to_running(self, state: State) -> State:
         """Move to ``Running`` (only from a pending state)."""
         if not isinstance(state, Pending):
             raise ENDRUN(state)
-        if not self._has_handlers:
+        if not self.has_handlers:
             # nobody can observe this transitional state: share one instance
             return _RUNNING
-        return self.handle_state_change(state, Running(message="Starting task run."))
+        return Running(message="Starting task run.")
 
     # -- inputs -------------------------------------------------------------------------------
     def _task_inputs(self, state: State, upstream_states: dict[Edge, State]) -> dict[str, Any]:
         """The keyword arguments for ``run()``: upstream results, constants, cached inputs."""
         inputs = dict(self.constants) if self.constants else {}
-        cached = state._cached_inputs  # noqa: SLF001 - read without creating an empty dict
-        if self._secret_inputs is None:
+        cached = cached_inputs_if_any(state)
+        if self._secret_inputs is None and self._reuses_caches:  # for the persistent cache
             self._secret_inputs = _secret_input_names(upstream_states)
         for e, s in upstream_states.items():
             key = e.key
-            if key is not None:
-                value = s.result
-                # a released state has no result (a released Mapped: its children have none),
-                # so the attribute lookup is only needed then
-                if (value is None or type(s) is Mapped) and getattr(s, "released", False):
-                    if not (cached and key in cached):
-                        raise ENDRUN(
-                            Failed(
-                                f"The result of upstream task {e.upstream_task.name!r} was released "
-                                "by a memory-bounded run (return_tasks) before this task could use "
-                                "it; include it in return_tasks to keep it."
-                            )
-                        )
-                    inputs[key] = cached[key]  # the value this task ran with before
-                    continue
-                if value is None:
-                    holder = s._result
-                    if holder.value is None and holder.location is not None:
-                        value = self._read_checkpoint(state, e, holder)
+            if key is None:
+                continue
+            value = s.result
+            # a released state has no result (a released Mapped: its children have none), so
+            # the attribute lookup is only needed then
+            if (value is None or type(s) is Mapped) and getattr(s, "released", False):
+                inputs[key] = _released_input(e, cached)
+            elif value is None:
+                inputs[key] = self._stored_input(e, s)
+            else:
                 inputs[key] = value
         if cached:
             for k, v in cached.items():
                 inputs.setdefault(k, v)
         return inputs
 
-    def _read_checkpoint(self, state: State, edge: Edge, holder: Any) -> Any:
-        """Read an upstream value that is known only by its checkpoint's location."""
+    def _stored_input(self, edge: Edge, upstream: State) -> Any:
+        """An upstream value that may be known only by its checkpoint's location (else None)."""
+        holder = upstream.result_holder
+        if holder.value is not None or holder.location is None:
+            return holder.value
         try:
             return holder.read(holder.location).value
-        except Exception as exc:  # noqa: BLE001 - an unreadable checkpoint fails this task only
+        except Exception as exc:  # an unreadable checkpoint fails this task only
             msg = (
                 f"Could not read the checkpointed result of upstream task {edge.upstream_task.name!r} "
                 f"at {holder.location!r} with {holder.serializer!r}: {exc}"
             )
-            raise ENDRUN(self._change(state, Failed(msg, result=exc))) from None
+            raise ENDRUN(Failed(msg, result=exc)) from None
 
     # -- run name, templates ------------------------------------------------------------------
-    def _run_name(self, inputs: dict[str, Any], ctx: Any, state: State | None) -> str | None:
+    def _run_name(self, inputs: dict[str, Any], ctx: Any) -> str | None:
         """The formatted ``task_run_name`` (template or callable), or ``None`` if there is none.
 
-        A callable that raises, or a template naming a missing key, fails the task (from
-        ``state``) with a message naming it.
+        Raises:
+            ENDRUN: with ``Failed`` naming the problem, when a callable raises or a template
+                names a missing key.
         """
         tmpl = self.task.task_run_name
         if tmpl is None:
@@ -276,7 +319,7 @@ class TaskSteps(Runner):
             return tmpl(**fmt) if callable(tmpl) else str(tmpl).format(**fmt)
         except (KeyboardInterrupt, signals.HeadwaterStateSignal):
             raise
-        except BaseException as exc:  # noqa: BLE001 - a bad name fails this task only
+        except BaseException as exc:  # a bad name fails this task only
             if ctx.get("raise_on_exception"):
                 raise
             name = self.task.name
@@ -292,8 +335,7 @@ class TaskSteps(Runner):
                 msg = (
                     f"Task {name!r}: task_run_name template {tmpl!r} could not be formatted: {exc}"
                 )
-            new = Failed(msg, result=exc)
-            raise ENDRUN(new if state is None else self._change(state, new)) from None
+            raise ENDRUN(Failed(msg, result=exc)) from None
 
     def _format_kwargs(self, inputs: dict[str, Any], ctx: Any) -> dict[str, Any]:
         """Template keys for results and targets: context, then parameters, then inputs."""
@@ -312,12 +354,9 @@ def _configured_checkpointing(ctx: Any) -> Any:
         return ctx["config"]["flows"]["checkpointing"]
     except (KeyError, TypeError, AttributeError):
         pass
-    from headwater.configuration import config
+    from headwater.configuration import setting
 
-    try:
-        return config.flows.checkpointing
-    except AttributeError:
-        return False
+    return setting("flows.checkpointing")
 
 
 def wants_task_hash(location: Any) -> bool:
@@ -330,6 +369,24 @@ def task_hash(task: Task) -> str:
     from headwater.engine.persistent_cache import code_hash
 
     return code_hash(task)[:16]
+
+
+def _released_input(edge: Edge, cached: dict[str, Any] | None) -> Any:
+    """The value a task ran with before, for an upstream result a memory-bounded run released.
+
+    Raises:
+        ENDRUN: with ``Failed`` when the task has no such value (it never ran before).
+    """
+    key = edge.key
+    if cached and key in cached:
+        return cached[key]
+    raise ENDRUN(
+        Failed(
+            f"The result of upstream task {edge.upstream_task.name!r} was released by a "
+            "memory-bounded run (return_tasks) before this task could use it; include it in "
+            "return_tasks to keep it."
+        )
+    )
 
 
 def _secret_input_names(upstream_states: dict[Edge, State]) -> frozenset[str]:

@@ -94,5 +94,5 @@ async def _outcome(
     """``(value, None)``, or ``(None, exc)`` for anything the coroutine raised."""
     try:
         return await fn(**kwargs), None
-    except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread, never to the loop
+    except BaseException as exc:
         return None, exc

@@ -138,12 +138,12 @@ def _tokens(values: dict[str, Any]) -> dict[str, str] | None:
 
     try:
         return {k: tokenize(v) for k, v in values.items()}
-    except Exception:  # noqa: BLE001 - a value dask cannot tokenize: compare values instead
+    except Exception:  # a value dask cannot tokenize: compare values instead
         return None
 
 
 def _eq(a: Any, b: Any) -> bool:
     try:
         return bool(a == b)
-    except Exception:  # noqa: BLE001 - arrays/frames compare element-wise
+    except Exception:  # arrays/frames compare element-wise
         return a is b

@@ -28,57 +28,25 @@ reference task (default: the terminal tasks; mapped ones child by child) failed 
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from headwater.context import context as _context
+from headwater.engine._flow_steps import PassArgs, expand_mapped, flow_step, reference_outcome
 from headwater.engine._initialize_result import FlowRunnerInitializeResult
+from headwater.engine.observers import OBSERVERS_KEY, RunObserver, RunObservers, check_observers
 from headwater.engine.runner import Runner
 from headwater.engine.scheduling.release import strip_state as _strip  # noqa: F401
 from headwater.engine.signals import ENDRUN, PAUSE, HeadwaterStateSignal
-from headwater.engine.state import Failed, Mapped, Pending, Running, Scheduled, State, Success
-from headwater.engine.submission import LIVE_BARS, run_task
+from headwater.engine.state import Failed, Pending, Running, Scheduled, State
+from headwater.engine.submission import run_task
 
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
     from headwater.core.task import Task
 
 __all__ = ["ENDRUN", "FlowRunner", "FlowRunnerInitializeResult", "run_task"]
-
-
-def _calls_state_handlers(method: Callable[..., State]) -> Callable[..., State]:
-    """Call the state handlers when the step returns (or ends the run in) a new state.
-
-    An ordinary exception raised by the step becomes ``Failed("Unexpected error: ...")`` (with
-    ``raise_on_exception`` it propagates), and a signal becomes its state.
-    """
-
-    @functools.wraps(method)
-    def step(self: FlowRunner, state: State, *args: Any, **kwargs: Any) -> State:
-        end = False
-        try:
-            new = method(self, state, *args, **kwargs)
-        except ENDRUN as exc:
-            end = True
-            new = exc.state
-        except HeadwaterStateSignal as sig:
-            if _context.get("raise_on_exception"):
-                raise
-            new = sig.state
-        except Exception as exc:
-            if _context.get("raise_on_exception"):
-                raise
-            msg = f"Unexpected error while running flow: {exc!r}"
-            self.logger.exception("Flow %r: %s", self.flow.name, msg)
-            new = Failed(msg, result=exc)
-        if new is not state and self._has_handlers():
-            new = self.handle_state_change(state, new)
-        if end:
-            raise ENDRUN(new)
-        return new
-
-    return step
 
 
 class FlowRunner(Runner):
@@ -104,13 +72,15 @@ class FlowRunner(Runner):
             task_runner_cls = get_default_task_runner_class()
         self.task_runner_cls = task_runner_cls
         self.task_states: dict[Task, State] = {}
-        self._bar: Any = None
+        #: the observers of the pass under way (``None`` between runs)
+        self.run_observers: RunObservers | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.flow.name}>"
 
     # -- state handlers -------------------------------------------------------------------
-    def _has_handlers(self) -> bool:
+    def has_handlers(self) -> bool:
+        """Whether a change of the flow's state has handlers to call (flow's or runner's)."""
         flow = self.flow
         return bool(self.state_handlers or flow.state_handlers or flow.on_failure)
 
@@ -162,6 +132,7 @@ class FlowRunner(Runner):
         context: dict[str, Any] | None = None,
         task_contexts: dict[Task, dict[str, Any]] | None = None,
         progress: Any = None,
+        observers: Sequence[RunObserver] | RunObservers | None = None,
     ) -> State:
         """Run the flow once and return its state.
 
@@ -176,6 +147,9 @@ class FlowRunner(Runner):
             task_contexts: extra context per task.
             progress: ``True``, ``False`` or ``"auto"`` (default: ``config.flows.progress``);
                 see :mod:`headwater.utilities.progress`.
+            observers: :class:`~headwater.engine.observers.RunObserver` objects told what the
+                run does (see :mod:`headwater.engine.observers`); this call is their whole
+                flow run. ``flow.run()`` passes its own run's observers here instead.
 
         Returns:
             The flow's final state; an unexpected error gives ``Failed("Unexpected error while
@@ -183,92 +157,133 @@ class FlowRunner(Runner):
 
         Raises:
             PersistentCacheError: the flow's persistent cache directory is not safe to read.
+            TypeError: ``observers`` is not a list of run observers.
         """
-        flow = self.flow
-        parameters = dict(parameters or {})
-        task_states = dict(task_states or {})
+        watchers, whole_run = self._observers_for(progress, observers)
+        executor = self._executor_for(executor)
+        watchers.start_pass(executor)
         run_context = _context.to_dict()
         run_context.update(context or {})
+        run_context.pop(OBSERVERS_KEY, None)  # an enclosing run's observers are not this run's
+        if watchers and watchers.in_tasks:
+            run_context[OBSERVERS_KEY] = watchers
+        self.task_states = {}
+        self.run_observers = watchers
+        args = PassArgs(
+            dict(task_states or {}),
+            return_tasks,
+            dict(parameters or {}),
+            task_runner_state_handlers,
+            executor,
+            dict(task_contexts or {}),
+        )
+        final: State | None = None
+        try:
+            final = self._run_pass(state, run_context, args, watchers if whole_run else None)
+        except BaseException as exc:
+            if whole_run:
+                watchers.run_finished(None, exc)
+            raise
+        finally:
+            self.run_observers = None
+        if whole_run:
+            watchers.run_finished(final)
+        return final
+
+    def _observers_for(
+        self, progress: Any, observers: Sequence[RunObserver] | RunObservers | None
+    ) -> tuple[RunObservers, bool]:
+        """The run's observers, and whether this call is their whole run (else one pass)."""
+        if isinstance(observers, RunObservers):
+            return observers, False
+        chosen = check_observers(observers, f"{type(self).__name__}.run()")
+        from headwater.utilities.progress import progress_bar_for
+
+        bar = progress_bar_for(self.flow.name, progress) if progress is not False else None
+        if bar is not None:
+            chosen += (bar,)
+        return RunObservers(chosen, self.flow), True
+
+    def _executor_for(self, executor: Any) -> Any:
+        """``executor``, else the flow's, else a new one of the configured default class."""
         if executor is None:
-            executor = getattr(flow, "executor", None)
+            executor = getattr(self.flow, "executor", None)
         if executor is None:
             from headwater.engine import get_default_executor_class
 
             executor = get_default_executor_class()()
-        bar, own_bar = self._progress_bar(progress)
-        self.task_states = {}
-        var = _context._var
-        token = None
-        run_id = ""
-        try:
-            state, task_states, run_context, contexts = self.initialize_run(
-                state=state,
-                task_states=task_states,
-                context=run_context,
-                task_contexts=dict(task_contexts or {}),
-                parameters=parameters,
-            )
-            if isinstance(run_context, dict):
-                token = var.set(run_context)
-                if bar is not None:
-                    bar.new_pass()
-                    # distributed futures report their own completion; elsewhere task runs tick
-                    bar.count_in_tasks = not hasattr(executor, "client")
-                    run_id = str(run_context.get("flow_run_id"))
-                    LIVE_BARS[run_id] = bar
-                    self._bar = bar
-            state = self.check_flow_is_pending_or_running(state)
-            state = self.check_flow_reached_start_time(state)
-            state = self.set_flow_to_running(state)
-            state = self.get_flow_run_state(
-                state,
-                task_states=task_states,
-                task_contexts=contexts,
-                return_tasks=return_tasks,
-                task_runner_state_handlers=task_runner_state_handlers,
-                executor=executor,
-            )
-        except ENDRUN as exc:
-            state = exc.state
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:
-            if _context.get("raise_on_exception") or (
-                isinstance(run_context, dict) and run_context.get("raise_on_exception")
-            ):
-                raise
-            from headwater.engine.caching.signing import PersistentCacheError
+        return executor
 
-            if isinstance(exc, PersistentCacheError):
-                raise  # an unsafe cache directory is refused before any task runs
-            msg = f"Unexpected error while running flow: {exc!r}"
-            self.logger.exception(msg)
-            new = Failed(msg, result=exc)
-            old = state if isinstance(state, State) else Pending()
+    def _run_pass(
+        self,
+        state: State | None,
+        run_context: dict[str, Any],
+        args: PassArgs,
+        starting: RunObservers | None,
+    ) -> State:
+        """The steps of one pass, in the run's context; an unexpected error ends it ``Failed``.
+
+        ``starting`` (observers whose whole run this is) hears of the run's start once the run
+        context holds the run id and the parameters.
+        """
+        with ExitStack() as stack:
             try:
-                state = self.handle_state_change(old, new) if self._has_handlers() else new
-            except ENDRUN as end:
-                state = end.state
-        finally:
-            if token is not None:
-                var.reset(token)
-            if bar is not None:
-                LIVE_BARS.pop(run_id, None)
-                self._bar = None
-                if own_bar:
-                    bar.close(state)
-        return state
+                init = self.initialize_run(
+                    state=state,
+                    task_states=args.task_states,
+                    context=run_context,
+                    task_contexts=args.task_contexts,
+                    parameters=args.parameters,
+                )
+                state, run_context = init.state, init.context
+                if isinstance(run_context, dict):
+                    var = _context.context_var
+                    stack.callback(var.reset, var.set(run_context))
+                    if starting is not None:
+                        run_id = str(run_context.get("flow_run_id"))
+                        starting.run_started(run_id, dict(run_context.get("parameters") or {}))
+                state = self.check_flow_is_pending_or_running(state)
+                state = self.check_flow_reached_start_time(state)
+                state = self.set_flow_to_running(state)
+                return self.get_flow_run_state(
+                    state,
+                    task_states=init.task_states,
+                    task_contexts=init.task_contexts,
+                    return_tasks=args.return_tasks,
+                    task_runner_state_handlers=args.task_runner_state_handlers,
+                    executor=args.executor,
+                )
+            except ENDRUN as exc:
+                return exc.state
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:
+                return self._unexpected_error(exc, state, run_context)
 
-    def _progress_bar(self, progress: Any) -> tuple[Any, bool]:
-        """``(bar, owned)``: the bar this run draws (``None`` for none), and whether it ends with it."""
-        if progress is False:
-            return None, False
-        if progress is not None and hasattr(progress, "new_pass"):
-            return progress, False  # one bar across the passes of flow.run()
-        from headwater.utilities.progress import progress_bar_for
+    def _unexpected_error(self, exc: Exception, state: State | None, run_context: Any) -> State:
+        """The ``Failed`` state for an error no step handled (the state handlers see it).
 
-        bar = progress_bar_for(self.flow.name, progress)
-        return bar, bar is not None
+        Raises:
+            Exception: ``exc`` itself, under ``raise_on_exception`` or when it is a
+                ``PersistentCacheError`` (an unsafe cache directory is refused before any
+                task runs).
+        """
+        if _context.get("raise_on_exception") or (
+            isinstance(run_context, dict) and run_context.get("raise_on_exception")
+        ):
+            raise exc
+        from headwater.engine.caching.signing import PersistentCacheError
+
+        if isinstance(exc, PersistentCacheError):
+            raise exc
+        msg = f"Unexpected error while running flow: {exc!r}"
+        self.logger.exception(msg)
+        new = Failed(msg, result=exc)
+        old = state if isinstance(state, State) else Pending()
+        try:
+            return self.handle_state_change(old, new) if self.has_handlers() else new
+        except ENDRUN as end:
+            return end.state
 
     # -- steps ----------------------------------------------------------------------------
     def initialize_run(  # type: ignore[override]
@@ -311,7 +326,7 @@ class FlowRunner(Runner):
 
         return validate_parameters(self.flow, parameters)
 
-    @_calls_state_handlers
+    @flow_step
     def check_flow_is_pending_or_running(self, state: State) -> State:
         """Only pending or running flows run (several runs of a flow may overlap).
 
@@ -326,24 +341,24 @@ class FlowRunner(Runner):
             raise ENDRUN(state)
         return state
 
-    @_calls_state_handlers
+    @flow_step
     def check_flow_reached_start_time(self, state: State) -> State:
         """A flow ``Scheduled`` for later does not run yet.
 
         Raises:
             ENDRUN: with ``state``, when its ``start_time`` is in the future.
         """
-        import pendulum
+        from headwater.engine import schedule_loop
 
         if (
             isinstance(state, Scheduled)
             and state.start_time
-            and state.start_time > pendulum.now("UTC")
+            and state.start_time > schedule_loop.pendulum_now()
         ):
             raise ENDRUN(state)
         return state
 
-    @_calls_state_handlers
+    @flow_step
     def set_flow_to_running(self, state: State) -> State:
         """``Pending`` (and its subclasses) becomes ``Running``; ``Running`` stays.
 
@@ -358,7 +373,7 @@ class FlowRunner(Runner):
             return state
         raise ENDRUN(state)
 
-    @_calls_state_handlers
+    @flow_step
     def get_flow_run_state(
         self,
         state: State,
@@ -382,9 +397,11 @@ class FlowRunner(Runner):
         if not return_set <= flow.tasks:
             missing = ", ".join(sorted(repr(t) for t in return_set - flow.tasks))
             raise ValueError(f"return_tasks not in {flow!r}: {missing}")
+        from headwater.engine.scheduling.plan import plan_for
         from headwater.engine.scheduling.scheduler import run_graph
 
         handlers = list(task_runner_state_handlers) if task_runner_state_handlers else None
+        watchers = self.run_observers or None
         with executor.start():  # the executor's pools/cluster live for this run
             final = run_graph(
                 flow,
@@ -394,10 +411,12 @@ class FlowRunner(Runner):
                 return_set,
                 handlers,
                 executor,
-                _context._get(),
-                self._bar,
+                _context.current(),
+                watchers,
             )
         self.task_states = final
+        if watchers:
+            watchers.collected(final, plan_for(flow).mapped_tasks)
         reference = flow.reference_tasks()
         terminal = flow.terminal_tasks()
         if len(return_set) == len(final):
@@ -406,9 +425,9 @@ class FlowRunner(Runner):
             return_states = {t: final[t] for t in return_set}
         return self.determine_final_state(
             state=state,
-            key_states=_expand(final[t] for t in reference),
+            key_states=expand_mapped(final[t] for t in reference),
             return_states=return_states,
-            terminal_states=_expand(final[t] for t in terminal),
+            terminal_states=expand_mapped(final[t] for t in terminal),
         )
 
     def determine_final_state(
@@ -431,24 +450,7 @@ class FlowRunner(Runner):
             unfinished; else ``Failed`` or ``Success``. The flow's ``terminal_state_handler``
             (``fn(flow, state, key_states)``) has the last word.
         """
-        info = self.logger.isEnabledFor(20)
-        if not all(s.is_finished() for s in terminal_states):
-            if info:
-                self.logger.info("Flow run RUNNING: terminal tasks are incomplete.")
-            state.result = return_states
-            new = state
-        elif any(s.is_failed() for s in key_states):
-            if info:
-                self.logger.info("Flow run FAILED: some reference tasks failed.")
-            new = Failed(message="Some reference tasks failed.", result=return_states)
-        elif all(s.is_successful() for s in key_states):
-            if info:
-                self.logger.info("Flow run SUCCESS: all reference tasks succeeded")
-            new = Success(message="All reference tasks succeeded.", result=return_states)
-        else:
-            if info:
-                self.logger.info("Flow run SUCCESS: no reference tasks failed")
-            new = Success(message="No reference tasks failed.", result=return_states)
+        new = reference_outcome(self.logger, state, key_states, return_states, terminal_states)
         flow = self.flow
         handler = getattr(flow, "terminal_state_handler", None)
         if handler is not None:
@@ -461,14 +463,3 @@ class FlowRunner(Runner):
             except HeadwaterStateSignal as sig:
                 new = self.state_from_signal(sig, new)
         return new
-
-
-def _expand(states: Iterable[State]) -> set[State]:
-    """The states, with each ``Mapped`` state replaced by its children (kept if it has none)."""
-    out: set[State] = set()
-    for s in states:
-        if type(s) is Mapped and s.map_states:
-            out.update(c for c in s.map_states if c is not None)
-        else:
-            out.add(s)
-    return out

@@ -63,7 +63,6 @@ UNMAPPABLE_RESULT = "At least one upstream state has an unmappable result."
 # where it runs, once the executor has resolved the futures inside.
 FLATTEN = "headwater.flatten"
 
-_SLOTS: dict[type, list[str]] = {}
 _UNSET = object()
 _MAPPED_MESSAGE = "Mapped tasks submitted for execution."
 
@@ -76,9 +75,7 @@ def index_state(state: State, value: Any) -> State:
 def index_states(state: State, values: Any) -> list[State]:
     """One copy of ``state`` per item of ``values``, each holding its item."""
     cls = type(state)
-    slots = _SLOTS.get(cls)
-    if slots is None:
-        slots = _SLOTS[cls] = cls._all_slots()
+    slots = cls.all_slots()  # found once per class
     present = []  # the slots set on ``state``, read once for all the copies
     for slot in slots:
         v = getattr(state, slot, _UNSET)
@@ -274,7 +271,7 @@ def map_readiness(
 
 def _changed(runner: Any, old: State, new: State) -> State:
     """``new`` after the task's state handlers (and ``on_failure``) have seen the change."""
-    change = getattr(runner, "_change", None)
+    change = getattr(runner, "change_state", None)
     if change is None:
         return new
     try:

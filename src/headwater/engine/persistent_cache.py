@@ -347,7 +347,7 @@ class PersistentCache:
             # a state pickles an unpicklable result as a readable stand-in; a cache must not
             cloudpickle.dumps(cached_state.result)
             payload = cloudpickle.dumps(entry)
-        except Exception as exc:  # noqa: BLE001 - an unpicklable result is not fatal
+        except Exception as exc:  # an unpicklable result is not fatal
             warnings.warn(
                 f"Task {task.name!r}: its cached state could not be pickled ({exc!r}); it is "
                 "cached in this process only.",

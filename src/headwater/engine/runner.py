@@ -66,7 +66,7 @@ def call_state_handlers(method: Callable[..., State]) -> Callable[..., State]:
             if _context.get("raise_on_exception"):
                 raise
             new = sig.state
-        except Exception as exc:  # noqa: BLE001 - a failing step ends in a Failed state
+        except Exception as exc:  # a failing step ends in a Failed state
             if _context.get("raise_on_exception"):
                 raise
             msg = f"Unexpected error: {exc!r}"
@@ -96,7 +96,7 @@ def handler_name(handler: Any) -> str:
 def _short(value: Any, limit: int = 80) -> str:
     try:
         text = repr(value)
-    except Exception:  # noqa: BLE001 - a failing repr must not hide the handler's mistake
+    except Exception:  # a failing repr must not hide the handler's mistake
         text = f"<{type(value).__qualname__} object>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -155,7 +155,7 @@ class Runner:
             raise
         except HeadwaterStateSignal as sig:
             return self.state_from_signal(sig, new_state)
-        except BaseException as exc:  # noqa: BLE001 - from an overridden call_runner_target_handlers
+        except BaseException as exc:  # from an overridden call_runner_target_handlers
             if _context.get("raise_on_exception"):
                 raise
             what = f"raised {type(exc).__qualname__}: {exc}"
@@ -213,7 +213,7 @@ class Runner:
             return handler(*args)
         except (HeadwaterStateSignal, ENDRUN, KeyboardInterrupt):
             raise
-        except BaseException as exc:  # noqa: BLE001 - any handler error ends in a clear state
+        except BaseException as exc:  # any handler error ends in a clear state
             if _context.get("raise_on_exception"):
                 raise
             what = f"raised {type(exc).__qualname__}: {exc}"

@@ -23,7 +23,10 @@ Example::
 
     run_on_schedule(schedule, run_once)   # three runs, one second apart; returns "done"
 
-The clock and the sleep function are injectable, so the loop can be driven without waiting.
+The loop reads the time from, and waits on, a clock: :data:`clock` (the system clock) unless
+``now``/``sleep`` are given. ``flow.run()`` waits on the same clock (for scheduled start times and
+retries), so replacing it — ``monkeypatch.setattr(schedule_loop, "clock", fake)`` in a test —
+drives whole scheduled flow runs without waiting.
 """
 
 from __future__ import annotations
@@ -32,19 +35,94 @@ import datetime as _dt
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from headwater.schedules import Schedule
 
-__all__ = ["run_on_schedule"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "clock", "pendulum_now", "run_on_schedule"]
 
 #: The longest single sleep while waiting, so the loop notices interrupts and clock changes.
 SLEEP_STEP = 0.5
 
 
-def _utc_now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.UTC)
+class Clock(Protocol):
+    """What flow runs read the time from and wait on."""
+
+    def now(self) -> _dt.datetime:
+        """The current time, timezone-aware (a naive value is read as UTC)."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` seconds."""
+        ...
+
+
+class SystemClock:
+    """The real time: UTC ``datetime.now`` and ``time.sleep``."""
+
+    def now(self) -> _dt.datetime:
+        """The current UTC time."""
+        return _dt.datetime.now(_dt.UTC)
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` seconds."""
+        time.sleep(seconds)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class ManualClock:
+    """A clock that moves only when slept on (or moved): scheduled runs without waiting.
+
+    >>> import datetime as dt
+    >>> manual = ManualClock(dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC))
+    >>> manual.sleep(1.5); manual.now().isoformat(), manual.slept
+    ('2024-01-01T12:00:01.500000+00:00', [1.5])
+
+    Args:
+        start: the time it starts at (default: now).
+
+    Attributes:
+        slept: the length of every sleep, in order.
+    """
+
+    def __init__(self, start: _dt.datetime | None = None) -> None:
+        self.current = start if start is not None else SystemClock().now()
+        self.slept: list[float] = []
+
+    def now(self) -> _dt.datetime:
+        """The clock's time."""
+        return self.current
+
+    def sleep(self, seconds: float) -> None:
+        """Move the clock ``seconds`` ahead, at once."""
+        self.slept.append(seconds)
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` ahead without counting a sleep."""
+        self.current = self.current + _dt.timedelta(seconds=seconds)
+
+    def __repr__(self) -> str:
+        return f"ManualClock({self.current.isoformat()})"
+
+
+#: The clock the schedule loop and ``flow.run()`` use (read at each use: tests may replace it).
+clock: Clock = SystemClock()
+
+
+def _aware(read: Callable[[], _dt.datetime]) -> Callable[[], _dt.datetime]:
+    """``read``, with a naive result read as UTC (as schedules read naive datetimes)."""
+
+    def now() -> _dt.datetime:
+        current = read()
+        if current.tzinfo is None or current.utcoffset() is None:
+            current = current.replace(tzinfo=_dt.UTC)
+        return current
+
+    return now
 
 
 def _next_event(schedule: Any, after: _dt.datetime) -> Any:
@@ -69,15 +147,29 @@ def _next_event(schedule: Any, after: _dt.datetime) -> Any:
 
 
 def _wait_until(
-    when: _dt.datetime, clock: Callable[[], _dt.datetime], sleep: Callable[[float], Any]
+    when: _dt.datetime, now: Callable[[], _dt.datetime], sleep: Callable[[float], Any]
 ) -> bool:
     """Sleep in short steps until ``when``; ``False`` if Ctrl-C interrupted the wait."""
     try:
-        while (remaining := (when - clock()).total_seconds()) > 0:
+        while (remaining := (when - now()).total_seconds()) > 0:
             sleep(min(remaining, SLEEP_STEP))
     except KeyboardInterrupt:
         return False
     return True
+
+
+def pendulum_now() -> Any:
+    """Now on :data:`clock`, as the ``pendulum`` datetime that states and contexts hold.
+
+    The system clock is read with ``pendulum.now("UTC")`` itself (no conversion); another
+    clock's time is converted (a naive time is read as UTC).
+    """
+    import pendulum
+
+    current = clock
+    if type(current) is SystemClock:
+        return pendulum.now("UTC")
+    return pendulum.instance(current.now())
 
 
 def _ended_message(schedule: Any, after: _dt.datetime, flow_name: str | None) -> str:
@@ -103,12 +195,94 @@ def _ended_message(schedule: Any, after: _dt.datetime, flow_name: str | None) ->
     )
 
 
+_INTERRUPTED = object()
+
+
+class _Loop:
+    """The state of one :func:`run_on_schedule` call: where to look for the next event."""
+
+    def __init__(
+        self,
+        schedule: Any,
+        now: Callable[[], _dt.datetime],
+        sleep: Callable[[float], Any],
+        logger: logging.Logger,
+        flow_name: str | None,
+    ) -> None:
+        self.schedule = schedule
+        self.now = now
+        self.sleep = sleep
+        self.logger = logger
+        self.flow_name = flow_name
+
+    def run(
+        self,
+        run_once: Callable[[dict[str, Any], _dt.datetime], Any],
+        lower: _dt.datetime | None,
+        max_runs: int | None,
+    ) -> Any:
+        """Wait for each event and run it, until the schedule, ``max_runs`` or Ctrl-C stops."""
+        last_state: Any = None
+        runs = 0
+        while max_runs is None or runs < max_runs:
+            event = self.next_event(lower, first=runs == 0)
+            if event is None or event is _INTERRUPTED:
+                return last_state
+            start = event.start_time
+            self.logger.info("Waiting for next scheduled run at %s", start.isoformat())
+            if not self.wait(start):
+                return last_state
+            last_state = run_once(dict(event.parameter_defaults), start)
+            runs += 1
+            lower = start
+        return last_state
+
+    def next_event(self, lower: _dt.datetime | None, first: bool) -> Any:
+        """The first event after ``lower`` and now; ``None`` when there is none any more.
+
+        When the schedule's filters stop the search, the loop waits until the point the search
+        reached and searches on from there; Ctrl-C during that wait gives ``_INTERRUPTED``.
+
+        Raises:
+            ValueError: there is no event at all (``first``: nothing has run yet).
+        """
+        from headwater.schedules.schedules import SearchLimitReached
+
+        while True:
+            current = self.now()
+            if lower is None or lower < current:
+                lower = current
+            try:
+                event = _next_event(self.schedule, lower)
+            except SearchLimitReached as exc:
+                lower = exc.searched_until
+                self.logger.info(
+                    "The schedule's filters keep no run up to %s; searching on from then.",
+                    lower.isoformat(),
+                )
+                if not self.wait(lower):
+                    return _INTERRUPTED
+                continue
+            if event is None:
+                if first:
+                    raise ValueError(_ended_message(self.schedule, lower, self.flow_name))
+                self.logger.info("The schedule has no more runs; stopping.")
+            return event
+
+    def wait(self, when: _dt.datetime) -> bool:
+        """Wait until ``when``; ``False`` (logged) if Ctrl-C interrupted the wait."""
+        if _wait_until(when, self.now, self.sleep):
+            return True
+        self.logger.info("Interrupted while waiting for the next scheduled run; stopping.")
+        return False
+
+
 def run_on_schedule(
     schedule: Schedule,
     run_once: Callable[[dict[str, Any], _dt.datetime], Any],
     *,
     after: _dt.datetime | None = None,
-    sleep: Callable[[float], Any] = time.sleep,
+    sleep: Callable[[float], Any] | None = None,
     now: Callable[[], _dt.datetime] | None = None,
     logger: logging.Logger | None = None,
     max_runs: int | None = None,
@@ -132,9 +306,9 @@ def run_on_schedule(
         run_once: runs the flow once; called with a fresh dict of the event's parameter defaults
             and the scheduled start time, returns the run's final state.
         after: consider only events strictly after this instant (default: the current time).
-        sleep: the sleep function (injectable for tests).
-        now: returns the current datetime (injectable for tests; default: UTC now); a naive
-            result is read as UTC.
+        sleep: the sleep function (default: :data:`clock`'s).
+        now: returns the current datetime (default: :data:`clock`'s); a naive result is read
+            as UTC.
         logger: where to log (default: the ``"headwater.schedule"`` logger).
         max_runs: stop after this many runs (default: no limit).
         flow_name: the flow being run, named in the error for a schedule already over.
@@ -149,52 +323,10 @@ def run_on_schedule(
     """
     if max_runs is not None and max_runs < 0:
         raise ValueError(f"run_on_schedule: max_runs must not be negative, got {max_runs}.")
-    from headwater.schedules.schedules import SearchLimitReached
-
-    read_clock = now or _utc_now
-
-    def clock() -> _dt.datetime:
-        current = read_clock()
-        if current.tzinfo is None or current.utcoffset() is None:
-            current = current.replace(tzinfo=_dt.UTC)  # naive means UTC, as for schedules
-        return current
-
     if logger is None:
         from headwater.utilities.logging import get_logger
 
         logger = get_logger("schedule")
-
-    last_state: Any = None
-    runs = 0
-    lower = after
-    while max_runs is None or runs < max_runs:
-        current = clock()
-        if lower is None or lower < current:
-            lower = current
-        try:
-            event = _next_event(schedule, lower)
-        except SearchLimitReached as exc:
-            resume = exc.searched_until
-            logger.info(
-                "The schedule's filters keep no run up to %s; searching on from then.",
-                resume.isoformat(),
-            )
-            if not _wait_until(resume, clock, sleep):
-                logger.info("Interrupted while waiting for the next scheduled run; stopping.")
-                return last_state
-            lower = resume
-            continue
-        if event is None:
-            if runs == 0:
-                raise ValueError(_ended_message(schedule, lower, flow_name))
-            logger.info("The schedule has no more runs; stopping.")
-            return last_state
-        start = event.start_time
-        logger.info("Waiting for next scheduled run at %s", start.isoformat())
-        if not _wait_until(start, clock, sleep):
-            logger.info("Interrupted while waiting for the next scheduled run; stopping.")
-            return last_state
-        last_state = run_once(dict(event.parameter_defaults), start)
-        runs += 1
-        lower = start
-    return last_state
+    current = clock
+    loop = _Loop(schedule, _aware(now or current.now), sleep or current.sleep, logger, flow_name)
+    return loop.run(run_once, after, max_runs)

@@ -110,9 +110,10 @@ class PickleSerializer(Serializer):
         import cloudpickle
 
         try:
-            return cloudpickle.dumps(value)
-        except Exception as exc:  # noqa: BLE001 - reported with the serializer's name
+            data: bytes = cloudpickle.dumps(value)
+        except Exception as exc:
             raise self._serialize_error(value, exc) from exc
+        return data
 
     def deserialize(self, value: bytes) -> Any:
         """Unpickle ``value`` (base64-encoded pickles, as very old versions wrote, are read too).
@@ -125,12 +126,12 @@ class PickleSerializer(Serializer):
 
         try:
             return cloudpickle.loads(value)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure means bad data
+        except Exception as exc:
             try:
                 import base64
 
                 return cloudpickle.loads(base64.b64decode(value, validate=True))
-            except Exception:  # noqa: BLE001 - not base64 either: report the first error
+            except Exception:
                 pass
             err = self._deserialize_error(value, exc)
             raise _UnpicklingError(str(err)) from exc
@@ -166,14 +167,14 @@ class JSONSerializer(Serializer):
     def serialize(self, value: Any) -> bytes:
         try:
             return json.dumps(value, cls=self.encoder_cls, **self.dumps_kwargs).encode("utf-8")
-        except Exception as exc:  # noqa: BLE001 - TypeError/ValueError from the encoder
+        except Exception as exc:
             raise self._serialize_error(value, exc) from exc
 
     def deserialize(self, value: bytes) -> Any:
         try:
             text = bytes(value).decode("utf-8")
             return json.loads(text, cls=self.decoder_cls, **self.loads_kwargs)
-        except Exception as exc:  # noqa: BLE001 - UnicodeDecodeError, JSONDecodeError, hooks
+        except Exception as exc:
             raise self._deserialize_error(value, exc) from exc
 
     def __repr__(self) -> str:
@@ -206,7 +207,7 @@ class DateTimeSerializer(Serializer):
 
         try:
             parsed = pendulum.parse(bytes(value).decode("utf-8"))
-        except Exception as exc:  # noqa: BLE001 - ParserError, UnicodeDecodeError
+        except Exception as exc:
             raise self._deserialize_error(value, exc) from exc
         if not isinstance(parsed, pendulum.DateTime):
             raise self._deserialize_error(
@@ -311,13 +312,13 @@ class CompressedSerializer(Serializer):
         data = self.serializer.serialize(value)
         try:
             return self.compress(data, **self.compress_kwargs)
-        except Exception as exc:  # noqa: BLE001 - bad kwargs or a failing custom function
+        except Exception as exc:
             raise self._serialize_error(value, exc) from exc
 
     def deserialize(self, value: bytes) -> Any:
         try:
             data = self.decompress(value, **self.decompress_kwargs)
-        except Exception as exc:  # noqa: BLE001 - OSError, zlib.error, LZMAError, EOFError...
+        except Exception as exc:
             raise self._deserialize_error(value, exc) from exc
         return self.serializer.deserialize(data)
 
@@ -388,16 +389,18 @@ class PandasSerializer(Serializer):
             buffer = io.BytesIO()
             method(buffer, **self.serialize_kwargs)
             return buffer.getvalue()
-        except Exception as exc:  # noqa: BLE001 - missing engines, unsupported dtypes...
+        except Exception as exc:
             raise self._serialize_error(value, exc) from exc
 
     def deserialize(self, value: bytes) -> Any:
-        import pandas as pd
+        from headwater.utilities.imports import require
+
+        pd = require("pandas", "pandas", feature="PandasSerializer")
 
         _, reader, _ = _PANDAS_TYPES[self.file_type]
         try:
             frame = getattr(pd, reader)(io.BytesIO(bytes(value)), **self.deserialize_kwargs)
-        except Exception as exc:  # noqa: BLE001 - parser errors of every pandas reader
+        except Exception as exc:
             raise self._deserialize_error(value, exc) from exc
         if self.file_type == "html" and isinstance(frame, list):
             return frame[0]

@@ -60,11 +60,13 @@ class HeadwaterStateSignal(HeadwaterSignal):
             message=message, result=self if result is None else result, **kwargs
         )
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return (_rebuild_signal, (type(self), self.message, self.state))
 
 
-def _rebuild_signal(cls, message, state):
+def _rebuild_signal(
+    cls: type[HeadwaterStateSignal], message: str | None, state: _st.State
+) -> HeadwaterStateSignal:
     sig = cls.__new__(cls)
     BaseException.__init__(sig, message)
     sig.message = message

@@ -139,9 +139,7 @@ class _MetaState(State):
         context: dict[str, Any] | None = None,
         cached_inputs: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(
-            message=message, result=result, context=context, cached_inputs=cached_inputs
-        )
+        super().__init__(message, result, context, cached_inputs)
         self.state = state
 
     @property
@@ -178,7 +176,7 @@ class Queued(_MetaState):
 
     __slots__ = ("start_time",)
     color = "#FFF176"
-    _compared = (*State._compared, "start_time")
+    compared_fields = (*State.compared_fields, "start_time")
 
     def __init__(
         self,
@@ -189,13 +187,7 @@ class Queued(_MetaState):
         context: dict[str, Any] | None = None,
         cached_inputs: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(
-            message=message,
-            result=result,
-            state=state,
-            context=context,
-            cached_inputs=cached_inputs,
-        )
+        super().__init__(message, result, state, context, cached_inputs)
         self.start_time = to_utc(start_time) if start_time is not None else utc_now()
 
 
@@ -215,7 +207,7 @@ class Scheduled(Pending):
 
     __slots__ = ("start_time",)
     color = "#ffab00"
-    _compared = (*State._compared, "start_time")
+    compared_fields = (*State.compared_fields, "start_time")
 
     def __init__(
         self,
@@ -225,9 +217,7 @@ class Scheduled(Pending):
         cached_inputs: dict[str, Any] | None = None,
         context: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(
-            message=message, result=result, cached_inputs=cached_inputs, context=context
-        )
+        super().__init__(message, result, context, cached_inputs)
         self.start_time = to_utc(start_time) if start_time is not None else utc_now()
         run_count = _ctx_get("task_run_count")
         if run_count is not None:
@@ -251,13 +241,7 @@ class Paused(Scheduled):
         cached_inputs: dict[str, Any] | None = None,
         context: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(
-            message=message,
-            result=result,
-            start_time=start_time,
-            cached_inputs=cached_inputs,
-            context=context,
-        )
+        super().__init__(message, result, start_time, cached_inputs, context)
         if start_time is None:
             self.start_time = None
 
@@ -277,7 +261,7 @@ class Retrying(Scheduled):
 
     __slots__ = ("run_count",)
     color = "#FFFF00"
-    _compared = (*Scheduled._compared, "run_count")
+    compared_fields = (*Scheduled.compared_fields, "run_count")
 
     def __init__(
         self,
@@ -288,13 +272,7 @@ class Retrying(Scheduled):
         context: dict[str, Any] | None = None,
         run_count: int | None = None,
     ) -> None:
-        super().__init__(
-            message=message,
-            result=result,
-            start_time=start_time,
-            cached_inputs=cached_inputs,
-            context=context,
-        )
+        super().__init__(message, result, start_time, cached_inputs, context)
         if run_count is None:
             run_count = _ctx_get("task_run_count")
         self.run_count = 1 if run_count is None else int(run_count)
@@ -332,7 +310,7 @@ class Looped(Finished):
 
     __slots__ = ("loop_count",)
     color = "#9C27B0"
-    _compared = (*State._compared, "loop_count")
+    compared_fields = (*State.compared_fields, "loop_count")
 
     def __init__(
         self,
@@ -342,9 +320,7 @@ class Looped(Finished):
         context: dict[str, Any] | None = None,
         cached_inputs: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(
-            message=message, result=result, context=context, cached_inputs=cached_inputs
-        )
+        super().__init__(message, result, context, cached_inputs)
         if loop_count is None:
             loop_count = _ctx_get("task_loop_count")
         self.loop_count = 1 if loop_count is None else loop_count
@@ -362,8 +338,8 @@ class Cached(Success):
 
     __slots__ = ("cached_parameters", "cached_result_expiration", "hashed_inputs")
     color = "#ffa500"
-    _compared = (
-        *State._compared,
+    compared_fields = (
+        *State.compared_fields,
         "cached_parameters",
         "cached_result_expiration",
         "hashed_inputs",
@@ -379,9 +355,7 @@ class Cached(Success):
         context: dict[str, Any] | None = None,
         hashed_inputs: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(
-            message=message, result=result, context=context, cached_inputs=cached_inputs
-        )
+        super().__init__(message, result, context, cached_inputs)
         self.cached_parameters = cached_parameters
         self.hashed_inputs = hashed_inputs
         self.cached_result_expiration = (
@@ -398,7 +372,7 @@ class Mapped(Success):
 
     __slots__ = ("map_states", "_n_map_states")
     color = "#97FFFF"
-    _compared = (*State._compared, "map_states")
+    compared_fields = (*State.compared_fields, "map_states")
 
     def __init__(
         self,
@@ -409,9 +383,7 @@ class Mapped(Success):
         cached_inputs: dict[str, Any] | None = None,
         n_map_states: int | None = None,
     ) -> None:
-        super().__init__(
-            message=message, result=result, context=context, cached_inputs=cached_inputs
-        )
+        super().__init__(message, result, context, cached_inputs)
         self.map_states: list[State] = map_states if map_states is not None else []
         self._n_map_states = n_map_states
         if result is None and map_states is not None:
@@ -447,9 +419,7 @@ class Failed(Finished):
         cached_inputs: dict[str, Any] | None = None,
         context: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(
-            message=message, result=result, context=context, cached_inputs=cached_inputs
-        )
+        super().__init__(message, result, context, cached_inputs)
 
 
 class TimedOut(Failed):

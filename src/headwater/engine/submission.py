@@ -3,11 +3,12 @@
 Every task run (or mapped child) is the call ``run_task_call(runner, state, upstream, ctx,
 map_index)``. How it is submitted depends on what the executor can do:
 
-- ``LocalExecutor`` (and only it: ``is_inline``) gets the call as it is — it runs at once;
+- executors that declare ``runs_inline`` (``LocalExecutor`` and its subclasses: see
+  :func:`is_inline`) get the call as it is — it runs at once;
 - other executors get :func:`sharing_submit`: the run's context and a mapped task's runner are
   wrapped in :class:`~headwater.executors.base.Shared`, so that executors pickling calls send
   each of them once per run rather than once per call;
-- executors whose ``is_process_based`` is true get :func:`explaining_submit` on top of that: a
+- executors that declare ``pickles_calls`` get :func:`explaining_submit` on top of that: a
   call that cannot be pickled fails its task with a message naming the culprit and the fix, and
   a value that cannot travel back fails the task that returned it.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from headwater.engine.observers import OBSERVERS_KEY
 from headwater.engine.state import Failed, Mapped, State
 
 if TYPE_CHECKING:
@@ -24,7 +26,6 @@ if TYPE_CHECKING:
     from headwater.core.task import Task
 
 __all__ = [
-    "LIVE_BARS",
     "explaining_submit",
     "is_inline",
     "run_task",
@@ -33,15 +34,15 @@ __all__ = [
     "submitter_for",
 ]
 
-# Progress bars of the runs going on in this process, by flow_run_id. Task runs executed in
-# this process tick them; in a worker process this stays empty and costs one truth test.
-LIVE_BARS: dict[str, Any] = {}
-
 _MAPPED_MESSAGE = "Mapped tasks submitted for execution."
 
 
 def run_task_call(
-    runner: Any, state: State | None, upstream: dict, ctx: dict, map_index: int | None
+    runner: Any,
+    state: State | None,
+    upstream: dict[Any, Any],
+    ctx: dict[Any, Any],
+    map_index: int | None,
 ) -> State:
     """What the executor runs for one task (or mapped child).
 
@@ -54,15 +55,13 @@ def run_task_call(
         if t is list or t is tuple:
             _prepare_upstream(upstream)
             break
-    new = runner.run_unit(state, upstream, ctx, map_index)
-    if LIVE_BARS:
-        bar = LIVE_BARS.get(ctx.get("flow_run_id") or "")
-        if bar is not None and bar.count_in_tasks:
-            bar.finished(new)
+    new: State = runner.run_unit(state, upstream, ctx, map_index)
+    if OBSERVERS_KEY in ctx:  # the run's observers, when they live in this process
+        ctx[OBSERVERS_KEY].task_ran(runner.task, new, map_index)
     return new
 
 
-def _prepare_upstream(upstream: dict) -> None:
+def _prepare_upstream(upstream: dict[Any, Any]) -> None:
     from headwater.engine.mapping import FLATTEN, flatten_upstream
 
     for e, s in upstream.items():
@@ -74,24 +73,27 @@ def _prepare_upstream(upstream: dict) -> None:
 
 
 def is_inline(executor: Any) -> bool:
-    """Whether ``executor`` runs each call at once in this thread (``LocalExecutor`` itself)."""
-    from headwater.executors.local import LocalExecutor
+    """Whether ``executor`` runs each call at once in this thread (its ``runs_inline``).
 
-    return type(executor) is LocalExecutor
+    An object that does not say (one not derived from
+    :class:`~headwater.executors.base.Executor`) is taken not to.
+    """
+    return bool(getattr(executor, "runs_inline", False))
 
 
 def submitter_for(executor: Any) -> Callable[..., Any]:
     """The ``submit`` the flow runner uses with ``executor`` (see the module docstring)."""
     if is_inline(executor):
-        return executor.submit  # type: ignore[no-any-return]
-    if getattr(executor, "is_process_based", False):
+        submit: Callable[..., Any] = executor.submit
+        return submit
+    if getattr(executor, "pickles_calls", False):
         return explaining_submit(executor)
     return sharing_submit(executor, in_process=False)
 
 
 # -- executors other than LocalExecutor: what a task run sends --------------------------------
 def _run_shared_task(
-    shared: Any, state: State | None, states: tuple, ctx: Any, map_index: int | None
+    shared: Any, state: State | None, states: tuple[Any, ...], ctx: Any, map_index: int | None
 ) -> State:
     """:func:`run_task_call` with the parts that do not change between calls sent as ``Shared``.
 
@@ -105,7 +107,7 @@ def _run_shared_task(
 
 
 def _run_shared_task_in_process(
-    shared: Any, state: State | None, states: tuple, ctx: Any, map_index: int | None
+    shared: Any, state: State | None, states: tuple[Any, ...], ctx: Any, map_index: int | None
 ) -> State:
     """:func:`_run_shared_task` for executors that pickle results (see :func:`_run_in_process`)."""
     runner, edges = shared.value
@@ -125,7 +127,9 @@ def sharing_submit(executor: Any, in_process: bool) -> Callable[..., Any]:
     submit = executor.submit
     target = _run_shared_task_in_process if in_process else _run_shared_task
     contexts: dict[int, Any] = {}  # id(ctx) -> Shared(ctx)
-    mapped: dict[int, tuple[Any, tuple]] = {}  # id(runner) -> (Shared((runner, edges)), edges)
+    mapped: dict[
+        int, tuple[Any, tuple[Any, ...]]
+    ] = {}  # id(runner) -> (Shared((runner, edges)), edges)
 
     def submit_sharing(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         if fn is not run_task_call:
@@ -149,7 +153,11 @@ def sharing_submit(executor: Any, in_process: bool) -> Callable[..., Any]:
 
 # -- process-based executors: explain what cannot be pickled ----------------------------------
 def _run_in_process(
-    runner: Any, state: State | None, upstream: dict, ctx: dict, map_index: int | None
+    runner: Any,
+    state: State | None,
+    upstream: dict[Any, Any],
+    ctx: dict[Any, Any],
+    map_index: int | None,
 ) -> State:
     """:func:`run_task_call` for executors that pickle results: an unpicklable value fails the task."""
     new = run_task_call(runner, state, upstream, ctx, map_index)
@@ -160,7 +168,7 @@ def _run_in_process(
 
     try:
         cloudpickle.dumps(value)
-    except Exception as exc:  # noqa: BLE001 - any pickling failure is explained the same way
+    except Exception as exc:
         name = runner.task.name if map_index is None else f"{runner.task.name}[{map_index}]"
         from headwater.exceptions import SerializationError
 
@@ -177,7 +185,7 @@ def _run_in_process(
 def _short(obj: Any, limit: int = 80) -> str:
     try:
         text = repr(obj)
-    except Exception:  # noqa: BLE001
+    except Exception:
         text = f"<{type(obj).__name__} object>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -218,8 +226,8 @@ def _explain_unpicklable_run(
     executor: Any,
     runner: Any,
     prior: Any,
-    ups: dict,
-    ctx: dict,
+    ups: dict[Any, Any],
+    ctx: dict[Any, Any],
     map_index: int | None,
     exc: BaseException,
 ) -> str:
@@ -228,7 +236,7 @@ def _explain_unpicklable_run(
     def cause(obj: Any) -> BaseException | None:
         try:
             cloudpickle.dumps(obj)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             return e
         return None
 

@@ -1,8 +1,8 @@
 """``TaskRunner``: one task run as a pipeline of small state -> state steps.
 
 :meth:`TaskRunner.run` takes the task's current state and its upstream states and passes the
-state through these steps, each a method that can be called on its own (Prefect Core 1.x's
-names and signatures)::
+state through these steps (Prefect Core 1.x's names and signatures; each can be called on its
+own)::
 
     initialize_run -> check_task_is_ready -> check_task_reached_start_time
     -> check_upstream_finished -> check_upstream_skipped -> load_results -> get_task_inputs
@@ -11,8 +11,13 @@ names and signatures)::
     -> set_task_to_running -> get_task_run_state -> cache_result -> check_for_retry
     -> check_task_is_looping
 
-A step stops the pipeline by raising :class:`~headwater.engine.signals.ENDRUN` with the final
-state. The steps that take ``inputs`` take them as Prefect Core 1.x does, a ``Result`` per
+Each step returns the state the run goes on with, or raises
+:class:`~headwater.engine.signals.ENDRUN` with the state it ends in. The steps themselves are
+pure (see :mod:`headwater.engine._task_steps`): the state handlers are applied in one place,
+:meth:`TaskRunner.change_state`, which the pipeline calls for every change a step makes — and
+only then, so a task without handlers pays nothing for them. Called on its own, a public step
+applies the handlers to its change the same way (as Prefect Core 1.x's ``@call_state_handlers``
+steps do). The steps that take ``inputs`` take them as Prefect Core 1.x does, a ``Result`` per
 argument of ``run()``, and read the run context from :data:`headwater.context` unless one is
 given::
 
@@ -32,8 +37,7 @@ Mapped tasks are expanded by the flow runner, which runs one pipeline per child;
 directly on a mapped task, ``run`` maps inline (``is_mapped_parent=True``: it only checks that
 the task can be mapped and returns ``Mapped`` with ``n_map_states``). A ``LOOP`` signal runs the
 pipeline again with ``task_loop_count`` and ``task_loop_result`` in the context. A subclass that
-overrides any of the steps taking ``inputs`` has its overrides called, with inputs as ``Result``
-objects.
+overrides any of the public steps has its overrides called, with inputs as ``Result`` objects.
 """
 
 from __future__ import annotations
@@ -45,31 +49,42 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from headwater.context import context as _context
 from headwater.engine import signals
 from headwater.engine._initialize_result import TaskRunnerInitializeResult
-from headwater.engine._task_mapping import TaskMapping
-from headwater.engine._task_reuse import PROCESS_CACHES as _PROCESS_CACHES
-from headwater.engine._task_steps import task_hash, wants_task_hash
+from headwater.engine._invoke import is_plain
+from headwater.engine._public_steps import PublicSteps
+from headwater.engine._task_reuse import PROCESS_CACHES
+from headwater.engine._task_steps import HandledEndRun, start_state, task_hash, wants_task_hash
 from headwater.engine.signals import ENDRUN
-from headwater.engine.state import Failed, Looped, Pending, State
+from headwater.engine.state import Cached, Failed, Looped, Pending, State
+from headwater.triggers import all_finished, all_successful
 from headwater.utilities.logging import get_logger
 
 if TYPE_CHECKING:
     from headwater.core.edge import Edge
     from headwater.core.task import Task
 
-__all__ = ["ENDRUN", "TaskRunner", "TaskRunnerInitializeResult"]
+__all__ = ["ENDRUN", "PROCESS_CACHES", "HandledEndRun", "TaskRunner", "TaskRunnerInitializeResult"]
 
-_ = _PROCESS_CACHES  # ``context.caches`` of runs outside a flow run; flow runs import it here
+_PROCESS_CACHES = PROCESS_CACHES  # the name flow runs imported it by before
 
-_run_ids = itertools.count(1)
-# the steps whose override makes the pipeline call the public steps (Prefect signatures)
-_INPUT_STEPS = (
+_run_ids = map(str, itertools.count(1))  # the numbers in task run ids
+_CTX_VAR = _context.context_var  # set once per task run
+# where a run without state handlers starts when it is given no state: nobody can observe it
+_FRESH = Pending()
+# the public steps: a subclass that overrides any of them runs the pipeline through them
+_PUBLIC_STEPS = (
     "initialize_run",
+    "check_task_is_ready",
+    "check_task_reached_start_time",
+    "check_upstream_finished",
+    "check_upstream_skipped",
     "load_results",
     "get_task_inputs",
     "check_task_ready_to_map",
     "set_task_run_name",
     "check_target",
     "check_task_is_cached",
+    "check_task_trigger",
+    "set_task_to_running",
     "get_task_run_state",
     "cache_result",
     "check_for_retry",
@@ -77,12 +92,7 @@ _INPUT_STEPS = (
 )
 
 
-def _values(inputs: dict[str, Any]) -> dict[str, Any]:
-    """The values of Prefect-style inputs (a ``Result`` per name; a plain value is kept)."""
-    return {k: getattr(r, "value", r) for k, r in inputs.items()}
-
-
-class TaskRunner(TaskMapping):
+class TaskRunner(PublicSteps):
     """Runs one task (or, with ``context["map_index"]``, one mapped child of it).
 
     Args:
@@ -92,11 +102,15 @@ class TaskRunner(TaskMapping):
     """
 
     _public_steps: ClassVar[bool] = False
+    # set on the few runners that need them
+    _task_hash: str | None = None  # the task's ``{task_hash}``, for templates that name it
+    _warned_unwritten_target = False
+    _secret_inputs: frozenset[str] | None = None  # the inputs fed by secret tasks
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._public_steps = any(
-            getattr(cls, name) is not getattr(TaskRunner, name) for name in _INPUT_STEPS
+            getattr(cls, name) is not getattr(TaskRunner, name) for name in _PUBLIC_STEPS
         )
 
     def __init__(
@@ -111,36 +125,36 @@ class TaskRunner(TaskMapping):
         self.state_handlers = list(state_handlers) if state_handlers else []
         self.logger = get_logger("TaskRunner")
         self.task = task
-        self._created_in = _context._get()  # noqa: SLF001 - see ``context``
-        result = task.result if task.result is not None else flow_result
-        target = task.target
-        self._task_hash: str | None = None
-        self._warned_unwritten_target = False
+        self._created_in = _CTX_VAR.get()  # the context's current dict (None: its base values)
         # a secret task's value is never checkpointed and is shown as ****
         self._secret = bool(getattr(task, "is_secret", False))
-        self._secret_inputs: frozenset[str] | None = None  # inputs fed by secret tasks
-        if target is not None:
-            if result is None:
-                # a target needs somewhere to look: LocalResult in {home_dir}/results
-                from headwater.engine.results import LocalResult
-
-                result = LocalResult(validate_dir=False)
-            if result.location is not target:
-                result = result.copy()
-                result.location = target
+        result = task.result if task.result is not None else flow_result
+        if task.target is not None:
+            result = _target_result(result, task.target)
         if result is not None and wants_task_hash(getattr(result, "location_template", None)):
             self._task_hash = task_hash(task)
         self.result = result
         self.flow_result = flow_result
         self.constants: dict[str, Any] = {}
-        self._has_handlers = bool(task.state_handlers or self.state_handlers or task.on_failure)
-        self._task_logger = get_logger(task.name)
+        self.has_handlers = bool(task.state_handlers or self.state_handlers or task.on_failure)
+        # fixed when the runner is made, as the task's options are
+        self._plain_call = is_plain(task)
+        self._reuses_caches = task.cache_for is not None or (
+            task.cache_key is not None and task.cache_validator is not None
+        )
+        name = task.name
+        slug = task.slug
+        self._task_logger = logger = get_logger(name)
+        # the context keys of every run of this task (a mapped child changes the last three)
         self._static_ctx = {
-            "task_name": task.name,
-            "task_slug": task.slug,
+            "task_name": name,
+            "task_slug": slug,
             "task_tags": task.tags,
-            "task_id": task.slug or str(task.id),
-            "logger": self._task_logger,
+            "task_id": slug or str(task.id),
+            "logger": logger,
+            "map_index": None,
+            "task_full_name": name,
+            "task_run_name": name,
         }
 
     @property
@@ -148,6 +162,8 @@ class TaskRunner(TaskMapping):
         """The run context as it was when this runner was created (a copy)."""
         created = self._created_in
         if type(created) is not _Snapshot:
+            if created is None:
+                created = _context.base_values
             created = self._created_in = _Snapshot(created)
         return created
 
@@ -195,7 +211,7 @@ class TaskRunner(TaskMapping):
         map_index = ctx.pop("map_index", None)
         if not is_mapped_parent and map_index is None and any(e.mapped for e in upstream_states):
             return self.run_mapped_task(state, upstream_states, ctx)
-        base = {**_context._get(), **ctx}  # noqa: SLF001 - the current values, not a copy
+        base = {**_context.current(), **ctx}
         return self.run_unit(
             state, upstream_states, base, map_index, mapped_parent=is_mapped_parent
         )
@@ -210,19 +226,22 @@ class TaskRunner(TaskMapping):
         mapped_parent: bool = False,
     ) -> State:
         """Run the pipeline once (a plain task, or child ``map_index`` of a mapped task)."""
-        if state is None:
-            state = Pending()
-        ctx = base_ctx.copy()
-        ctx.update(self._static_ctx)
-        name = self.task.name
-        full_name = name if map_index is None else f"{name}[{map_index}]"
-        ctx["map_index"] = map_index
-        ctx["task_full_name"] = full_name
-        ctx["task_run_name"] = full_name
+        if state is None and not self.has_handlers:
+            state = _FRESH
+        else:
+            state = start_state(state)
+        ctx = {**base_ctx, **self._static_ctx}
+        if map_index is None:
+            full_name = ctx["task_full_name"]
+        else:
+            full_name = f"{ctx['task_name']}[{map_index}]"
+            ctx["map_index"] = map_index
+            ctx["task_full_name"] = full_name
+            ctx["task_run_name"] = full_name
         ctx["task_run_id"] = f"{base_ctx.get('flow_run_id', 'run')}-{next(_run_ids)}"
         logger = self.logger
         info = logger.isEnabledFor(20)
-        var = _context._var  # noqa: SLF001 - set once per task run, reset below
+        var = _CTX_VAR
         token = var.set(ctx)
         try:
             if info:
@@ -241,6 +260,8 @@ class TaskRunner(TaskMapping):
                     full_name,
                     type(state).__name__,
                 )
+            if state is _FRESH:  # the run ended before it began: a state of its own
+                state = Pending()
         finally:
             var.reset(token)
         return state
@@ -253,42 +274,64 @@ class TaskRunner(TaskMapping):
         ctx: dict[str, Any],
         mapped_parent: bool = False,
     ) -> State:
+        """Pass ``state`` through the steps; the state handlers see every change they make.
+
+        The readiness checks and the trigger only ever return the state they are given (or
+        end the run), so only the other steps' results are compared with the state before. A
+        step that has nothing to do for this task is not called: the cache check without
+        caching (and without a ``Cached`` state), the trigger ``all_successful`` or
+        ``all_finished`` when every upstream state is a ``Success``, ``cache_result`` without
+        ``cache_for`` and the retry check of a state that did not fail.
+        """
+        handled = self.has_handlers
+        task = self.task
         try:
             if self._public_steps:
                 return self._public_pipeline(state, upstream_states, ctx, mapped_parent)
-            state = self._init_run(state, ctx)
-            state = self.check_task_is_ready(state)
-            state = self.check_task_reached_start_time(state)
-            state = self.check_upstream_finished(state, upstream_states)
-            state = self.check_upstream_skipped(state, upstream_states)
+            new = self._init_run(state, ctx)
+            if new is not state:
+                state = self.change_state(state, new)
+            if type(state) is not Pending:  # a plain Pending state is ready and has no start time
+                state = self._ready(state)
+                state = self._reached_start_time(state)
+            all_succeeded = self._upstream_ready(state, upstream_states)
             inputs = self._task_inputs(state, upstream_states)
             if mapped_parent:
-                self.check_task_ready_to_map(state, upstream_states)
-            task = self.task
+                self._ready_to_map(state, upstream_states)
             if task.task_run_name is not None:
-                ctx["task_run_name"] = self._run_name(inputs, ctx, state)
+                ctx["task_run_name"] = self._run_name(inputs, ctx)
             if task.target is not None:
-                state = self._check_target(state, inputs, ctx)
+                new = self._check_target(state, inputs, ctx)
+            elif self._reuses_caches or isinstance(state, Cached):
+                new = self._check_cached(state, inputs, ctx)
+            if new is not state:
+                state = self.change_state(state, new)
+            trigger = task.trigger
+            if not all_succeeded or (trigger is not all_successful and trigger is not all_finished):
+                state = self._trigger(state, upstream_states)
+            if handled:
+                state = self.change_state(state, self._to_running(state))
             else:
-                state = self._check_cached(state, inputs, ctx)
-            state = self.check_task_trigger(state, upstream_states)
-            state = self.set_task_to_running(state, inputs)
-            state = self._run_task(state, inputs, ctx)
-            state = self._cache_result(state, inputs, ctx)
-            state = self._check_for_retry(state, inputs, ctx)
-        except ENDRUN as exc:
-            state = exc.state
-        except signals.HeadwaterStateSignal as exc:
-            # PAUSE from the task, or a signal raised by a state handler
-            try:
-                state = self._change(state, exc.state)
-            except ENDRUN as end:
-                state = end.state
-            except signals.HeadwaterStateSignal as again:
-                state = again.state
+                state = self._to_running(state)
+            new = self._run_task(state, inputs, ctx)
+            state = self.change_state(state, new) if handled else new
+            if task.cache_for is not None:
+                new = self._cache_result(state, inputs, ctx)
+                if new is not state:
+                    state = self.change_state(state, new)
+            if isinstance(state, Failed):
+                new = self._check_for_retry(state, inputs, ctx)
+                if new is not state:
+                    state = self.change_state(state, new)
+        except HandledEndRun as end:
+            state = end.state
+        except ENDRUN as end:
+            state = self._finish(state, end.state)
+        except signals.HeadwaterStateSignal as sig:  # PAUSE from the task or a state handler
+            state = self._finish(state, sig.state)
         except KeyboardInterrupt:
             raise
-        except BaseException as exc:  # noqa: BLE001 - SystemExit, GeneratorExit...: fail this task
+        except BaseException as exc:  # SystemExit, GeneratorExit...: fail this task
             if ctx.get("raise_on_exception"):
                 raise
             msg = f"Unexpected error while running task: {exc!r}"
@@ -303,137 +346,67 @@ class TaskRunner(TaskMapping):
         ctx: dict[str, Any],
         mapped_parent: bool,
     ) -> State:
-        """The pipeline through the public steps, for subclasses that override some of them."""
-        _context._var.set(ctx)  # noqa: SLF001 - each loop sees the keys run_unit set
-        state = self.initialize_run(state, ctx).state
-        state = self.check_task_is_ready(state)
-        state = self.check_task_reached_start_time(state)
-        state = self.check_upstream_finished(state, upstream_states)
-        state = self.check_upstream_skipped(state, upstream_states)
-        state, upstream_states = self.load_results(state, upstream_states)
-        inputs = self.get_task_inputs(state, upstream_states)
-        if mapped_parent:
-            state = self.check_task_ready_to_map(state, upstream_states)
-        self.set_task_run_name(inputs)
-        if self.task.target is not None:
-            state = self.check_target(state, inputs)
-        else:
-            state = self.check_task_is_cached(state, inputs)
-        state = self.check_task_trigger(state, upstream_states)
-        state = self.set_task_to_running(state, inputs)
-        state = self.get_task_run_state(state, inputs)
-        state = self.cache_result(state, inputs)
-        state = self.check_for_retry(state, inputs)
-        return self.check_task_is_looping(state, inputs, upstream_states, ctx)
+        """The pipeline through the public steps, for subclasses that override some of them.
 
-    # -- the steps ------------------------------------------------------------------------
-    def initialize_run(
-        self, state: State | None, context: dict[str, Any]
-    ) -> TaskRunnerInitializeResult:
-        """Prepare ``state`` and ``context`` for the run; ``context`` is updated in place.
-
-        Sets ``task_run_count`` (one more than a ``Retrying`` state's ``run_count``),
-        ``resume`` (for ``Resume``, or a ``Paused`` state whose time is up), ``checkpointing``
-        (from the configuration, unless set), the loop keys of a retried loop, and
-        ``task_name``, ``task_tags`` and ``logger``. A meta state is replaced by the state it
-        wraps; ``None`` by ``Pending``.
+        The public steps apply the state handlers to their own changes.
         """
-        state = self._init_run(state, context)
-        context.update(task_name=self.task.name, task_tags=self.task.tags, logger=self._task_logger)
-        return TaskRunnerInitializeResult(state=state, context=context)
-
-    def load_results(
-        self, state: State, upstream_states: dict[Edge, State]
-    ) -> tuple[State, dict[Edge, State]]:
-        """``(state, upstream_states)``: results are read where they are used."""
-        return state, upstream_states
-
-    def get_task_inputs(self, state: State, upstream_states: dict[Edge, State]) -> dict[str, Any]:
-        """The arguments of ``run()``, each in a ``Result``: upstream results, constants, retries.
-
-        A keyed upstream state's own ``Result`` is used; other values are put in a ``Result``.
-        """
-        from headwater.engine.result import Result
-
-        raw = self._task_inputs(state, upstream_states)
-        holders = {e.key: s for e, s in upstream_states.items() if e.key is not None}
-        out: dict[str, Any] = {}
-        for key, value in raw.items():
-            s = holders.get(key)
-            holder = s._result if s is not None else None  # noqa: SLF001 - the state's Result
-            out[key] = holder if holder is not None and holder.value is value else Result(value)
-        return out
-
-    def set_task_run_name(self, task_inputs: dict[str, Any]) -> None:
-        """Format ``task_run_name`` (template or callable) into ``context.task_run_name``."""
-        name = self._run_name(_values(task_inputs), _context, None)
-        if name is not None:
-            _context.update(task_run_name=name)
-
-    def check_target(
-        self, state: State, inputs: dict[str, Any], context: dict[str, Any] | None = None
-    ) -> State:
-        """``Cached`` with the stored value if the task's ``target`` exists, else ``state``."""
-        ctx = _context if context is None else context
+        _CTX_VAR.set(ctx)  # each loop sees the keys run_unit set
         try:
-            return self._check_target(state, _values(inputs), ctx)
-        except ENDRUN as exc:
-            return exc.state
+            state = self.initialize_run(state, ctx).state
+            state = self.check_task_is_ready(state)
+            state = self.check_task_reached_start_time(state)
+            state = self.check_upstream_finished(state, upstream_states)
+            state = self.check_upstream_skipped(state, upstream_states)
+            state, upstream_states = self.load_results(state, upstream_states)
+            inputs = self.get_task_inputs(state, upstream_states)
+            if mapped_parent:
+                state = self.check_task_ready_to_map(state, upstream_states)
+            self.set_task_run_name(inputs)
+            if self.task.target is not None:
+                state = self.check_target(state, inputs)
+            else:
+                state = self.check_task_is_cached(state, inputs)
+            state = self.check_task_trigger(state, upstream_states)
+            state = self.set_task_to_running(state, inputs)
+            state = self.get_task_run_state(state, inputs)
+            state = self.cache_result(state, inputs)
+            state = self.check_for_retry(state, inputs)
+            return self.check_task_is_looping(state, inputs, upstream_states, ctx)
+        except ENDRUN as end:
+            return end.state
+        except signals.HeadwaterStateSignal as sig:  # PAUSE from a state handler
+            return self._finish(state, sig.state)
 
-    def check_task_is_cached(
-        self, state: State, inputs: dict[str, Any], context: dict[str, Any] | None = None
-    ) -> State:
-        """A valid cached state (``state`` itself, or one in ``context.caches``), else ``state``.
-
-        A ``Cached`` ``state`` that the task's ``cache_validator`` rejects becomes ``Pending``.
-        """
-        ctx = _context if context is None else context
+    # -- state handlers -------------------------------------------------------------------
+    def _finish(self, old: State, new: State) -> State:
+        """The state the run ends in when a step ended it with ``new`` (handlers applied)."""
+        if new is old or not self.has_handlers:
+            return new
         try:
-            return self._check_cached(state, _values(inputs), ctx)
-        except ENDRUN as exc:
-            return exc.state
+            return self.change_state(old, new)
+        except ENDRUN as end:
+            return end.state
+        except signals.HeadwaterStateSignal as sig:  # PAUSE raised by a handler
+            try:
+                return self.change_state(old, sig.state)
+            except (ENDRUN, signals.HeadwaterStateSignal) as again:
+                return again.state
 
-    def get_task_run_state(
-        self, state: State, inputs: dict[str, Any], context: dict[str, Any] | None = None
-    ) -> State:
-        """Call ``task.run`` with the inputs' values (timeout, stdout capture) and checkpoint.
 
-        Any exception the task raises — ``BaseException`` subclasses such as ``SystemExit``
-        included — fails the task with the exception as its result; only ``KeyboardInterrupt``
-        stops the whole run. Signals set the state they stand for.
+def _target_result(result: Any, target: Any) -> Any:
+    """The ``Result`` of a task with a ``target``: ``result`` (its own or the flow's) there.
 
-        Raises:
-            ENDRUN: ``state`` is not ``Running``, or the task raised ``ENDRUN``.
-        """
-        ctx = _context if context is None else context
-        try:
-            return self._run_task(state, _values(inputs), ctx)
-        except signals.PAUSE as sig:
-            return self._change(state, sig.state)
+    A target needs somewhere to look: without a result, ``LocalResult`` in
+    ``{home_dir}/results``.
+    """
+    if result is None:
+        from headwater.engine.results import LocalResult
 
-    def cache_result(
-        self, state: State, inputs: dict[str, Any], context: dict[str, Any] | None = None
-    ) -> State:
-        """A success of a task with ``cache_for`` becomes ``Cached`` (kept in ``context.caches``)."""
-        ctx = _context if context is None else context
-        return self._cache_result(state, _values(inputs), ctx)
-
-    def check_for_retry(
-        self, state: State, inputs: dict[str, Any], context: dict[str, Any] | None = None
-    ) -> State:
-        """A failure with retries left becomes ``Retrying`` at ``now + retry_delay``."""
-        ctx = _context if context is None else context
-        return self._check_for_retry(state, _values(inputs), ctx)
-
-    def check_task_is_looping(
-        self,
-        state: State,
-        inputs: dict[str, Any] | None = None,
-        upstream_states: dict[Edge, State] | None = None,
-        context: dict[str, Any] | None = None,
-    ) -> State:
-        """``state`` as it is: :meth:`run_unit` runs the next loop of a ``Looped`` state."""
-        return state
+        result = LocalResult(validate_dir=False)
+    if result.location is not target:
+        result = result.copy()
+        result.location = target
+    return result
 
 
 class _Snapshot(dict):  # type: ignore[type-arg]

@@ -3,27 +3,15 @@
 - :func:`connect` and :func:`construct` make its client and temporary cluster, and close
   either if its constructor fails;
 - :func:`run_cluster_call` is what the executor's cluster tasks run: it tells the scheduler that
-  the call has started (an event under :data:`STARTED_TOPIC`), then runs it;
-- :func:`gather_guarded` gathers futures without letting a ``BaseException`` loose in the
-  client's event loop;
-- :func:`revive` sends again the calls that failed only because a worker was lost;
+  the call has started (an event under :data:`STARTED_TOPIC`; :func:`started_keys` reads them
+  back, for :mod:`headwater.executors._revive`), then runs it;
+- :func:`scatter_large` sends a call's large arguments to the cluster ahead of the call;
+- :func:`send_graph` sends a batch of calls as one graph, and :func:`gather_guarded` gathers
+  futures without letting a ``BaseException`` loose in the client's event loop;
 - :func:`lost_error` and :func:`original_error` are what ``wait`` raises instead of what the
   cluster reports; :func:`readable_key`, :func:`parse_resources`, :func:`import_object` and
   :func:`kill_workers` name calls, read resource tags, import a cluster class and end a
   temporary cluster's workers on Ctrl-C.
-
-Why "started" matters: when a worker process dies, the scheduler fails (``KilledWorker``, once
-its ``allowed-failures`` are used up) every task it had given that worker — the one running and
-the ones only queued behind it, which never started. The executor sends the queued ones again
-(and the run's shared inputs, which have no effects), and only a call that had started on the
-lost worker fails as lost. A call that kills its worker within milliseconds of starting may
-have had no time to log its start: while a thread of the lost worker is unaccounted for, the
-earliest submitted of the calls it had been given counts as started (workers run their calls
-in that order).
-
-What :func:`revive` cannot undo: a call that had *finished* on the lost worker, and whose value
-was still needed, is computed again by the scheduler itself (that is how ``distributed``
-recovers lost data). Checkpoint results (``@task(checkpoint=True, target=...)``) to avoid it.
 
 distributed is imported inside the functions, never by ``import headwater``.
 """
@@ -31,18 +19,16 @@ distributed is imported inside the functions, never by ``import headwater``.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from headwater.executors._dask_support import (
-    WorkerLostError,
-    dumps,
-    load_shared,
-    run_packed_call,
-)
+from headwater.exceptions import WorkerLostError
+from headwater.executors._dask_support import run_packed_call
+from headwater.executors._nested import map_futures
+from headwater.executors._payloads import Ref, SharedBlob, dumps
 
 __all__ = [
-    "MAX_REVIVALS",
     "STARTED_TOPIC",
     "InLoopBaseException",
     "connect",
@@ -55,16 +41,14 @@ __all__ = [
     "original_error",
     "parse_resources",
     "readable_key",
-    "revive",
     "run_cluster_call",
+    "scatter_large",
+    "send_graph",
     "started_keys",
 ]
 
 #: the scheduler event topic under which each call's start is logged (``{"key": ...}``)
 STARTED_TOPIC = "headwater-call-started"
-
-#: how often a call that failed only because a worker was lost is sent again
-MAX_REVIVALS = 3
 
 
 # -- client and cluster ------------------------------------------------------------------------
@@ -142,7 +126,7 @@ def kill_workers(cluster: Any) -> None:
                 continue
             worker.close_gracefully(reason="headwater-interrupted")
             os.kill(pid, signal.SIGKILL)
-        except Exception:  # noqa: BLE001 - best effort; the close below still runs
+        except Exception:  # best effort; the close below still runs
             pass
 
 
@@ -151,7 +135,7 @@ def _close_quietly(obj: Any) -> None:
         close = getattr(obj, "close", None)
         if close is not None:
             close(timeout=5)
-    except Exception:  # noqa: BLE001 - best effort: the constructor's error is what matters
+    except Exception:  # best effort: the constructor's error is what matters
         pass
 
 
@@ -171,13 +155,89 @@ def _announce_start() -> None:
             # sent with the worker's next batch of messages (within milliseconds), ahead of
             # anything the call does
             get_worker().log_event(STARTED_TOPIC, {"key": key})
-    except Exception:  # noqa: BLE001 - not on a worker (or another version): nothing to log
+    except Exception:  # not on a worker (or another version): nothing to log
         pass
 
 
 # -- in the client -----------------------------------------------------------------------------
+def send_graph(client: Any, dsk: dict[str, Any], resources: Any) -> dict[str, Any]:
+    """Send the calls of ``dsk`` (key -> dask ``Task``) in one message; their futures by key.
+
+    They run in the order of ``dsk`` (so mapped chains run depth-first), as ``client.map``
+    has them run. ``distributed`` has no public call taking a graph with such priorities, so
+    this is the one place that uses ``Client._graph_to_futures`` (distributed 2024.12 and
+    later); with other versions the calls go through ``client.get``.
+    """
+    keys = list(dsk)
+    try:
+        from dask._expr import LLGExpr
+        from distributed.spans import SpanMetadata
+    except ImportError:  # pragma: no cover - other dask versions
+        return dict(zip(keys, client.get(dsk, keys, sync=False, resources=resources)))
+    if not hasattr(client, "_graph_to_futures"):  # pragma: no cover - other versions
+        return dict(zip(keys, client.get(dsk, keys, sync=False, resources=resources)))
+    futures: dict[str, Any] = client._graph_to_futures(  # noqa: SLF001 - see the docstring
+        LLGExpr(dsk, _determ_token=uuid.uuid4().hex),  # type: ignore[no-untyped-call]
+        keys,
+        span_metadata=SpanMetadata(collections=[{"type": "Future"}]),
+        internal_priority={k: n for n, k in enumerate(keys)},
+        resources=resources,
+        fifo_timeout="100ms",
+    )
+    return futures
+
+
+def scatter_large(
+    client: Any,
+    payload: tuple[Any, ...],
+    deps: dict[Any, Any],
+    ref: Callable[[Any], Any],
+    threshold: int,
+    scattered: dict[int, tuple[Any, Any]],
+) -> bytes:
+    """Scatter the large top-level arguments of a call to the cluster; the call pickled again.
+
+    An argument of at least ``threshold`` bytes (by ``dask.sizeof``) holding no future goes to
+    the cluster with ``client.scatter`` and becomes a dependency of the call (``ref`` records
+    it in ``deps``). An immutable one (``bytes``, ``frozenset``) is remembered in
+    ``scattered`` (``id -> (value, its future)``) and not sent again.
+    """
+    from dask.sizeof import sizeof
+
+    fn, args, kwargs, ctx, _ = payload
+
+    def lighten(value: Any) -> Any:
+        t = type(value)
+        if t in (int, float, bool, str, type(None), Ref, SharedBlob):
+            return value
+        try:
+            if sizeof(value) < threshold:
+                return value
+        except Exception:  # unknown sizes are treated as small
+            return value
+        found: list[Any] = []
+        map_futures(value, Ref, found.append)
+        if found:  # futures inside must stay task dependencies, not scattered data
+            return value
+        hit = scattered.get(id(value))
+        if hit is not None and hit[0] is value:
+            return ref(hit[1])
+        [remote] = client.scatter([value], hash=False)
+        if t in (bytes, frozenset):  # cannot change: the cluster copy stays valid
+            scattered[id(value)] = (value, remote)
+        return ref(remote)
+
+    args = tuple(lighten(a) for a in args)
+    kwargs = {k: lighten(v) for k, v in kwargs.items()}
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sending large graph")
+        return dumps((fn, args, kwargs, ctx, tuple(deps)))
+
+
 async def gather_guarded(client: Any, futures: Any) -> Any:
-    """``await client._gather(futures)``, with any ``BaseException`` raised as an ``Exception``.
+    """``await client.gather(futures)``, with any ``BaseException`` raised as an ``Exception``.
 
     ``distributed``'s ``sync`` only hands ``Exception``s back to the waiting thread: a
     ``CancelledError`` (a future the cluster cancelled) or another ``BaseException`` escaping
@@ -185,10 +245,10 @@ async def gather_guarded(client: Any, futures: Any) -> Any:
     :class:`InLoopBaseException`, whose ``exc`` is the original.
     """
     try:
-        return await client._gather(futures)
+        return await client.gather(futures, asynchronous=True)
     except Exception:
         raise
-    except BaseException as exc:  # noqa: BLE001 - handed back to the waiting thread
+    except BaseException as exc:  # handed back to the waiting thread
         if isinstance(exc, asyncio.CancelledError):
             # the frames of the cancelled gather would keep its pending subtasks alive (and
             # their "exception never retrieved" warnings) as long as this error lives
@@ -208,7 +268,7 @@ def started_keys(client: Any) -> set[str]:
     """The keys of the calls whose start the scheduler has logged (its most recent events)."""
     try:
         events = client.get_events(STARTED_TOPIC)
-    except Exception:  # noqa: BLE001 - no evidence: every lost call counts as started
+    except Exception:  # no evidence: every lost call counts as started
         return set()
     keys = set()
     for _, msg in events:
@@ -317,123 +377,3 @@ def looks_like_pickling_error(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return "pickle" in text or "serializ" in text
-
-
-# -- sending lost calls again ------------------------------------------------------------------
-def revive(
-    futures: list[Any], client: Any, resend: Callable[[Any, Any, Any, dict[Any, Any], Any], None]
-) -> bool:
-    """Send again the calls of ``futures`` (``DaskFuture``) that failed only by a lost worker.
-
-    A call is sent again when it failed with ``KilledWorker`` and either it had not started on
-    the lost worker (it was queued there), or an input of it was lost with it (the call that
-    computes the input is sent again first). A shared input's call — unpickling it has no
-    effects — is sent again even if it had started. Each call is sent again at most
-    :data:`MAX_REVIVALS` times, and at most once for a loss of its own.
-
-    Args:
-        futures: the executor's futures to look at.
-        client: the executor's ``Client``.
-        resend: ``resend(future, function, pickled call, dependencies, resources)`` queues the
-            call again under a new key.
-
-    Returns:
-        Whether any call was sent again.
-    """
-    started: dict[Any, set[str]] = {}  # lost worker -> calls that may have started there
-    done: dict[Any, bool] = {}
-    sent: list[Any] = []
-    for fut in futures:
-        _revive_one(fut, client, resend, started, done, sent)
-    return bool(sent)
-
-
-def _maybe_started(client: Any, worker: Any, started: dict[Any, set[str]]) -> set[str]:
-    """The keys of the calls that may have been running on ``worker`` when it was lost.
-
-    ``worker`` is the ``KilledWorker``'s ``last_worker``. Those that logged their start (or
-    that the scheduler saw running); and while that leaves some of its threads unaccounted
-    for, the earliest submitted of the other calls it had been given (it runs them in that
-    order), as one of them may have died before its start was logged.
-    """
-    address = getattr(worker, "address", None)
-    hit = started.get(address)
-    if hit is not None:
-        return hit
-    given = _given_to(client, address)
-    known = started_keys(client) | set(getattr(worker, "executing", None) or ())
-    free = int(getattr(worker, "nthreads", 1) or 1) - len(given & known)
-    unknown = sorted(given - known, key=_submission_order)
-    hit = started[address] = known | set(unknown[: max(free, 0)])
-    return hit
-
-
-def _given_to(client: Any, address: Any) -> set[str]:
-    """The keys the scheduler had given the worker at ``address`` when it removed it."""
-    try:
-        events = client.get_events(address) if isinstance(address, str) else ()
-    except Exception:  # noqa: BLE001 - unknown: only logged starts count
-        return set()
-    for _, msg in reversed(events):
-        if isinstance(msg, dict) and msg.get("action") == "remove-worker":
-            return {k for k in msg.get("processing-tasks") or () if isinstance(k, str)}
-    return set()
-
-
-def _submission_order(key: str) -> int:
-    """The counter at the end of an executor's key (see ``DaskExecutor.submit``)."""
-    try:
-        return int(key[-16:], 16)
-    except ValueError:
-        return 1 << 64
-
-
-def _revive_one(
-    fut: Any,
-    client: Any,
-    resend: Callable[..., None],
-    started: dict[Any, set[str]],
-    done: dict[Any, bool],
-    sent: list[Any],
-) -> bool:
-    """Whether ``fut`` is, or has been sent again to be, computed (see :func:`revive`)."""
-    if fut in done:
-        return done[fut]
-    done[fut] = False  # (a cycle is impossible, but never loop)
-    remote = fut.future
-    if remote is None or remote.status != "error":
-        done[fut] = True
-        return True
-    from distributed import KilledWorker
-
-    exc = remote.exception()
-    spec = fut.spec
-    if not isinstance(exc, KilledWorker) or spec is None or fut.revived >= MAX_REVIVALS:
-        return False
-    func, data, refs, resources = spec
-    pure = func is load_shared
-    if exc.task == fut.key and not pure:
-        # it was given to the lost worker: sent again only if it had not started there
-        if fut.revived or fut.key in _maybe_started(client, exc.last_worker, started):
-            return False
-    deps: dict[Any, Any] = {}
-    for ref in refs:
-        if isinstance(ref, str):  # a distributed future (scattered data)
-            state = client.futures.get(ref)
-            if state is None or state.status != "finished":
-                return False
-            deps[ref] = ref
-            continue
-        dep = ref()
-        if dep is None or not _revive_one(dep, client, resend, started, done, sent):
-            return False
-        deps[dep.key] = dep
-    if pure:
-        shared = data()
-        if shared is None:
-            return False
-        data = dumps(shared)
-    resend(fut, func, data, deps, resources)
-    sent.append(fut)
-    done[fut] = True
-    return True

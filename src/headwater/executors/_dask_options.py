@@ -150,7 +150,7 @@ class WorkerEventLog:
         """Stop listening (best effort: the client may already be closing)."""
         try:
             self.client.unsubscribe_topic(self.topic)
-        except Exception:  # noqa: BLE001 - tearing down
+        except Exception:  # tearing down
             pass
 
 
@@ -205,7 +205,8 @@ class DaskOptions:
         from distributed import performance_report
 
         # the report finds the client as the current one
-        with self.client.as_current(), performance_report(filename=self.performance_report_path):
+        report = performance_report(filename=self.performance_report_path)  # type: ignore[no-untyped-call]
+        with self.client.as_current(), report:
             yield
 
     @property

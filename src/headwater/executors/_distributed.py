@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from headwater.executors._batches import CallBatches, Queued
 from headwater.executors._cluster_calls import (
     InLoopBaseException,
     connect,
@@ -24,23 +24,38 @@ from headwater.executors._cluster_calls import (
     looks_like_pickling_error,
     lost_error,
     original_error,
-    revive,
     run_cluster_call,
+    scatter_large,
+    send_graph,
 )
 from headwater.executors._cluster_kwargs import check_cluster_kwargs
+from headwater.executors._dask_future import DaskFuture
 from headwater.executors._dask_options import DaskOptions, WorkerEventLog, cluster_options
-from headwater.executors._dask_support import (
-    CarriedBaseException,
-    Ref,
-    SharedBlob,
-    dumps,
-    explain_pickling_error,
-    load_shared,
-    map_futures,
-)
+from headwater.executors._dask_support import CarriedBaseException
+from headwater.executors._nested import map_futures
+from headwater.executors._payloads import Ref, SharedBlob, dumps, load_shared
+from headwater.executors._pickling_errors import explain_pickling_error
+from headwater.executors._revive import revive
 from headwater.executors.base import Executor, Shared
+from headwater.utilities.imports import require
 
 __all__ = ["DaskExecutor", "DaskFuture"]
+
+#: the attributes of a started executor, left out of its pickle (and reset by unpickling)
+_RUN_STATE = (
+    "client",
+    "cluster",
+    "_futures",
+    "_watch_dask_events_task",
+    "_scattered",
+    "_names",
+    "_shared",
+    "_batches",
+    "_run",
+    "_future_types",
+    "_key_prefix",
+    "_counter",
+)
 
 
 class DaskExecutor(DaskOptions, Executor):
@@ -67,7 +82,8 @@ class DaskExecutor(DaskOptions, Executor):
     mapped children under their task; task tags ``dask-resource:NAME=N`` become
     ``resources={NAME: N}``.
 
-    ``submit`` returns a :class:`DaskFuture`. Calls are pickled when submitted and reach the
+    ``submit`` returns a :class:`DaskFuture` (which has ``add_done_callback``: its executor
+    ``reports_completion``). Calls are pickled when submitted (``pickles_calls``) and reach the
     scheduler in batches: those submitted within ``batch_delay`` seconds (10 ms), at most
     ``batch_size`` (1,000) at a time, go as one graph, in submission order.
 
@@ -80,6 +96,10 @@ class DaskExecutor(DaskOptions, Executor):
     least ``scatter_threshold`` bytes is scattered to the cluster rather than embedded in the
     task graph; an immutable one (``bytes``, ``frozenset``) submitted again is not sent again.
     """
+
+    # calls are pickled to the workers; futures call back in this process when done
+    pickles_calls = True
+    reports_completion = True
 
     scatter_threshold: int = 2**20
     batch_size: int = 1000
@@ -98,6 +118,8 @@ class DaskExecutor(DaskOptions, Executor):
     ) -> None:
         from headwater.configuration import config
 
+        require("dask", "dask", feature="DaskExecutor")
+        require("distributed", "dask", feature="DaskExecutor")
         dask_conf = config.get("engine", {}).get("executor", {}).get("dask", {})
         address, cluster_class, cluster_kwargs = cluster_options(
             address, cluster_class, cluster_kwargs, debug, dask_conf
@@ -120,21 +142,21 @@ class DaskExecutor(DaskOptions, Executor):
         where = self.address or "temporary cluster"
         return f"<Executor: DaskExecutor({where})>"
 
-    is_process_based = True
-
     def _reset(self) -> None:
         self.client: Any = None
         self.cluster: Any = None
-        self._futures: weakref.WeakSet | None = None  # the run's distributed futures, once started
+        # the run's distributed futures, once started
+        self._futures: weakref.WeakSet[Any] | None = None
         self._watch_dask_events_task: WorkerEventLog | None = None
         self._scattered: dict[int, tuple[Any, Any]] = {}
         self._names: dict[Any, str] = {}
         # Shared -> (its first-use SharedBlob, or its task's future); forgotten with the Shared
         self._shared: weakref.WeakKeyDictionary[Shared, Any] = weakref.WeakKeyDictionary()
-        # calls submitted but not yet sent: (future, dask Task, dependencies, resources)
-        self._batch: list[tuple[DaskFuture, Any, dict, Any]] = []
-        self._lock = threading.RLock()
-        self._flush_error: BaseException | None = None
+        old = getattr(self, "_batches", None)
+        if old is not None:
+            old.close()  # its timer must not send anything any more
+        # calls submitted but not yet sent
+        self._batches = CallBatches(self._send, self.batch_size, self.batch_delay)
         self._run = object()  # tells this start()'s futures from others'
         # keys end in a 32-digit hex id: random for each start(), then counting
         self._key_prefix = uuid.uuid4().hex[:16]
@@ -143,22 +165,7 @@ class DaskExecutor(DaskOptions, Executor):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for k in (
-            "client",
-            "cluster",
-            "_futures",
-            "_watch_dask_events_task",
-            "_scattered",
-            "_names",
-            "_shared",
-            "_batch",
-            "_lock",
-            "_flush_error",
-            "_run",
-            "_future_types",
-            "_key_prefix",
-            "_counter",
-        ):
+        for k in _RUN_STATE:
             state.pop(k, None)
         return state
 
@@ -205,14 +212,13 @@ class DaskExecutor(DaskOptions, Executor):
             self._shutdown()
 
     def _cancel_outstanding(self) -> None:
-        with self._lock:
-            self._batch = []
+        self._batches.close()
         client, futures = self.client, [f for f in self._futures or () if not f.done()]
         if client is None or not futures:
             return
         try:
             client.cancel(futures, force=True)
-        except Exception:  # noqa: BLE001 - best effort while tearing down
+        except Exception:  # best effort while tearing down
             pass
 
     def _shutdown(self) -> None:
@@ -230,7 +236,7 @@ class DaskExecutor(DaskOptions, Executor):
 
     # -- submit / wait ------------------------------------------------------------------------
     # ``fn`` is positional-only so that callables may take a keyword argument named ``fn``.
-    def submit(  # type: ignore[override]
+    def submit(
         self,
         fn: Callable[..., Any],
         /,
@@ -268,7 +274,9 @@ class DaskExecutor(DaskOptions, Executor):
             payload = (fn, send_args, send_kwargs, extra_context or None, tuple(deps))
             data = dumps(payload)
             if len(data) >= self.scatter_threshold:
-                data = self._scatter_large(payload, deps, _ref)
+                data = scatter_large(
+                    self.client, payload, deps, _ref, self.scatter_threshold, self._scattered
+                )
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
@@ -311,112 +319,29 @@ class DaskExecutor(DaskOptions, Executor):
         self._queue(fut, load_shared, data, {}, None)
         return fut
 
-    def _scatter_large(self, payload: tuple, deps: dict[Any, Any], ref: Callable) -> bytes:
-        """Scatter the large top-level arguments of a call; return the call pickled again."""
-        from dask.sizeof import sizeof
-
-        fn, args, kwargs, ctx, _ = payload
-
-        def lighten(value: Any) -> Any:
-            t = type(value)
-            if t in (int, float, bool, str, type(None), Ref, SharedBlob):
-                return value
-            try:
-                if sizeof(value) < self.scatter_threshold:
-                    return value
-            except Exception:  # noqa: BLE001 - unknown sizes are treated as small
-                return value
-            found: list[Any] = []
-            map_futures(value, Ref, found.append)
-            if found:  # futures inside must stay task dependencies, not scattered data
-                return value
-            hit = self._scattered.get(id(value))
-            if hit is not None and hit[0] is value:
-                return ref(hit[1])
-            [remote] = self.client.scatter([value], hash=False)
-            if t in (bytes, frozenset):  # cannot change: the cluster copy stays valid
-                self._scattered[id(value)] = (value, remote)
-            return ref(remote)
-
-        args = tuple(lighten(a) for a in args)
-        kwargs = {k: lighten(v) for k, v in kwargs.items()}
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Sending large graph")
-            return dumps((fn, args, kwargs, ctx, tuple(deps)))
-
     # -- batches ------------------------------------------------------------------------------
     def _queue(
-        self, fut: DaskFuture, func: Callable, data: bytes, deps: dict, resources: Any
+        self,
+        fut: DaskFuture,
+        func: Callable[..., Any],
+        data: bytes,
+        deps: dict[Any, Any],
+        resources: Any,
     ) -> None:
         from dask._task_spec import Task, TaskRef
 
         task = Task(fut.key, func, data, *[TaskRef(k) for k in deps])
-        with self._lock:
-            batch = self._batch
-            batch.append((fut, task, deps, resources))
-            if len(batch) >= self.batch_size:
-                self._flush_locked()
-            elif len(batch) == 1:
-                # the calls queued in the next ``batch_delay`` seconds go with this one
-                timer = threading.Timer(self.batch_delay, self._flush_later, (self._run,))
-                timer.daemon = True
-                timer.start()
+        self._batches.add((fut, task, deps, resources))
 
-    def _flush_later(self, run: object) -> None:
-        with self._lock:
-            if run is self._run and self.client is not None:
-                try:
-                    self._flush_locked()
-                except BaseException as exc:  # noqa: BLE001 - raised by the next wait
-                    self._flush_error = exc
-
-    def _flush(self) -> None:
-        """Send the queued calls now."""
-        with self._lock:
-            self._flush_locked()
-        if self._flush_error is not None:
-            exc, self._flush_error = self._flush_error, None
-            raise exc
-
-    def _flush_locked(self) -> None:
-        """Send the queued calls, one message per run of calls with the same resources."""
-        batch, self._batch = self._batch, []
-        i = 0
-        while i < len(batch):
-            resources = batch[i][3]
-            j = i + 1
-            while j < len(batch) and batch[j][3] == resources:
-                j += 1
-            self._send(batch[i:j], resources)
-            i = j
-
-    def _send(self, items: list, resources: dict[str, float] | None) -> None:
-        client = self.client
-        dsk = {fut.key: task for fut, task, _, _ in items}
-        keys = list(dsk)
-        try:
-            from dask._expr import LLGExpr
-            from distributed.spans import SpanMetadata
-        except ImportError:  # pragma: no cover - other dask versions
-            LLGExpr = None  # noqa: N806
-        if LLGExpr is not None and hasattr(client, "_graph_to_futures"):
-            # like client.map: one message, run in submission order (so mapped chains run
-            # depth-first)
-            futures = client._graph_to_futures(
-                LLGExpr(dsk, _determ_token=uuid.uuid4().hex),
-                keys,
-                span_metadata=SpanMetadata(collections=[{"type": "Future"}]),
-                internal_priority={k: n for n, k in enumerate(keys)},
-                resources=resources,
-                fifo_timeout="100ms",
-            )
-        else:  # pragma: no cover - other distributed versions
-            futures = dict(zip(keys, client.get(dsk, keys, sync=False, resources=resources)))
+    def _send(self, items: list[Queued], resources: dict[str, float] | None) -> None:
+        """Send ``items`` (calls with the same ``resources``) to the scheduler in one message."""
+        futures = send_graph(self.client, {fut.key: task for fut, task, _, _ in items}, resources)
+        sent = self._futures
         for fut, _, _, _ in items:
             fut.future = futures[fut.key]
-            self._futures.add(fut.future)
+            if sent is not None:
+                sent.add(fut.future)
+            fut.hook()  # its done callbacks, if it has any
 
     def wait(self, futures: Any) -> Any:
         """Gather the values of ``futures`` (any nesting of lists, tuples, sets and dicts).
@@ -438,32 +363,27 @@ class DaskExecutor(DaskOptions, Executor):
             return fut.future
 
         while True:
-            self._flush()
+            self._batches.flush()
             try:
                 return self.client.sync(
                     gather_guarded, self.client, map_futures(futures, DaskFuture, _future)
                 )
             except KilledWorker as exc:
                 # calls that were only queued on the lost worker (or that lost a shared
-                # input with it) are sent again; a call that had started there is lost
-                if not self._revive(futures):
+                # input with it) are sent again (see revive); a call that had started there
+                # is lost
+                flat: list[DaskFuture] = []
+                map_futures(futures, DaskFuture, flat.append)
+                if not revive(flat, self.client, self._resend):
                     raise lost_error(exc, self._names) from exc
             except (CarriedBaseException, InLoopBaseException) as exc:
                 error = original_error(exc, self._names)  # SystemExit, GeneratorExit...
                 break
         raise error
 
-    def _revive(self, futures: Any) -> bool:
-        """Send again the calls among ``futures`` that failed only because a worker was lost.
-
-        Returns:
-            Whether any call was sent again (see :func:`revive`).
-        """
-        flat: list[DaskFuture] = []
-        map_futures(futures, DaskFuture, flat.append)
-        return revive(flat, self.client, self._resend)
-
-    def _resend(self, fut: DaskFuture, func: Any, data: bytes, deps: dict, resources: Any) -> None:
+    def _resend(
+        self, fut: DaskFuture, func: Any, data: bytes, deps: dict[Any, Any], resources: Any
+    ) -> None:
         """Queue ``fut``'s call again, under a new key (its old key is an error on the cluster)."""
         old, ident = fut.key, f"{self._key_prefix}{next(self._counter):016x}"
         fut.key = f"{old[: -len(ident)]}{ident}"
@@ -474,26 +394,4 @@ class DaskExecutor(DaskOptions, Executor):
         self._queue(fut, func, data, deps, resources)
 
 
-class DaskFuture:
-    """Handle on a call submitted to a :class:`DaskExecutor`; resolve it with ``wait``.
-
-    ``key`` is the call's key on the cluster (as the dashboard shows it); ``future`` the
-    ``distributed.Future`` once the call has been sent to the scheduler.
-    """
-
-    __slots__ = ("key", "future", "run", "spec", "revived", "__weakref__")
-
-    def __init__(self, key: str, run: object) -> None:
-        self.key = key
-        self.future: Any = None
-        self.run = run
-        # (function, pickled call, dependencies, resources): to send it again (see _revive)
-        self.spec: tuple[Any, Any, tuple, Any] | None = None
-        self.revived = 0  # how often it was sent again
-
-    def __repr__(self) -> str:
-        return f"<DaskFuture {self.key}>"
-
-
 DaskExecutor.__module__ = "headwater.executors.dask"
-DaskFuture.__module__ = "headwater.executors.dask"

@@ -8,7 +8,8 @@ fails (with :class:`WorkerDied`); the process is replaced and the other calls go
 
 Worker processes also end when the process that started the pool dies (killed with ``SIGKILL``,
 say), instead of running their calls to the end as orphans: a watchdog thread in each worker
-waits on the parent's sentinel and checks ``os.getppid()``.
+waits on the parent's sentinel and checks ``os.getppid()`` (see
+:mod:`headwater.executors._pool_worker`).
 
 >>> from headwater.executors._process_pool import ProcessPool
 >>> import multiprocessing
@@ -31,12 +32,11 @@ from concurrent.futures import Future
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from headwater.executors._dask_support import dumps
+from headwater.exceptions import WorkerLostError
+from headwater.executors._payloads import Failure, dumps
+from headwater.executors._pool_worker import serve
 
 __all__ = ["LossReportingPool", "ProcessPool", "WorkerDied"]
-
-#: how often (seconds) a worker's watchdog checks that its parent process still runs
-WATCHDOG_INTERVAL = 0.25
 
 
 class WorkerDied(Exception):
@@ -52,78 +52,6 @@ class WorkerDied(Exception):
 
     def __reduce__(self) -> tuple[Any, tuple[str, int | None]]:
         return (WorkerDied, (self.args[0], self.exitcode))
-
-
-# -- in the worker process ----------------------------------------------------------------------
-def _watch_parent(parent_pid: int) -> None:
-    """End this process as soon as the process that started it is gone.
-
-    ``parent_pid`` is this process's parent when it started (the pool's process, or the
-    forkserver that forked it); a new parent means the old one died.
-    """
-    import multiprocessing
-
-    parent = multiprocessing.parent_process()
-    sentinel = getattr(parent, "sentinel", None)
-    while True:
-        if sentinel is not None:
-            try:
-                if wait([sentinel], WATCHDOG_INTERVAL):
-                    break
-            except OSError:
-                sentinel = None
-        else:
-            threading.Event().wait(WATCHDOG_INTERVAL)
-        if os.getppid() != parent_pid:
-            break
-    os._exit(1)
-
-
-def _serve(conn: Connection, parent_pid: int) -> None:
-    """A worker process's main loop: run each call that arrives, send back its outcome."""
-    import pickle
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    if os.getppid() != parent_pid and _pid_gone(parent_pid):
-        os._exit(1)
-    threading.Thread(
-        target=_watch_parent, args=(os.getppid(),), name="headwater-watchdog", daemon=True
-    ).start()
-    while True:
-        try:
-            message = conn.recv_bytes()
-        except (EOFError, OSError):
-            return
-        if not message:
-            return
-        try:
-            fn, args, kwargs = pickle.loads(message)
-            del message
-            outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - every outcome goes back to the caller
-            outcome = (False, exc)
-        try:
-            data = dumps(outcome)
-        except BaseException as exc:  # noqa: BLE001 - described instead
-            data = dumps(
-                (False, RuntimeError(f"the outcome of the call cannot be pickled: {exc!r}"))
-            )
-        del outcome
-        try:
-            conn.send_bytes(data)
-        except (EOFError, OSError):
-            return
-
-
-def _pid_gone(pid: int) -> bool:
-    """Whether no process ``pid`` runs any more (the pool's process, seen from a worker)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # it exists (owned by someone else, or no permission to signal)
-        return False
-    return False
 
 
 # -- in the parent process ----------------------------------------------------------------------
@@ -149,7 +77,8 @@ class ProcessPool:
     """
 
     def __init__(self, num_workers: int, mp_context: Any, name: str = "headwater-process") -> None:
-        self._max_workers = max(1, int(num_workers))
+        self.num_workers = max(1, int(num_workers))
+        self._max_workers = self.num_workers  # what dask's schedulers read
         self._ctx = mp_context
         self._name = name
         self._lock = threading.Lock()
@@ -215,7 +144,7 @@ class ProcessPool:
     def _manage(self) -> None:
         try:
             self._manage_until_closed()
-        except BaseException as exc:  # noqa: BLE001 - an OS failure must not leave calls waiting
+        except BaseException as exc:  # an OS failure must not leave calls waiting
             self._fail_everything(exc)
 
     def _fail_everything(self, exc: BaseException) -> None:
@@ -260,7 +189,7 @@ class ProcessPool:
         """Hand queued calls to idle processes, starting processes as needed (lock held)."""
         while self._queue and not self._closed:
             if not self._idle:
-                if len(self._workers) >= self._max_workers:
+                if len(self._workers) >= self.num_workers:
                     return
                 self._idle.append(self._start_worker())
             worker = self._idle.pop()
@@ -277,7 +206,7 @@ class ProcessPool:
     def _start_worker(self) -> _Worker:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
-            target=_serve,
+            target=serve,
             args=(child_conn, os.getpid()),
             name=f"{self._name}-{len(self._workers)}",
         )
@@ -294,7 +223,7 @@ class ProcessPool:
             ok, value = pickle.loads(worker.conn.recv_bytes())
         except (EOFError, OSError):
             return  # the process died while sending: _died reports it
-        except BaseException as exc:  # noqa: BLE001 - an outcome that cannot be unpickled
+        except BaseException as exc:  # an outcome that cannot be unpickled
             ok, value = False, exc
         with self._lock:
             fut, worker.future = worker.future, None
@@ -339,7 +268,7 @@ class LossReportingPool:
 
     def __init__(self, pool: ProcessPool) -> None:
         self._pool = pool
-        self._max_workers = pool._max_workers
+        self._max_workers = pool.num_workers  # what dask's schedulers read
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
         """Submit ``fn(batch)`` (dask's ``batch_execute_tasks``) to the pool."""
@@ -364,8 +293,6 @@ class LossReportingPool:
 
 def _lost(node: tuple[Any, ...], exc: WorkerDied) -> tuple[Any, Any, bool]:
     """dask's ``(key, result, failed)`` for a graph node whose process died."""
-    from headwater.executors._dask_support import Failure, WorkerLostError
-
     key, node_dumps = node[0], node[2]
     code = exc.exitcode
     how = f"exit code {code}"

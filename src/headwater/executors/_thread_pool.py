@@ -32,11 +32,11 @@ class DaemonThreadPool:
     """
 
     def __init__(self, num_workers: int, name: str = "headwater-dask") -> None:
-        self._max_workers = max(1, int(num_workers))
+        self.num_workers = max(1, int(num_workers))
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
-            for i in range(self._max_workers)
+            for i in range(self.num_workers)
         ]
         for t in self._threads:
             t.start()
@@ -52,7 +52,7 @@ class DaemonThreadPool:
             if fut.set_running_or_notify_cancel():
                 try:
                     fut.set_result(ctx.run(fn, *args, **kwargs))
-                except BaseException as exc:  # noqa: BLE001 - handed to the waiting scheduler
+                except BaseException as exc:  # handed to the waiting scheduler
                     # whatever the call raised (SystemExit included) is its result; the thread
                     # goes on serving the queue
                     fut.set_exception(exc)

@@ -12,8 +12,24 @@ An executor has three methods:
 - :meth:`Executor.wait` — take futures in any nested shape and return the same shape holding
   their values.
 
-Every executor must be picklable before and after ``start()``. ``headwater.testing``'s
-``ExecutorContract`` checks all of this for any implementation.
+Every executor must be picklable before and after ``start()``.
+
+An executor also declares what it can do, as three class attributes (all false by default; the
+flow runner reads them instead of testing for executor classes):
+
+- :attr:`Executor.runs_inline` — ``submit`` runs the call before it returns, in the calling
+  thread (``LocalExecutor`` and its subclasses): the flow runner then submits each task run as
+  it is, with no wrapping;
+- :attr:`Executor.pickles_calls` — calls and their arguments are pickled to another process
+  (process pools, clusters): the flow runner then checks what a task run sends and explains
+  what cannot be pickled;
+- :attr:`Executor.reports_completion` — the futures ``submit`` returns accept
+  ``add_done_callback(fn)``, and ``fn(future)`` is called in this process once the call has
+  finished (the distributed executor): the flow runner then reports each task run to the run's
+  observers (the progress bar...) as its future completes, rather than where it ran.
+
+``headwater.testing``'s ``ExecutorContract`` checks all of this, capabilities included, for any
+implementation.
 
 A submitted argument may be wrapped in :class:`Shared`: a value the submitter will not change
 for the rest of the run and passes to many calls (the flow runner wraps each run's context and
@@ -32,7 +48,21 @@ __all__ = ["Executor", "Shared"]
 
 
 class Executor:
-    """Base class for executors."""
+    """Base class for executors.
+
+    Attributes:
+        runs_inline: ``submit`` runs the call to completion before it returns, in the calling
+            thread, and returns its value (or a future already done).
+        pickles_calls: submitted functions, their arguments and their values are pickled to
+            travel to and from another process; what cannot be pickled fails its call.
+        reports_completion: the futures ``submit`` returns have ``add_done_callback(fn)``;
+            ``fn`` is called once with the future, in this process, when the call has finished
+            (also when it failed), and the future's ``result()`` then returns at once.
+    """
+
+    runs_inline: bool = False
+    pickles_calls: bool = False
+    reports_completion: bool = False
 
     def __init__(self) -> None:
         self.executor_id = f"{type(self).__name__}-{id(self):x}"
@@ -63,10 +93,6 @@ class Executor:
         """Resolve ``futures`` (any nesting of lists, tuples, sets and dicts) to values."""
         raise NotImplementedError
 
-    # Optional hooks: executors that can say so return a truthy ``is_process_based``; the flow
-    # runner then checks that tasks and inputs pickle and explains failures up front.
-    is_process_based: bool = False
-
 
 class Shared:
     """A submitted argument that stays the same for the rest of the run.
@@ -88,7 +114,7 @@ class Shared:
         self.value = value
         self.name = name
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Shared], tuple[Any, str]]:
         return (Shared, (self.value, self.name))
 
     def __repr__(self) -> str:

@@ -16,14 +16,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from headwater.context import context as _context
+from headwater.executors._in_context import call_in_context
 from headwater.executors.base import Executor
 
 __all__ = ["LocalExecutor"]
 
 
 class LocalExecutor(Executor):
-    """Runs every submitted call immediately in the calling thread."""
+    """Runs every submitted call immediately in the calling thread.
+
+    It ``runs_inline``: the flow runner hands it each task run as it is, and a subclass (one
+    that counts or logs calls, say) gets the same treatment.
+    """
+
+    runs_inline = True
 
     def submit(
         self,
@@ -34,12 +40,7 @@ class LocalExecutor(Executor):
         **kwargs: Any,
     ) -> Any:
         if extra_context:
-            var = _context._var
-            token = var.set({**_context._get(), **extra_context})
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                var.reset(token)
+            return call_in_context(fn, args, kwargs, extra_context)
         return fn(*args, **kwargs)
 
     def wait(self, futures: Any) -> Any:

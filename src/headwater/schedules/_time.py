@@ -73,7 +73,9 @@ def to_timezone(tz: Any, what: str = "time zone") -> TZ:
         return pendulum.timezone(tz.key)
     if isinstance(tz, _dt.timezone):
         offset = tz.utcoffset(None)
-        return pendulum.UTC if not offset else pendulum.fixed_timezone(int(offset.total_seconds()))
+        if not offset:
+            return pendulum.UTC
+        return pendulum.FixedTimezone(int(offset.total_seconds()))
     zone = getattr(tz, "zone", None)  # pytz
     if isinstance(zone, str):
         return to_timezone(zone, what)

@@ -461,7 +461,7 @@ class RRuleClock(Clock):
                 f"RRuleClock: rrule must be a dateutil.rrule.rrule, got "
                 f"{type(rrule).__name__} {rrule!r}; e.g. rrule(DAILY, byhour=9)."
             )
-        dtstart = rrule._dtstart  # dateutil keeps the rule's start here
+        dtstart = rrule._dtstart  # noqa: SLF001 - dateutil has no public accessor for it
         given_start = start_date
         if start_date is None:
             start_date = dtstart if dtstart.tzinfo else dtstart.replace(tzinfo=_dt.UTC)
@@ -471,7 +471,7 @@ class RRuleClock(Clock):
         if given_start is None:
             self.start_date = None  # as in Prefect 1; the rule's own dtstart still applies
         tz = zone_of(rule_start)
-        until = rrule._until
+        until = rrule._until  # noqa: SLF001 - dateutil has no public accessor for it
         if until is not None and until.tzinfo is not None:
             until = wall_clock(until, tz)
         self.rrule = rrule

@@ -378,7 +378,7 @@ def _limit_message(limit: _Limit) -> str:
     )
 
 
-def IntervalSchedule(  # noqa: N802 - a Prefect Core 1.x name
+def IntervalSchedule(
     start_date: _dt.datetime | None = None,
     interval: _dt.timedelta | None = None,
     end_date: _dt.datetime | None = None,
@@ -394,7 +394,7 @@ def IntervalSchedule(  # noqa: N802 - a Prefect Core 1.x name
     return Schedule(clocks=[IntervalClock(interval, start_date=start_date, end_date=end_date)])
 
 
-def CronSchedule(  # noqa: N802 - a Prefect Core 1.x name
+def CronSchedule(
     cron: str,
     start_date: _dt.datetime | None = None,
     end_date: _dt.datetime | None = None,
@@ -410,7 +410,7 @@ def CronSchedule(  # noqa: N802 - a Prefect Core 1.x name
     )
 
 
-def RRuleSchedule(  # noqa: N802 - a Prefect Core 1.x name
+def RRuleSchedule(
     rrule: Any,
     start_date: _dt.datetime | None = None,
     end_date: _dt.datetime | None = None,

@@ -243,7 +243,10 @@ class List(Field):
         if self.inner is None:
             return items
         return [
-            self.inner._serialize(v, name, obj, schema) if v is not None else None for v in items
+            self.inner._serialize(v, name, obj, schema)  # noqa: SLF001 - the same Field protocol
+            if v is not None
+            else None
+            for v in items
         ]
 
     def _deserialize(self, value: Any, name: str, data: Mapping[str, Any], schema: Schema) -> Any:

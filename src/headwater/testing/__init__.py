@@ -1,16 +1,30 @@
 """Helpers for testing flows, and conformance suites for extension points.
 
 - ``ExecutorContract``: subclass it in a pytest module, set ``make_executor``, and every
-  behaviour an executor must have is checked (``headwater.testing.executor_contract``).
+  behaviour an executor must have is checked, including what it declares it can do
+  (``runs_inline``, ``pickles_calls``, ``reports_completion``; see
+  ``headwater.testing.executor_contract``).
 - ``ResultContract``: the same for ``Result`` implementations
   (``headwater.testing.result_contract``).
+- ``run_flow``, ``assert_task_states``, ``task_state``: run a flow once in a test and check its
+  task states, with failure messages naming each task that differs, its state, message and
+  exception.
+
+The pytest plugin (``headwater.testing.pytest_plugin``, loaded by pytest wherever headwater is
+installed) adds the fixtures ``headwater_isolated``, ``headwater_home`` and
+``headwater_fresh_caches``; see docs/testing.md.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["ExecutorContract", "ResultContract"]
+if TYPE_CHECKING:  # type checkers see the real signatures; at run time they load on first use
+    from headwater.testing._flow_checks import assert_task_states, run_flow, task_state
+
+__all__ = ["ExecutorContract", "ResultContract", "assert_task_states", "run_flow", "task_state"]
+
+_FLOW_CHECKS = frozenset({"assert_task_states", "run_flow", "task_state"})
 
 
 def __getattr__(name: str) -> Any:
@@ -22,4 +36,8 @@ def __getattr__(name: str) -> Any:
         from headwater.testing.result_contract import ResultContract
 
         return ResultContract
+    if name in _FLOW_CHECKS:
+        from headwater.testing import _flow_checks
+
+        return getattr(_flow_checks, name)
     raise AttributeError(f"module 'headwater.testing' has no attribute {name!r}")

@@ -11,8 +11,13 @@ every check below against your executor::
         def make_executor(self):
             return LocalExecutor()
 
-Set ``process_based = True`` on the subclass when calls run in other processes (the executor's
-``is_process_based`` must then be true, and unpicklable submissions must fail clearly).
+The checks read the capabilities the executor declares (``runs_inline``, ``pickles_calls``,
+``reports_completion``: see :class:`~headwater.executors.base.Executor`) and check that it
+behaves as declared: an inline executor has run the call when ``submit`` returns, in the
+calling thread; one that pickles calls hands them copies of their arguments, and explains what
+cannot be pickled; one that reports completion calls its futures' done callbacks in this
+process. Pin what your executor must declare with ``expected_capabilities``, e.g.
+``expected_capabilities = {"pickles_calls": True}`` (capabilities left out must be false).
 
 The helper functions the checks submit live at module level here, so that they pickle by
 reference and any worker process that can import headwater can run them.
@@ -23,6 +28,8 @@ from __future__ import annotations
 import os
 import pickle
 import threading
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +85,42 @@ def current_pid() -> int:
     return os.getpid()
 
 
+def append_and_return(items: list[Any], value: Any) -> list[Any]:
+    """Append ``value`` to ``items`` (the list the call received) and return that list."""
+    items.append(value)
+    return items
+
+
+def note_thread(calls: list[int], value: Any) -> Any:
+    """Append the running thread's id to ``calls`` and return ``value``."""
+    calls.append(threading.get_ident())
+    return value
+
+
+#: the capabilities an executor declares (see headwater.executors.base.Executor)
+CAPABILITIES = ("runs_inline", "pickles_calls", "reports_completion")
+
+
+def _wait_until(predicate: Any, timeout: float) -> bool:
+    """Poll ``predicate()`` until it is true or ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 class ExecutorContract:
     """Conformance checks for :class:`~headwater.executors.base.Executor` implementations."""
 
-    #: Whether calls run in other processes (so everything submitted must pickle).
-    process_based: bool = False
+    #: The capabilities the executor must declare, e.g. ``{"pickles_calls": True}``; those left
+    #: out must be false. ``None``: not pinned (the executor's declarations are still checked
+    #: against its behaviour).
+    expected_capabilities: Mapping[str, bool] | None = None
+
+    #: How long (seconds) a reporting executor may take to call a done callback.
+    callback_timeout: float = 30.0
 
     def make_executor(self) -> Executor:
         """Return a new, unstarted executor to check."""
@@ -92,7 +130,17 @@ class ExecutorContract:
     def test_is_an_executor(self) -> None:
         ex = self.make_executor()
         assert isinstance(ex, Executor)
-        assert bool(ex.is_process_based) is self.process_based
+
+    def test_declares_its_capabilities(self) -> None:
+        ex = self.make_executor()
+        declared = {name: getattr(ex, name) for name in CAPABILITIES}
+        for name, value in declared.items():
+            assert type(value) is bool, f"{name} must be a bool, got {value!r}"
+        if self.expected_capabilities is not None:
+            unknown = set(self.expected_capabilities) - set(CAPABILITIES)
+            assert not unknown, f"unknown capabilities {sorted(unknown)}"
+            expected = {name: bool(self.expected_capabilities.get(name)) for name in CAPABILITIES}
+            assert declared == expected
 
     def test_submit_and_wait(self) -> None:
         ex = self.make_executor()
@@ -295,20 +343,75 @@ class ExecutorContract:
         with ex.start():
             assert ex.wait(ex.submit(inc, 1)) == 2
 
+    # -- declared capabilities ----------------------------------------------------------------
     def test_calls_run_somewhere_sensible(self) -> None:
         ex = self.make_executor()
         with ex.start():
             pids = ex.wait([ex.submit(current_pid) for _ in range(4)])
-        if not self.process_based:
+        if not ex.pickles_calls:  # not pickled: the calls cannot have left this process
             assert set(pids) == {os.getpid()}
 
-    def test_unpicklable_submission_is_explained(self) -> None:
-        if not self.process_based:
-            pytest.skip("only process-based executors pickle submissions")
-        lock = threading.Lock()
+    def test_inline_calls_have_run_when_submit_returns(self) -> None:
         ex = self.make_executor()
+        if not ex.runs_inline:
+            pytest.skip("the executor does not declare runs_inline")
+        calls: list[int] = []
+        with ex.start():
+            first = ex.submit(note_thread, calls, 1)
+            assert calls == [threading.get_ident()], "the call had not run in this thread"
+            second = ex.submit(note_thread, calls, first, extra_context={"who": "second"})
+            assert calls == [threading.get_ident()] * 2
+            assert ex.wait([first, second]) == [1, 1]
+        assert calls == [threading.get_ident()] * 2  # nothing ran again
+
+    def test_pickled_calls_receive_copies(self) -> None:
+        ex = self.make_executor()
+        if not ex.pickles_calls:
+            pytest.skip("the executor does not declare pickles_calls")
+        mine = [1]
+        with ex.start():
+            theirs = ex.wait(ex.submit(append_and_return, mine, 2))
+        assert theirs == [1, 2]
+        assert mine == [1], "the call changed the caller's list: its arguments were not pickled"
+
+    def test_unpicklable_submission_is_explained(self) -> None:
+        ex = self.make_executor()
+        if not ex.pickles_calls:
+            pytest.skip("the executor does not declare pickles_calls")
+        lock = threading.Lock()
         with ex.start():
             with pytest.raises(Exception, match=r"(?s)pickle.*argument 1"):
                 ex.wait(ex.submit(echo, 1, lock))
             # the executor is still usable afterwards
             assert ex.wait(ex.submit(inc, 1)) == 2
+
+    def test_futures_report_completion(self) -> None:
+        ex = self.make_executor()
+        if not ex.reports_completion:
+            pytest.skip("the executor does not declare reports_completion")
+        seen: list[tuple[int, Any, Any, Any]] = []
+
+        def record(future: Any) -> None:
+            error = future.exception()
+            value = None if error is not None else future.result()
+            seen.append((os.getpid(), future, value, error))
+
+        with ex.start():
+            good = ex.submit(inc, 1)
+            good.add_done_callback(record)
+            bad = ex.submit(fail, "reported failure")
+            bad.add_done_callback(record)
+            assert ex.wait(good) == 2
+            with pytest.raises(ValueError):
+                ex.wait(bad)
+            assert _wait_until(lambda: len(seen) >= 2, self.callback_timeout), seen
+            late: list[Any] = []
+            good.add_done_callback(late.append)  # added once done: called all the same
+            assert _wait_until(lambda: late == [good], self.callback_timeout), late
+        by_future = {id(entry[1]): entry for entry in seen}
+        assert len(seen) == 2 and set(by_future) == {id(good), id(bad)}  # once each
+        assert by_future[id(good)][0] == os.getpid()  # in this process
+        assert by_future[id(good)][2:] == (2, None)
+        pid, _, _, error = by_future[id(bad)]
+        assert pid == os.getpid()
+        assert isinstance(error, ValueError) and "reported failure" in str(error)

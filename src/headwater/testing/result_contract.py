@@ -127,14 +127,22 @@ class ResultContract:
         return new
 
     # -- basics -------------------------------------------------------------------------------
-    def test_is_a_headwater_result(self, contract_result: Result) -> None:
+    def test_is_a_headwater_result(self, contract_result: Result, fmt: dict[str, Any]) -> None:
         from headwater.engine.state import Success
+        from headwater.serialization.state import StateSchema
 
-        assert type(contract_result)._is_headwater_result is True
-        state = Success(result=contract_result.copy())
-        assert state._result is not None
+        assert isinstance(contract_result, Result)
+        held = contract_result.copy()
+        state = Success(result=held)
+        assert state.result is held.value  # held as the state's Result, not as its value
+        # serializers know it for a Result: a cached input keeps its location
+        written = contract_result.write(self.sample_value, **fmt)
+        dumped = StateSchema().dump(Success(cached_inputs={"x": written}))
+        assert dumped["cached_inputs"]["x"]["location"] == written.location
 
-    def test_write_then_read_round_trips(self, contract_result: Result, fmt: dict) -> None:
+    def test_write_then_read_round_trips(
+        self, contract_result: Result, fmt: dict[str, Any]
+    ) -> None:
         written = contract_result.write(self.sample_value, **fmt)
         assert isinstance(written, type(contract_result))
         assert written is not contract_result
@@ -146,7 +154,7 @@ class ResultContract:
         assert back.location == written.location
 
     def test_write_leaves_the_configured_result_unchanged(
-        self, contract_result: Result, fmt: dict
+        self, contract_result: Result, fmt: dict[str, Any]
     ) -> None:
         before_location, before_value = contract_result.location, contract_result.value
         contract_result.write(self.sample_value, **fmt)
@@ -161,7 +169,7 @@ class ResultContract:
         assert contract_result.read(written.location).value == self.sample_value
         assert contract_result.exists(written.location, **fmt)
 
-    def test_state_loads_the_value_back(self, contract_result: Result, fmt: dict) -> None:
+    def test_state_loads_the_value_back(self, contract_result: Result, fmt: dict[str, Any]) -> None:
         from headwater.engine.state import Success
 
         written = contract_result.write(self.sample_value, **fmt)
@@ -173,7 +181,9 @@ class ResultContract:
         assert state.load_result(contract_result).result == self.sample_value
 
     # -- exists -------------------------------------------------------------------------------
-    def test_exists_before_and_after_write(self, contract_result: Result, fmt: dict) -> None:
+    def test_exists_before_and_after_write(
+        self, contract_result: Result, fmt: dict[str, Any]
+    ) -> None:
         if self.supports_templates:
             template = "exists/{task_name}-{map_index}.out"
             res = self._templated(contract_result, template)
@@ -186,7 +196,7 @@ class ResultContract:
             assert contract_result.exists(written.location, **fmt)
 
     def test_exists_is_false_for_a_missing_location(
-        self, contract_result: Result, fmt: dict
+        self, contract_result: Result, fmt: dict[str, Any]
     ) -> None:
         if self.supports_templates:
             res = self._templated(contract_result, "never/written/{task_name}.out")
@@ -196,7 +206,7 @@ class ResultContract:
 
     # -- templates ----------------------------------------------------------------------------
     def test_template_is_formatted_from_context_parameters_and_inputs(
-        self, contract_result: Result, fmt: dict
+        self, contract_result: Result, fmt: dict[str, Any]
     ) -> None:
         if not self.supports_templates:
             pytest.skip("this Result's locations are not templates")
@@ -211,7 +221,7 @@ class ResultContract:
         assert written.location.endswith(formatted.location)
         assert res.read(written.location).value == self.sample_value
 
-    def test_callable_location(self, contract_result: Result, fmt: dict) -> None:
+    def test_callable_location(self, contract_result: Result, fmt: dict[str, Any]) -> None:
         if not self.supports_templates:
             pytest.skip("this Result's locations are not templates")
 
@@ -225,7 +235,7 @@ class ResultContract:
         assert res.read(written.location).value == self.sample_value
 
     def test_missing_template_key_names_template_and_key(
-        self, contract_result: Result, fmt: dict
+        self, contract_result: Result, fmt: dict[str, Any]
     ) -> None:
         if not self.supports_templates:
             pytest.skip("this Result's locations are not templates")
@@ -253,7 +263,7 @@ class ResultContract:
         assert contract_result.location == original_location
         assert contract_result.value != ["changed"]
 
-    def test_result_pickles(self, contract_result: Result, fmt: dict) -> None:
+    def test_result_pickles(self, contract_result: Result, fmt: dict[str, Any]) -> None:
         clone = pickle.loads(pickle.dumps(contract_result))
         assert type(clone) is type(contract_result)
         assert clone == contract_result
@@ -273,7 +283,9 @@ class ResultContract:
         assert callable(clone.location)
 
     # -- atomicity ----------------------------------------------------------------------------
-    def test_overwrite_replaces_the_whole_value(self, contract_result: Result, fmt: dict) -> None:
+    def test_overwrite_replaces_the_whole_value(
+        self, contract_result: Result, fmt: dict[str, Any]
+    ) -> None:
         if not self.stores_data:
             pytest.skip("this Result stores nothing")
         big = {"rows": list(range(20_000))}
@@ -284,7 +296,9 @@ class ResultContract:
         assert second.location == first.location
         assert contract_result.read(first.location).value == self.sample_value
 
-    def test_write_leaves_no_temporary_files(self, contract_result: Result, fmt: dict) -> None:
+    def test_write_leaves_no_temporary_files(
+        self, contract_result: Result, fmt: dict[str, Any]
+    ) -> None:
         if not self.stores_data:
             pytest.skip("this Result stores nothing")
         written = contract_result.write(self.sample_value, **fmt)
@@ -293,7 +307,7 @@ class ResultContract:
         assert not [n for n in names if is_temp_name(n)], names
 
     def test_failed_serialization_keeps_the_previous_value(
-        self, contract_result: Result, fmt: dict
+        self, contract_result: Result, fmt: dict[str, Any]
     ) -> None:
         written = contract_result.write(self.sample_value, **fmt)
         again = contract_result.copy()
@@ -305,7 +319,9 @@ class ResultContract:
             names = self.list_names(contract_result, written.location)
             assert not [n for n in names if is_temp_name(n)], names
 
-    def test_a_temporary_file_is_not_a_result(self, contract_result: Result, fmt: dict) -> None:
+    def test_a_temporary_file_is_not_a_result(
+        self, contract_result: Result, fmt: dict[str, Any]
+    ) -> None:
         if not self.stores_data:
             pytest.skip("this Result stores nothing")
         written = contract_result.write(self.sample_value, **fmt)
@@ -327,21 +343,25 @@ class ResultContract:
         assert err.location is not None
         assert repr(str(err.location))[:40] in message, message
 
-    def test_garbage_data_raises_a_read_error(self, contract_result: Result, fmt: dict) -> None:
+    def test_garbage_data_raises_a_read_error(
+        self, contract_result: Result, fmt: dict[str, Any]
+    ) -> None:
         written = contract_result.write(self.sample_value, **fmt)
         location = self.corrupt_location(
             contract_result, written, b"\x80\x04\x95 not a stored value \xff\x00{"
         )
         self._assert_read_error(contract_result, location)
 
-    def test_truncated_data_raises_a_read_error(self, contract_result: Result, fmt: dict) -> None:
+    def test_truncated_data_raises_a_read_error(
+        self, contract_result: Result, fmt: dict[str, Any]
+    ) -> None:
         written = contract_result.write(self.sample_value, **fmt)
         data = contract_result.serializer.serialize(self.sample_value)
         location = self.corrupt_location(contract_result, written, data[: len(data) // 2])
         self._assert_read_error(contract_result, location)
 
     def test_data_from_another_serializer_raises_a_read_error(
-        self, contract_result: Result, fmt: dict
+        self, contract_result: Result, fmt: dict[str, Any]
     ) -> None:
         written = contract_result.write(self.sample_value, **fmt)
         foreign = contract_result.copy()

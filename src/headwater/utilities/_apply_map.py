@@ -88,27 +88,9 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None, **
         TypeError: an argument is neither a sequence nor a task.
     """
     from headwater.core.flow import Flow
-    from headwater.tasks.core.constants import Constant
-    from headwater.utilities.tasks import as_task
 
     flow_given = flow is not None
-    if flow is None:
-        flow = _context.get("flow")
-        if flow is None:
-            raise ValueError(
-                "apply_map() needs an active flow: couldn't infer a flow in the current context. "
-                "Call it inside `with Flow(...):` or pass flow=."
-            )
-    outer = _context.get("apply_map")
-    if outer is not None and outer[0] is flow:
-        inner_name, outer_name = _func_name(func), outer[1]
-        raise ValueError(
-            f"apply_map({inner_name}) was called inside {outer_name}, which apply_map is "
-            f"already mapping. Nested mapping is not supported: each task {outer_name} creates "
-            "already runs once per item, and its children cannot be mapped again. Call "
-            f"apply_map({inner_name}, flatten(items)) once to map over every inner item, or "
-            f"have one task in {outer_name} handle the whole inner list of its item."
-        )
+    target = _target_flow(func, flow)
     for value in itertools.chain(args, kwargs.values()):
         if not isinstance(value, (Task, EdgeAnnotation, Sequence)):
             raise TypeError(
@@ -117,27 +99,11 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None, **
                 "unmapped(...) to pass it whole."
             )
 
-    original = set(flow.tasks)
-    sub = Flow("apply_map")
-    arg_info: dict[Task, tuple[bool, bool, bool]] = {}  # task -> (mapped, constant, flattened)
-    constant_of: dict[int, Task] = {}  # id(value) -> its Constant task, for mapped constants
-
-    def prepare(value: Any) -> Task:
-        is_mapped, is_flat = _flags(value)
-        with _context(case=None, resource=None):
-            made = as_task(value, flow=sub)
-            is_constant = isinstance(made, Constant)
-            if not is_constant:
-                sub.add_task(made)
-        arg_info[made] = (is_mapped, is_constant, is_flat)
-        if not is_constant:
-            flow.add_task(made)  # joins an enclosing case or resource block
-        elif is_mapped:
-            constant_of[id(made.value)] = made  # type: ignore[attr-defined]
-        return made
-
-    new_args = [prepare(a) for a in args]
-    new_kwargs = {k: prepare(v) for k, v in kwargs.items()}
+    original = set(target.tasks)
+    arguments = _Arguments(target, Flow("apply_map"))
+    new_args = [arguments.prepare(a) for a in args]
+    new_kwargs = {k: arguments.prepare(v) for k, v in kwargs.items()}
+    sub = arguments.sub
     argument_edges = set(sub.edges)  # into collection tasks made from the arguments
     scratch = {
         "mapped": True,
@@ -155,8 +121,67 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None, **
     # inside a function another ``apply_map`` maps into a different flow)
     with _context(mapped=False):
         whole = original - _upstream_of(argument_edges)
-        _copy_into(flow, sub, arg_info, constant_of, original, whole)
+        _copy_into(target, sub, arguments.info, arguments.constant_of, original, whole)
     return result
+
+
+def _target_flow(func: Callable[..., Any], flow: Flow | None) -> Flow:
+    """The flow ``apply_map(func, ...)`` adds tasks to: ``flow``, else the active one.
+
+    Raises:
+        ValueError: there is none, or ``apply_map`` is already mapping into it (nesting).
+    """
+    if flow is None:
+        flow = _context.get("flow")
+        if flow is None:
+            raise ValueError(
+                "apply_map() needs an active flow: couldn't infer a flow in the current context. "
+                "Call it inside `with Flow(...):` or pass flow=."
+            )
+    outer = _context.get("apply_map")
+    if outer is not None and outer[0] is flow:
+        inner_name, outer_name = _func_name(func), outer[1]
+        raise ValueError(
+            f"apply_map({inner_name}) was called inside {outer_name}, which apply_map is "
+            f"already mapping. Nested mapping is not supported: each task {outer_name} creates "
+            "already runs once per item, and its children cannot be mapped again. Call "
+            f"apply_map({inner_name}, flatten(items)) once to map over every inner item, or "
+            f"have one task in {outer_name} handle the whole inner list of its item."
+        )
+    return flow
+
+
+class _Arguments:
+    """Step 1 of the module docstring: the arguments of one call made tasks of ``sub``.
+
+    Attributes:
+        info: per argument task, ``(mapped, constant, flattened)``.
+        constant_of: ``id(value) -> its Constant task``, for mapped constant arguments.
+    """
+
+    def __init__(self, flow: Flow, sub: Flow) -> None:
+        self.flow = flow
+        self.sub = sub
+        self.info: dict[Task, tuple[bool, bool, bool]] = {}
+        self.constant_of: dict[int, Task] = {}
+
+    def prepare(self, value: Any) -> Task:
+        """The task standing for argument ``value``."""
+        from headwater.tasks.core.constants import Constant
+        from headwater.utilities.tasks import as_task
+
+        is_mapped, is_flat = _flags(value)
+        with _context(case=None, resource=None):
+            made = as_task(value, flow=self.sub)
+            is_constant = isinstance(made, Constant)
+            if not is_constant:
+                self.sub.add_task(made)
+        self.info[made] = (is_mapped, is_constant, is_flat)
+        if not isinstance(made, Constant):
+            self.flow.add_task(made)  # joins an enclosing case or resource block
+        elif is_mapped:
+            self.constant_of[id(made.value)] = made
+        return made
 
 
 def _upstream_of(edges: set[Any]) -> set[Task]:

@@ -81,7 +81,8 @@ class LogManager:
         import headwater
         from headwater.configuration import config
 
-        self.client = headwater.Client()
+        client_class: Any = headwater.Client
+        self.client = client_class()
         cloud = config.get("cloud") or {}
         self.logging_period = float(cloud.get("logging_heartbeat", 5.0))
         self._stopped.clear()

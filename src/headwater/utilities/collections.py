@@ -23,13 +23,13 @@ __all__ = [
 ]
 
 
-class DotDict(MutableMapping):
+class DotDict(MutableMapping[str, Any]):
     """A dict whose keys are also attributes.
 
     Keys that are not valid identifiers can still be used with item access.
     """
 
-    def __init__(self, init_dict: Mapping | None = None, **kwargs: Any) -> None:
+    def __init__(self, init_dict: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         if init_dict:
             self.update(init_dict)
         if kwargs:
@@ -74,24 +74,26 @@ class DotDict(MutableMapping):
     def copy(self) -> DotDict:
         return type(self)(self.__dict__.copy())
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Return a plain (recursively converted) dict."""
-        return as_nested_dict(self, dict)  # type: ignore[return-value]
+        plain: dict[str, Any] = as_nested_dict(self, dict)
+        return plain
 
 
-class CompoundKey(tuple):
+class CompoundKey(tuple[Any, ...]):
     """A tuple key produced by :func:`dict_to_flatdict`."""
 
 
-def merge_dicts(d1: Mapping, d2: Mapping) -> Mapping:
+def merge_dicts(d1: Mapping[Any, Any], d2: Mapping[Any, Any]) -> Mapping[Any, Any]:
     """Recursively merge ``d2`` into a copy of ``d1``; values of ``d2`` win."""
-    new = d1.copy()  # type: ignore[attr-defined]
+    new: Any = d1.copy()  # type: ignore[attr-defined]
     for k, v in d2.items():
         if isinstance(new.get(k), Mapping) and isinstance(v, Mapping):
             new[k] = merge_dicts(new[k], v)
         else:
             new[k] = v
-    return new
+    merged: Mapping[Any, Any] = new
+    return merged
 
 
 def as_nested_dict(obj: Any, dct_class: type = DotDict) -> Any:
@@ -103,7 +105,9 @@ def as_nested_dict(obj: Any, dct_class: type = DotDict) -> Any:
     return obj
 
 
-def dict_to_flatdict(dct: Mapping, parent: CompoundKey | None = None) -> dict:
+def dict_to_flatdict(
+    dct: Mapping[Any, Any], parent: CompoundKey | None = None
+) -> dict[CompoundKey, Any]:
     """``{"a": {"b": 1}}`` -> ``{CompoundKey(("a", "b")): 1}``."""
     items: list[tuple[CompoundKey, Any]] = []
     parent = parent or CompoundKey()
@@ -116,9 +120,11 @@ def dict_to_flatdict(dct: Mapping, parent: CompoundKey | None = None) -> dict:
     return dict(items)
 
 
-def flatdict_to_dict(dct: Mapping, dct_class: type | None = None) -> MutableMapping:
+def flatdict_to_dict(
+    dct: Mapping[Any, Any], dct_class: type | None = None
+) -> MutableMapping[Any, Any]:
     """Inverse of :func:`dict_to_flatdict`."""
-    result: MutableMapping = (dct_class or dict)()
+    result: MutableMapping[Any, Any] = (dct_class or dict)()
     for k, v in dct.items():
         if isinstance(k, CompoundKey):
             current = result
@@ -130,7 +136,7 @@ def flatdict_to_dict(dct: Mapping, dct_class: type | None = None) -> MutableMapp
     return result
 
 
-def flatten_seq(seq: Iterable) -> Iterator:
+def flatten_seq(seq: Iterable[Any]) -> Iterator[Any]:
     """Yield the non-sequence items of arbitrarily nested lists, tuples and sets."""
     for item in seq:
         if isinstance(item, (list, tuple, set)):

@@ -19,7 +19,7 @@ def retry_delay(
     interval: datetime.timedelta | None = None,
     *args: Any,
     exponential_backoff: bool = False,
-    max_delay: datetime.timedelta | None = datetime.timedelta(hours=2),  # noqa: B008
+    max_delay: datetime.timedelta | None = datetime.timedelta(hours=2),
     **kwargs: Any,
 ) -> Callable[[int], datetime.timedelta]:
     """A function of the run number giving the delay before that retry.

@@ -79,7 +79,7 @@ def run_with_thread_timeout(
     def target() -> None:
         try:
             box["value"] = ctx.run(fn, *args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+        except BaseException as exc:
             box["error"] = exc
         finally:
             done.set()

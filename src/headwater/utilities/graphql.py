@@ -82,7 +82,7 @@ class EnumValue:
         return self.value == other.value
 
 
-def LiteralSetValue(value: list[str]) -> str:  # noqa: N802 - Prefect 1's name
+def LiteralSetValue(value: list[str]) -> str:
     """``["a", "b"]`` as the literal set ``{a, b}``."""
     return "{" + ", ".join(value) + "}"
 
@@ -177,7 +177,7 @@ def with_args(field: Any, arguments: Any) -> str:
     return f"{parse_graphql(field)}({parse_graphql_arguments(arguments)})"
 
 
-def compress(input: Any) -> str:  # noqa: A002 - Prefect 1's name
+def compress(input: Any) -> str:
     """JSON, gzipped, as base64 text."""
     return base64.b64encode(gzip.compress(json.dumps(input).encode())).decode()
 

@@ -31,6 +31,7 @@ __all__ = [
     "ContextFilter",
     "LogManager",
     "RedirectToLog",
+    "StandAside",
     "StdoutToLogger",
     "configure_extra_loggers",
     "configure_logging",
@@ -66,7 +67,7 @@ class ContextFilter(logging.Filter):
         self.only_set = only_set
 
     def filter(self, record: logging.LogRecord) -> bool:
-        ctx = _context._get()
+        ctx = _context.current()
         attrs = record.__dict__  # (a failed hasattr per key would cost an exception each)
         only_set = self.only_set
         for key in _RECORD_KEYS:
@@ -80,13 +81,40 @@ class ContextFilter(logging.Filter):
         return True
 
 
-def _extra_attributes() -> list[str]:
-    from headwater.configuration import config
+class StandAside(logging.Filter):
+    """Keeps headwater's own handler quiet for a record that an application handler will print.
 
-    try:
-        return list(config.logging.log_attributes or [])
-    except AttributeError:
-        return []
+    When a handler the application installed above the logger holding ``handler`` (on the root
+    logger: ``basicConfig``, ``dictConfig``, pytest's log capture) will take the record through
+    propagation, ``handler`` lets it go there alone, so no line is printed twice. Without such a
+    handler (or with ``propagate`` off), ``handler`` prints the record.
+
+    Args:
+        handler: the handler this filter is attached to.
+    """
+
+    def __init__(self, handler: logging.Handler) -> None:
+        super().__init__()
+        self.handler = handler
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        node: Any = logging.root.manager.loggerDict.get(record.name)
+        above = False  # past the logger that holds our handler
+        while isinstance(node, logging.Logger):
+            if above:
+                for h in node.handlers:
+                    if record.levelno >= h.level and not isinstance(h, logging.NullHandler):
+                        return False
+            elif self.handler in node.handlers:
+                above = True
+            node = node.parent if node.propagate else None
+        return True
+
+
+def _extra_attributes() -> list[str]:
+    from headwater.configuration import setting
+
+    return list(setting("logging.log_attributes") or [])
 
 
 def configure_logging(testing: bool = False, force: bool = False) -> logging.Logger:
@@ -119,6 +147,7 @@ def configure_logging(testing: bool = False, force: bool = False) -> logging.Log
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(config.logging.format, config.logging.datefmt))
     handler.addFilter(ContextFilter())
+    handler.addFilter(StandAside(handler))
     logger.addHandler(handler)
     record_filter = ContextFilter(only_set=True)
     logger.addFilter(record_filter)
@@ -227,7 +256,8 @@ class _StdoutRouter(io.TextIOBase):
     def write(self, s: str) -> int:
         target = _capture_target.get()
         if target is None:
-            return self.original.write(s)
+            written: int = self.original.write(s)
+            return written
         return target.write(s)
 
     def flush(self) -> None:

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
-import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+
+from headwater.utilities._webhooks import check_webhook_url, post_json, redact
 
 if TYPE_CHECKING:
     from headwater.engine.state import State
@@ -97,64 +97,10 @@ def slack_message_formatter(tracked_obj: Any, state: State) -> dict[str, Any]:
     }
 
 
-def _check_webhook_url(url: str, secret_name: str) -> None:
-    """Refuse a webhook URL that cannot work, without ever showing it (it is a secret)."""
-    from urllib.parse import urlsplit
-
-    problem = None
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
-        problem = "it contains spaces or control characters"
-    else:
-        try:
-            parts = urlsplit(url)
-            _ = parts.port  # a port that is not a number raises ValueError
-        except ValueError:
-            problem = "it is not a valid URL"
-        else:
-            if parts.scheme not in ("http", "https"):
-                problem = "it does not start with https://"
-            elif not parts.hostname:
-                problem = "it has no host name"
-    if problem is not None:
-        raise ValueError(
-            f"Secret {secret_name!r} does not hold a usable webhook URL: {problem} (expected "
-            "https://hooks.slack.com/services/...). Its value is not shown because it is a "
-            "secret."
-        )
-
-
-def _redact(text: str, url: str) -> str:
-    """``text`` with the URL, and every part of it longer than three characters, masked."""
-    pieces = {url, *(p for p in re.split(r"[/:@?#&=;.]+", url) if len(p) > 3)}
-    pieces -= {"http", "https"}
-    for piece in sorted(pieces, key=len, reverse=True):
-        text = text.replace(piece, "****")
-    return text
-
-
 def _is_flow(obj: Any) -> bool:
     from headwater.core.flow import Flow
 
     return isinstance(obj, Flow)
-
-
-def _post_json(url: str, payload: dict[str, Any]) -> None:
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode("utf-8"),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - URL from a secret
-            response.read()
-    except urllib.error.HTTPError as exc:
-        raise ValueError(f"the webhook answered HTTP {exc.code} {exc.reason}") from exc
-    except urllib.error.URLError as exc:
-        raise ValueError(f"the webhook could not be reached: {exc.reason}") from exc
 
 
 def slack_notifier(
@@ -214,14 +160,14 @@ def slack_notifier(
     if not url:
         raise ValueError(f"Secret {secret_name!r} is empty; it must hold the Slack webhook URL.")
     url = str(url)
-    _check_webhook_url(url, secret_name)
+    check_webhook_url(url, secret_name)
     payload = slack_message_formatter(task_or_flow, new_state)
-    post = backend or _post_json
+    post = backend or post_json
     error = None
     try:
         post(url, payload)
-    except Exception as exc:  # noqa: BLE001 - re-raised below, with the URL masked
-        error = _redact(str(exc), url) or type(exc).__name__
+    except Exception as exc:
+        error = redact(str(exc), url) or type(exc).__name__
     if error is not None:
         # raised outside the except block: the original error, which may quote the URL, is
         # neither the cause nor the context of this one

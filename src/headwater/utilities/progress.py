@@ -14,24 +14,28 @@ failures, and shows the elapsed time::
 
     etl: [##########............] 4,210/10,000 task runs · 3 failed · 12.4 s
 
-Task runs are counted as they finish wherever the executor runs them in this process
-(LocalExecutor, LocalDaskExecutor with threads or sync) and as their futures complete on a
-``distributed`` cluster. With ``LocalDaskExecutor("processes")`` the count moves when results
-come back to the flow runner.
+The bar is a :class:`~headwater.engine.observers.RunObserver`: it hears of task runs where the
+run's observers do, as they finish in this process (LocalExecutor, LocalDaskExecutor with
+threads or sync), as their futures complete on a ``distributed`` cluster, and with
+``LocalDaskExecutor("processes")`` when results come back to the flow runner. It shows one flow
+run and closes when that run finishes.
 
 Drawing happens on a small daemon thread, so the engine's cost per task is one counter update.
 
 >>> bar = ProgressBar("demo", enabled=False)
 >>> bar.add_total(3); bar.finished(None); bar.text()
-'demo: [#######.............] 1/3 task runs · 0.0 s'
+'demo: [######..............] 1/3 task runs · 0.0 s'
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import threading
 import time
 from typing import IO, Any
+
+from headwater.engine.observers import RunObserver
 
 __all__ = ["ProgressBar", "progress_bar_for"]
 
@@ -43,8 +47,8 @@ def _in_notebook() -> bool:
     if ipython is None:
         return False
     try:
-        shell = ipython.get_ipython()  # type: ignore[attr-defined]
-    except Exception:
+        shell = ipython.get_ipython()
+    except Exception:  # any failure means: not in a notebook
         return False
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
@@ -58,12 +62,9 @@ def _is_terminal(stream: Any) -> bool:
 
 def _resolve_setting(progress: Any) -> Any:
     if progress is None:
-        from headwater.configuration import config
+        from headwater.configuration import setting
 
-        try:
-            progress = config.flows.progress
-        except AttributeError:
-            progress = "auto"
+        progress = setting("flows.progress")
     if isinstance(progress, str):
         word = progress.strip().lower()
         if word == "auto":
@@ -102,8 +103,8 @@ def progress_bar_for(
     return ProgressBar(flow_name, stream=stream, notebook=notebook, delay=0.0, final=True)
 
 
-class ProgressBar:
-    """Counts task runs and draws them on a daemon thread.
+class ProgressBar(RunObserver):
+    """Counts task runs and draws them on a daemon thread; a run observer.
 
     Args:
         flow_name: shown in front of the bar.
@@ -138,8 +139,7 @@ class ProgressBar:
         self.started = time.monotonic()
         self.shown = False
         self.final = final
-        # False when the executor's futures report completion (see FlowRunner.run)
-        self.count_in_tasks = True
+        self.pass_number = 1
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._handle: Any = None
@@ -175,15 +175,21 @@ class ProgressBar:
             if failed:
                 self.failed += 1
 
-    def future_done(self, future: Any) -> None:
-        """Callback for futures that support ``add_done_callback``."""
-        state = None
-        try:
-            if not future.cancelled() and future.exception() is None:
-                state = future.result()
-        except Exception:
-            state = None
+    # -- as a run observer ---------------------------------------------------------------------
+    def tasks_planned(self, *, count: int, pass_number: int = 1, **kwargs: Any) -> None:
+        """``count`` more task runs are coming; a new ``pass_number`` starts counting over."""
+        if pass_number != self.pass_number:
+            self.pass_number = pass_number
+            self.new_pass()
+        self.add_total(count)
+
+    def task_run_finished(self, *, state: Any, **kwargs: Any) -> None:
+        """One task run finished with ``state``."""
         self.finished(state)
+
+    def flow_run_finished(self, *, state: Any, **kwargs: Any) -> None:
+        """The run is over: draw its final line (see :meth:`close`)."""
+        self.close(state)
 
     # -- drawing --------------------------------------------------------------------------------
     def text(self) -> str:
@@ -211,14 +217,13 @@ class ProgressBar:
 
     def _draw(self, final: bool = False) -> None:
         if self.notebook:
-            from IPython.display import HTML, display  # type: ignore[import-not-found]
-
+            ipy: Any = importlib.import_module("IPython.display")
             if self._handle is None:
-                self._handle = display(HTML(self._html()), display_id=True)
+                self._handle = ipy.display(ipy.HTML(self._html()), display_id=True)
                 if self._handle is None:  # no display system after all: draw text from now on
                     self.notebook = False
             else:
-                self._handle.update(HTML(self._html()))
+                self._handle.update(ipy.HTML(self._html()))
         elif self.terminal:
             self.stream.write("\r" + self.text() + "\x1b[K" + ("\n" if final else ""))
             self.stream.flush()

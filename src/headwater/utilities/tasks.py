@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["apply_map", "as_task", "defaults_from_attrs", "pause_task", "tags", "task"]
 
-from headwater.utilities._apply_map import apply_map  # noqa: E402 - re-exported here
+from headwater.utilities._apply_map import apply_map
 
 
 def task(fn: Callable[..., Any] | None = None, **task_init_kwargs: Any) -> Any:
@@ -73,7 +73,7 @@ def as_task(x: Any, flow: Flow | None = None) -> Task:
         x = x.value
         if isinstance(x, Task):
             return x
-    from headwater.core._flow_editing import contains_task
+    from headwater.core._flow_building import contains_task
 
     if contains_task(x):
         flow = flow if flow is not None else _context.get("flow")
@@ -98,6 +98,10 @@ def _auto(task: Task) -> Task:
     return task
 
 
+def _items(node: Any) -> list[Any]:
+    return [*node.keys(), *node.values()] if isinstance(node, dict) else list(node)
+
+
 def _collection_task(x: Any, flow: Flow) -> Task:
     """The collection task for ``x``, which holds tasks, nested collections becoming tasks too.
 
@@ -105,8 +109,6 @@ def _collection_task(x: Any, flow: Flow) -> Task:
     builds (a 1,000-level list is no ``RecursionError``). Collections without tasks stay
     constants of the collection task that holds them.
     """
-    from headwater.tasks.core import collections as coll
-
     built: dict[int, Any] = {}  # id(collection) -> its task, or the collection itself
     has_task: dict[int, bool] = {}
     stack: list[tuple[Any, bool]] = [(x, False)]
@@ -118,43 +120,42 @@ def _collection_task(x: Any, flow: Flow) -> Task:
                 continue
             has_task[key] = False
             stack.append((node, True))
-            items = [*node.keys(), *node.values()] if isinstance(node, dict) else node
-            stack.extend((c, False) for c in items if isinstance(c, _COLLECTIONS))
+            stack.extend((c, False) for c in _items(node) if isinstance(c, _COLLECTIONS))
             continue
-        items = [*node.keys(), *node.values()] if isinstance(node, dict) else list(node)
-        found = any(isinstance(c, Task) or has_task.get(id(c), False) for c in items)
+        found = any(isinstance(c, Task) or has_task.get(id(c), False) for c in _items(node))
         has_task[key] = found
-        if not found:
-            built[key] = node
-            continue
-
-        def conv(c: Any) -> Any:
-            return built.get(id(c), c) if isinstance(c, _COLLECTIONS) else c
-
-        if isinstance(node, dict):
-            keys = [conv(k) for k in node]
-            values = [conv(v) for v in node.values()]
-            # keys or values without tasks stay a plain list: a constant of the Dict task
-            keys_arg: Any = (
-                _auto(coll.List().bind(*keys, flow=flow))
-                if any(isinstance(k, Task) for k in keys)
-                else list(node)
-            )
-            values_arg: Any = (
-                _auto(coll.List().bind(*values, flow=flow))
-                if any(isinstance(v, Task) for v in values)
-                else list(node.values())
-            )
-            built[key] = coll.Dict().bind(keys=keys_arg, values=values_arg, flow=flow)
-        else:
-            kind: type[Task] = coll.List if isinstance(node, list) else coll.Tuple
-            if isinstance(node, set):
-                kind = coll.Set
-            built[key] = kind().bind(*(conv(c) for c in node), flow=flow)
-        _auto(built[key])
+        built[key] = _auto(_bind_collection(node, built, flow)) if found else node
     task = built[id(x)]
     assert isinstance(task, Task)
     return task
+
+
+def _bind_collection(node: Any, built: dict[int, Any], flow: Flow) -> Task:
+    """The collection task of ``node``, whose nested collections are in ``built`` already."""
+    from headwater.tasks.core import collections as coll
+
+    def conv(c: Any) -> Any:
+        return built.get(id(c), c) if isinstance(c, _COLLECTIONS) else c
+
+    if not isinstance(node, dict):
+        kind: type[Task] = coll.List if isinstance(node, list) else coll.Tuple
+        if isinstance(node, set):
+            kind = coll.Set
+        return kind().bind(*(conv(c) for c in node), flow=flow)
+    keys = [conv(k) for k in node]
+    values = [conv(v) for v in node.values()]
+    # keys or values without tasks stay a plain list: a constant of the Dict task
+    keys_arg: Any = (
+        _auto(coll.List().bind(*keys, flow=flow))
+        if any(isinstance(k, Task) for k in keys)
+        else list(node)
+    )
+    values_arg: Any = (
+        _auto(coll.List().bind(*values, flow=flow))
+        if any(isinstance(v, Task) for v in values)
+        else list(node.values())
+    )
+    return coll.Dict().bind(keys=keys_arg, values=values_arg, flow=flow)
 
 
 def defaults_from_attrs(*attr_args: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -141,7 +141,7 @@ def read_entry(
     if payload is not None:
         try:
             entry = pickle.loads(payload)
-        except Exception as exc:  # noqa: BLE001 - any unpickling error means a bad entry
+        except Exception as exc:  # any unpickling error means a bad entry
             problem = f"it could not be unpickled ({exc!r})"
         else:
             problem = entry_problem(entry)

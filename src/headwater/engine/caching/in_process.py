@@ -20,6 +20,10 @@ key, the oldest states expire first) are popped on every insert, each at most on
 over the list runs only when its length reaches a power of two of at least
 :data:`FULL_PASS_AT`, which removes expired states from the middle of lists shared by tasks with
 different ``cache_for`` (one ``cache_key``).
+
+:func:`clear_process_caches` forgets every state of the process-wide cache (the one flow runs use
+unless ``context.caches`` is given), for tests that must not see an earlier test's ``Cached``
+states.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import datetime
 import threading
 from typing import Any
 
-__all__ = ["FULL_PASS_AT", "is_expired", "remember"]
+__all__ = ["FULL_PASS_AT", "clear_process_caches", "is_expired", "remember"]
 
 FULL_PASS_AT = 64
 _lock = threading.Lock()
@@ -62,3 +66,16 @@ def remember(caches: dict[str, list[Any]], key: str, state: Any) -> None:
         n = len(entries)
         if n >= FULL_PASS_AT and n & (n - 1) == 0:
             entries[1:] = [e for e in entries[1:] if not is_expired(e, now)]
+
+
+def clear_process_caches() -> None:
+    """Forget every cached state of the process-wide in-process cache.
+
+    Flow runs keep ``Cached`` states there unless their ``context.caches`` is given; after this
+    call the next run of a task with ``cache_for`` runs it again. The persistent cache
+    (``{home_dir}/cache``) is not touched.
+    """
+    from headwater.engine._task_reuse import PROCESS_CACHES
+
+    with _lock:
+        PROCESS_CACHES.clear()

@@ -41,7 +41,7 @@ __all__ = [
     "render_location",
 ]
 
-Location = str | os.PathLike | Callable[..., Any]
+Location = str | os.PathLike[str] | Callable[..., Any]
 
 
 class ResultNotImplementedError(NotImplementedError):
@@ -203,7 +203,7 @@ def render_location(location: Location, fmt: Mapping[str, Any]) -> str:
 def _short(obj: Any, limit: int = 200) -> str:
     try:
         text = repr(obj)
-    except Exception:  # noqa: BLE001 - a failing repr must not hide the Result
+    except Exception:
         text = f"<{type(obj).__name__} object>"
     if len(text) <= limit:
         return text
@@ -324,7 +324,7 @@ class Result:
             data = self.serializer.serialize(value)
         except SerializationError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a custom serializer's own error
+        except Exception as exc:
             raise SerializationError(
                 f"{self.serializer!r} could not serialize a value of type "
                 f"{type(value).__name__}: {type(exc).__name__}: {exc}"
@@ -338,7 +338,7 @@ class Result:
     def _deserialize(self, data: bytes, location: Any) -> Any:
         try:
             return self.serializer.deserialize(data)
-        except Exception as exc:  # noqa: BLE001 - every failure names the location
+        except Exception as exc:
             raise ResultReadError(
                 f"{type(self).__name__} could not read the result at {_short(location)} with "
                 f"{self.serializer!r}: the data is truncated or corrupt, or was written by a "
@@ -371,7 +371,7 @@ class Result:
             try:
                 if not bool(val == other_val):
                     return False
-            except Exception:  # noqa: BLE001 - arrays, frames: compare by identity only
+            except Exception:
                 return False
         return True
 

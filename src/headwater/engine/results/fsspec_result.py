@@ -108,7 +108,8 @@ class FSSpecResult(Result):
             raise ImportError(
                 "FSSpecResult needs fsspec: pip install 'headwater[fsspec]'."
             ) from None
-        return fsspec.core.url_to_fs(url, **self.storage_options)
+        fs_and_path: tuple[Any, str] = fsspec.core.url_to_fs(url, **self.storage_options)
+        return fs_and_path
 
     # -- storage -----------------------------------------------------------------------------
     def read(self, location: str) -> Result:
@@ -179,7 +180,7 @@ class FSSpecResult(Result):
             try:
                 if fs.exists(tmp):
                     fs.rm_file(tmp)
-            except Exception:  # noqa: BLE001 - cleanup must not hide the original error
+            except Exception:
                 pass
             raise
 

@@ -109,7 +109,7 @@ class HeadwaterResult(Result):
         data = location.encode("utf-8") if isinstance(location, str) else location
         try:
             self.serializer.deserialize(data)
-        except Exception:  # noqa: BLE001 - unreadable means "not there"
+        except Exception:
             return False
         return True
 

@@ -67,7 +67,7 @@ class LocalResult(Result):
 
     def __init__(
         self,
-        dir: str | os.PathLike | None = None,
+        dir: str | os.PathLike[str] | None = None,
         validate_dir: bool = True,
         mode: int = DEFAULT_FILE_MODE,
         **kwargs: Any,

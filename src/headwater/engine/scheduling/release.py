@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from headwater.engine.scheduling.plan import RunPlan, waiters
+from headwater.engine.scheduling.slots import NOT_YET
 from headwater.engine.state import Finished, Mapped, State
 
 if TYPE_CHECKING:
@@ -20,9 +21,6 @@ if TYPE_CHECKING:
     from headwater.core.task import Task
 
 __all__ = ["NOT_YET", "Releaser", "all_finished", "strip_state"]
-
-# A child slot whose call has not been submitted yet.
-NOT_YET = object()
 
 
 def strip_state(state: Any) -> Any:

@@ -8,42 +8,29 @@ instead, so that only the calls concerned fail and every other task keeps its st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from headwater.engine.scheduling.slots import child_inputs, task_inputs
 from headwater.engine.signals import ENDRUN
 from headwater.engine.state import Failed, Mapped, Retrying, Running, State
-from headwater.engine.submission import run_task_call
+from headwater.exceptions import WorkerLostError
 
 if TYPE_CHECKING:
     from headwater.core.edge import Edge
     from headwater.core.task import Task
+    from headwater.engine.scheduling.scheduler import Scheduler
 
-__all__ = ["lost_call_state", "recoverable_errors", "settle_one_by_one"]
+__all__ = ["OneByOne", "lost_call_state", "recoverable_errors", "settle_one_by_one"]
 
 
 def recoverable_errors() -> tuple[type[BaseException], ...]:
     """The errors of a wait that :func:`settle_one_by_one` can recover from."""
     from headwater.exceptions import SerializationError
-    from headwater.executors._dask_support import WorkerLostError
 
     return (WorkerLostError, SerializationError)
 
 
-def settle_one_by_one(
-    tasks: Iterable[Task],
-    handles: dict[Task, Any],
-    up: dict[Task, list[Edge]],
-    resolved: dict[Task, dict[Edge, list[Any]]],
-    runners: dict[Task, Any],
-    make_runner: Callable[[Task], Any],
-    task_states: dict[Task, State],
-    ctx_for: Callable[[Task], dict[str, Any]],
-    extra_for: Callable[[Task, int | None], dict[str, Any] | None],
-    submit: Callable[..., Any],
-    wait: Callable[[Any], Any],
-    light: bool,
-) -> dict[Task, Any]:
+def settle_one_by_one(scheduler: Scheduler) -> dict[Task, Any]:
     """Collect each task's (and mapped child's) state separately, after a lost worker.
 
     A call whose own worker was lost (or whose value could not be pickled) gets a ``Failed``
@@ -51,83 +38,98 @@ def settle_one_by_one(
     failed because an upstream call did is submitted again with the upstream states settled so
     far, so that it gets its normal trigger outcome.
     """
-    from headwater.executors._dask_support import WorkerLostError
+    return OneByOne(scheduler).settle_all()
 
-    recoverable = recoverable_errors()
-    raw: dict[Task, Any] = {}
-    replaced: set[tuple[Task, int | None]] = set()  # calls whose state we made here
 
-    def prior_state(t: Task, i: int | None) -> State | None:
-        prior = task_states.get(t)
+class OneByOne:
+    """Settles a scheduler's calls in topological order (see :func:`settle_one_by_one`).
+
+    Attributes:
+        raw: the states settled so far, per task (a list of states for a mapped task).
+        replaced: the calls ``(task, map index or None)`` whose state was made here.
+        replaced_tasks: the tasks with at least one call in ``replaced``.
+    """
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+        self.recoverable = recoverable_errors()
+        self.raw: dict[Task, Any] = {}
+        self.replaced: set[tuple[Task, int | None]] = set()
+        self.replaced_tasks: set[Task] = set()
+
+    def settle_all(self) -> dict[Task, Any]:
+        """Every task's settled state, in topological order."""
+        handles = self.scheduler.rs.handles
+        raw = self.raw
+        for t in self.scheduler.tasks:
+            h = handles[t]
+            if type(h) is list:
+                raw[t] = [self.settle(t, i, h_i) for i, h_i in enumerate(h)]
+            else:
+                raw[t] = self.settle(t, None, h)
+        return raw
+
+    def prior_state(self, t: Task, i: int | None) -> State | None:
+        """The state ``t`` (or its child ``i``) was given at the start of the run."""
+        prior = self.scheduler.task_states.get(t)
         if i is None:
             return prior
         if type(prior) is Mapped and i < len(prior.map_states):
-            return prior.map_states[i]  # type: ignore[no-any-return]
+            child: State = prior.map_states[i]
+            return child
         return None
 
-    def upstream_states(t: Task, i: int | None) -> tuple[dict[Edge, Any], bool]:
-        ups: dict[Edge, Any] = {}
-        touched = False
-        res = resolved.get(t, {})
-        for e in up[t]:
-            u = e.upstream_task
-            if i is not None and e in res:
-                ups[e] = res[e][i]
-                touched = touched or any(k[0] is u for k in replaced)
-                continue
-            v = raw[u]
-            if i is not None and type(v) is list and e.mapped and not e.flattened:
-                ups[e] = v[i]
-                touched = touched or (u, i) in replaced
-            else:
-                ups[e] = v
-                touched = touched or any(k[0] is u for k in replaced)
-        return ups, touched
+    def upstream_states(self, t: Task, i: int | None) -> dict[Edge, Any]:
+        """The settled upstream values of ``t`` (or of its child ``i``)."""
+        sch = self.scheduler
+        edges = sch.up[t]
+        if i is None:
+            return task_inputs(edges, self.raw, sch.plan.flat_edges)
+        return child_inputs(edges, self.raw, sch.rs.resolved.get(t, {}), i, sch.plan.flat_edges)
 
-    def settle(t: Task, i: int | None, h: Any) -> Any:
+    def touched(self, t: Task, i: int | None) -> bool:
+        """Whether an upstream call of ``t`` (or of its child ``i``) got its state here."""
+        res = self.scheduler.rs.resolved.get(t, {}) if i is not None else {}
+        for e in self.scheduler.up[t]:
+            u = e.upstream_task
+            childwise = (
+                i is not None
+                and e not in res
+                and type(self.raw[u]) is list
+                and e.mapped
+                and not e.flattened
+            )
+            if (u, i) in self.replaced if childwise else u in self.replaced_tasks:
+                return True
+        return False
+
+    def settle(self, t: Task, i: int | None, h: Any) -> Any:
+        """The state of one call, waiting for it; submitted again once if an upstream was lost."""
+        sch = self.scheduler
         resubmitted = False
         while True:
             try:
-                return wait(h)
-            except recoverable as err:
+                return sch.wait(h)
+            except self.recoverable as err:
                 own = (
                     isinstance(err, WorkerLostError)
                     and err.key is not None
                     and err.key == getattr(h, "key", None)
                 )
-                ups, touched = upstream_states(t, i)
-                runner = runners.get(t) or make_runner(t)
-                if own or resubmitted or not touched:
-                    replaced.add((t, i))
-                    return lost_call_state(t, i, err, prior_state(t, i), runner)
-                if light:
-                    h = submit(run_task_call, runner, prior_state(t, i), ups, ctx_for(t), i)
-                else:
-                    h = submit(
-                        run_task_call,
-                        runner,
-                        prior_state(t, i),
-                        ups,
-                        ctx_for(t),
-                        i,
-                        extra_context=extra_for(t, i),
-                    )
+                runner = sch.rs.runners.get(t) or sch.make_runner(t)
+                if own or resubmitted or not self.touched(t, i):
+                    self.replaced.add((t, i))
+                    self.replaced_tasks.add(t)
+                    return lost_call_state(t, i, err, self.prior_state(t, i), runner)
+                ups = self.upstream_states(t, i)
+                h = sch.call(t, runner, self.prior_state(t, i), ups, i)
                 resubmitted = True
-
-    for t in tasks:
-        h = handles[t]
-        if type(h) is list:
-            raw[t] = [settle(t, i, h_i) for i, h_i in enumerate(h)]
-        else:
-            raw[t] = settle(t, None, h)
-    return raw
 
 
 def lost_call_state(
     t: Task, i: int | None, err: BaseException, prior: State | None, runner: Any
 ) -> State:
     """``Failed`` (or ``Retrying``, for a lost worker with retries left) for one call."""
-    from headwater.executors._dask_support import WorkerLostError
 
     name = t.name if i is None else f"{t.name}[{i}]"
     lost = isinstance(err, WorkerLostError)
@@ -137,7 +139,7 @@ def lost_call_state(
         msg = f"Task {name!r} could not be run: {err}"
     running = Running(message="Starting task run.")
     try:
-        new: State = runner._change(running, Failed(msg, result=err))
+        new: State = runner.change_state(running, Failed(msg, result=err))
     except ENDRUN as exc:  # a state handler of the task failed
         return exc.state
     attempt = prior.run_count + 1 if isinstance(prior, Retrying) else 1
@@ -157,7 +159,7 @@ def lost_call_state(
                 context={"failure": msg},
             )
             try:
-                new = runner._change(new, retry)
+                new = runner.change_state(new, retry)
             except ENDRUN as exc:
                 new = exc.state
     return new

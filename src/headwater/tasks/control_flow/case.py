@@ -48,10 +48,13 @@ __all__ = ["case"]
 
 
 def _is_mapped(task: Any, flow: Flow) -> bool:
-    return isinstance(task, Task) and task in flow.tasks and any(e.mapped for e in flow._up[task])
+    if not isinstance(task, Task):
+        return False
+    edges = flow.graph.upstream.get(task)
+    return edges is not None and any(e.mapped for e in edges)
 
 
-class case:  # noqa: N801 - public lowercase name, used as ``with case(...)``
+class case:
     """A block of tasks that runs only when ``task``'s result equals ``value``.
 
     Args:

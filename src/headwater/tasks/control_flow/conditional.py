@@ -72,7 +72,7 @@ class CompareValue(Task):
         kwargs.setdefault("name", f'CompareValue: "{value}"')
         super().__init__(**kwargs)
 
-    def run(self, value: Any) -> None:  # type: ignore[override]
+    def run(self, value: Any) -> None:
         """Raise ``SKIP`` unless ``value`` equals the expected value.
 
         Args:
@@ -244,7 +244,7 @@ def switch(condition: Any, cases: dict[Any, Any], mapped: bool = False) -> None:
 class _AsBool(Task):
     """``bool(x)``, so that ``ifelse`` accepts any truthy or falsy result."""
 
-    def run(self, x: Any) -> bool:  # type: ignore[override]
+    def run(self, x: Any) -> bool:
         return bool(x)
 
 

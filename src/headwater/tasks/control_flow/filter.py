@@ -66,7 +66,7 @@ class FilterTask(Task):
         self.log_func = log_func
         super().__init__(**kwargs)
 
-    def run(self, task_results: Any) -> list[Any]:  # type: ignore[override]
+    def run(self, task_results: Any) -> list[Any]:
         """The items of ``task_results`` that pass the filter, in order.
 
         Args:

@@ -29,33 +29,33 @@ class VarArgsTask(Task):
         super().__init__(*args, **kwargs)
         self.auto_generated = True
 
-    def _bind_arguments(self, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _bind_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         out = {f"arg_{i + 1}": a for i, a in enumerate(args)}
         out.update(kwargs)
         return out
 
-    def run(self, **task_results: Any) -> Any:  # noqa: D102
+    def run(self, **task_results: Any) -> Any:
         return _in_order(task_results)
 
 
 class List(VarArgsTask):
     """Collects its inputs into a list."""
 
-    def run(self, **task_results: Any) -> list:  # noqa: D102
+    def run(self, **task_results: Any) -> list[Any]:
         return _in_order(task_results)
 
 
 class Tuple(VarArgsTask):
     """Collects its inputs into a tuple."""
 
-    def run(self, **task_results: Any) -> tuple:  # noqa: D102
+    def run(self, **task_results: Any) -> tuple[Any, ...]:
         return tuple(_in_order(task_results))
 
 
 class Set(VarArgsTask):
     """Collects its inputs into a set."""
 
-    def run(self, **task_results: Any) -> set:  # noqa: D102
+    def run(self, **task_results: Any) -> set[Any]:
         return set(task_results.values())
 
 
@@ -67,7 +67,7 @@ class Dict(Task):
         super().__init__(*args, **kwargs)
         self.auto_generated = True
 
-    def run(self, keys: list, values: list) -> dict:  # noqa: D102
+    def run(self, keys: list[Any], values: list[Any]) -> dict[Any, Any]:
         if len(keys) != len(values):
             raise ValueError(f"Dict task: {len(keys)} keys but {len(values)} values.")
         return dict(zip(keys, values))

@@ -15,7 +15,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from headwater.core.task import Task, TaskSignature, _infer_nout
+from headwater.core.signature import TaskSignature, infer_nout
+from headwater.core.task import Task
 
 __all__ = ["FunctionTask"]
 
@@ -38,8 +39,8 @@ class FunctionTask(Task):
             name = getattr(fn, "__name__", type(self).__name__)
         self._signature = TaskSignature(fn, f"Task {name!r}", skip_self=False)
         if kwargs.get("nout") is None:
-            kwargs["nout"] = _infer_nout(fn)
-        self.run = fn  # type: ignore[method-assign]
+            kwargs["nout"] = infer_nout(fn)
+        self.run = fn
         self.is_async = inspect.iscoroutinefunction(fn)
         # (only a few attributes: instance dicts of up to 30 keys share their keys, which keeps
         # each task small in flows of 100,000 tasks)

@@ -42,7 +42,7 @@ class _Operator(Task):
 class GetItem(_Operator):
     """``task_result[key]``."""
 
-    def run(self, task_result: Any, key: Any) -> Any:  # noqa: D102
+    def run(self, task_result: Any, key: Any) -> Any:
         return task_result[key]
 
 
@@ -73,7 +73,7 @@ class GetAttr(_Operator):
         super().__init__(*args, **kwargs)
         self.default = default
 
-    def run(self, task_result: Any, attr: str, default: Any = _NO_DEFAULT) -> Any:  # noqa: D102
+    def run(self, task_result: Any, attr: str, default: Any = _NO_DEFAULT) -> Any:
         try:
             return operator.attrgetter(attr)(task_result)
         except AttributeError:
@@ -111,5 +111,5 @@ LessThanOrEqual = _binary("LessThanOrEqual", operator.le, "``x <= y``.")
 class Not(_Operator):
     """``not x``."""
 
-    def run(self, x: Any) -> bool:  # noqa: D102
+    def run(self, x: Any) -> bool:
         return not x

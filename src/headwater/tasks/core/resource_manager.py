@@ -81,7 +81,7 @@ class ResourceInitTask(Task):
         )
         super().__init__(**kwargs)
 
-    def run(self, **kwargs: Any) -> Any:  # type: ignore[override]
+    def run(self, **kwargs: Any) -> Any:
         return self.resource_class(**kwargs)
 
 
@@ -93,7 +93,7 @@ class ResourceSetupTask(Task):
 
     rerun_on_restart = True
 
-    def run(self, mgr: Any) -> Any:  # type: ignore[override]
+    def run(self, mgr: Any) -> Any:
         return mgr.setup()
 
 
@@ -126,7 +126,7 @@ class ResourceCleanupTask(Task):
         kwargs.setdefault("skip_on_upstream_skip", False)
         super().__init__(**kwargs)
 
-    def run(self, mgr: Any, resource: Any = None) -> None:  # type: ignore[override]
+    def run(self, mgr: Any, resource: Any = None) -> None:
         cleanup = getattr(mgr, "cleanup", None)
         if cleanup is not None:
             cleanup(resource)

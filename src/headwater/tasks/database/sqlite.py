@@ -40,7 +40,7 @@ from headwater.utilities.tasks import defaults_from_attrs
 
 __all__ = ["SQLiteQuery", "SQLiteScript"]
 
-DbArg = str | os.PathLike | None
+DbArg = str | os.PathLike[str] | None
 
 
 def _check_db(task: Task, db: Any) -> str:
@@ -52,15 +52,15 @@ def _check_db(task: Task, db: Any) -> str:
         )
     if not isinstance(db, (str, os.PathLike)):
         raise TypeError(f"{owner}: `db` must be a file path, got {type(db).__name__}: {db!r}")
-    db = os.fspath(db)
-    if db != ":memory:" and not db.startswith("file:"):
-        parent = Path(db).parent
+    path: str = os.fspath(db)
+    if path != ":memory:" and not path.startswith("file:"):
+        parent = Path(path).parent
         if not parent.is_dir():
             raise FileNotFoundError(
-                f"{owner}: the directory of `db` {db!r} does not exist; create {str(parent)!r} "
+                f"{owner}: the directory of `db` {path!r} does not exist; create {str(parent)!r} "
                 "first."
             )
-    return db
+    return path
 
 
 def _check_sql(task: Task, arg: str, sql: Any) -> str:

@@ -36,7 +36,7 @@ from headwater.tasks.files._paths import require_existing, require_path
 
 __all__ = ["Unzip", "Zip"]
 
-PathArg = str | os.PathLike | None
+PathArg = str | os.PathLike[str] | None
 
 _METHODS = {
     "store": zipfile.ZIP_STORED,

@@ -35,7 +35,7 @@ from headwater.tasks.files._paths import require_existing, require_path
 
 __all__ = ["Copy", "Glob", "Move", "Remove"]
 
-PathArg = str | os.PathLike | None
+PathArg = str | os.PathLike[str] | None
 
 
 def _destination(task: Task, source: Path, target: Path) -> Path:

@@ -60,7 +60,7 @@ class SlackTask(Task):
             ValueError: no message, a missing or unusable URL, or Slack refused the message
                 (the URL is never shown).
         """
-        from headwater.utilities.notifications import _check_webhook_url, _post_json, _redact
+        from headwater.utilities._webhooks import check_webhook_url, post_json, redact
 
         if message is None:
             raise ValueError(f"SlackTask {self.name!r}: no message given.")
@@ -76,14 +76,14 @@ class SlackTask(Task):
                     f"HEADWATER__CONTEXT__SECRETS__{webhook_secret}, or pass webhook_url."
                 )
             webhook_url = str(secret.get())
-        _check_webhook_url(webhook_url, source)
+        check_webhook_url(webhook_url, source)
         payload = message if isinstance(message, dict) else {"text": message}
         try:
-            _post_json(webhook_url, payload)
+            post_json(webhook_url, payload)
         except ValueError as exc:
-            response = exc.__cause__
-            if hasattr(response, "close"):  # an HTTP error keeps the response open
-                response.close()
+            close = getattr(exc.__cause__, "close", None)
+            if close is not None:  # an HTTP error keeps the response open
+                close()
             raise ValueError(
-                f"SlackTask {self.name!r}: posting failed: {_redact(str(exc), webhook_url)}"
+                f"SlackTask {self.name!r}: posting failed: {redact(str(exc), webhook_url)}"
             ) from None

@@ -100,7 +100,7 @@ class EnvVarSecret(SecretBase):
             return value
         try:
             return cast(value)
-        except Exception as exc:  # noqa: BLE001 - re-raised without the secret value
+        except Exception as exc:
             raise ValueError(
                 f"EnvVarSecret: could not convert environment variable {name!r} with "
                 f"{getattr(cast, '__name__', cast)!r} ({type(exc).__name__}); its value is not "

@@ -99,4 +99,5 @@ class JinjaTemplate(Task):
             ) from None
         values = context.to_dict()
         values.update(format_kwargs)
-        return compiled.render(**values)
+        rendered: str = compiled.render(**values)
+        return rendered

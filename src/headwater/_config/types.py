@@ -1,7 +1,6 @@
 """The ``Config`` mapping: nested sections with attribute access.
 
-:mod:`headwater.configuration` re-exports :class:`Config`; this module holds it so the loader
-and the context-following proxy can stay small. A missing key raises :class:`ConfigKeyError`,
+:mod:`headwater.configuration` re-exports :class:`Config`. A missing key raises :class:`ConfigKeyError`,
 which is both a ``KeyError`` and an ``AttributeError``, so ``getattr(cfg, "x", default)``,
 ``hasattr`` and ``except KeyError`` all behave as expected::
 
@@ -28,6 +27,8 @@ __all__ = ["Config", "ConfigKeyError", "merge_config"]
 class ConfigKeyError(KeyError, AttributeError):
     """A configuration key that is not set (raised by attribute access on a ``Config``)."""
 
+    __module__ = "headwater.configuration"  # its public home
+
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
@@ -42,13 +43,19 @@ class Config(DotDict):
         **kwargs: more keys and values.
     """
 
+    __module__ = "headwater.configuration"  # its public home (pickles name it there)
+
     def __new__(cls, *args: Any, default_box: bool = False, **kwargs: Any) -> Config:
         if default_box and cls is Config:
             cls = _AutoSectionConfig
         return super().__new__(cls)
 
     def __init__(
-        self, init_dict: Mapping | None = None, *, default_box: bool = False, **kwargs: Any
+        self,
+        init_dict: Mapping[str, Any] | None = None,
+        *,
+        default_box: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(init_dict, **kwargs)
 
@@ -88,7 +95,7 @@ class Config(DotDict):
         parts = key.split(".")
         if not all(parts):
             raise ConfigurationError(f"invalid configuration key {key!r}: empty part")
-        node: MutableMapping = self
+        node: MutableMapping[str, Any] = self
         for i, part in enumerate(parts[:-1]):
             child = node.get(part)
             if child is None:
@@ -114,7 +121,7 @@ class _AutoSectionConfig(Config):
         return super().__repr__().replace("_AutoSectionConfig", "Config", 1)
 
 
-def merge_config(base: Mapping, overrides: Mapping) -> Config:
+def merge_config(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> Config:
     """``base`` with ``overrides`` merged in, section by section, as a new ``Config``.
 
     Only the sections on the path of an override are copied; every other section and value is

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "incremental.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "incremental.py"
 ORIGINAL = "return [round(c * 9 / 5 + 32, 1) for c in readings]"
 EDITED = "return [round(c * 9 / 5 + 32) for c in readings]"
 DAYS = ["2024-03-01", "2024-03-02", "2024-03-03"]

@@ -879,7 +879,7 @@ def test_config_toml_is_valid_toml():
 
 # ------------------------------------------------------------------ the pydantic model at load --
 class TestModelValidationAtLoad:
-    def test_user_values_are_checked_by_the_model_and_defaults_alone_are_not(self, tmp_path):
+    def test_loading_user_values_does_not_import_pydantic(self, tmp_path):
         code = "import sys, headwater; print('pydantic' in sys.modules)"
         base = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER__")}
         base["HEADWATER__USER_CONFIG_PATH"] = str(tmp_path / "none.toml")
@@ -891,7 +891,12 @@ class TestModelValidationAtLoad:
         checked = subprocess.run(
             [sys.executable, "-c", code], env=custom, capture_output=True, text=True
         )
-        assert checked.stdout.strip() == "True", checked.stderr
+        assert checked.stdout.strip() == "False", checked.stderr
+        bad = {**base, "HEADWATER__FLOWS__CHECKPOINTING": "sometimes"}
+        refused = subprocess.run(
+            [sys.executable, "-c", code], env=bad, capture_output=True, text=True
+        )
+        assert refused.returncode != 0 and "HEADWATER__FLOWS__CHECKPOINTING" in refused.stderr
 
     def test_a_model_error_names_the_key_and_where_the_value_came_from(self, env, user_file):
         from headwater._config.layers import Source

@@ -54,12 +54,10 @@ at load, the typing of environment variables and the pydantic model all derive f
 
 Validation. The values of known keys are checked at load against the schema's kinds, which
 costs well under a millisecond and gives messages naming the file or variable a bad value came
-from. When a user file or a ``HEADWATER__`` variable supplied any value, the merged
-configuration is then also validated against the pydantic model of the known keys (unknown
-keys allowed). Importing pydantic and building the model costs about 100 ms, so a
-configuration made only of the packaged defaults (which pass the model; a test checks) skips
-it, and a plain ``import headwater`` stays near 20 ms. :func:`validate_config` runs the same
-model on any configuration, missing keys included.
+from. The pydantic model of the known keys accepts exactly what those checks accept (both come
+from the schema; a test checks them against each other), so loading never imports pydantic
+(about 100 ms): :func:`validate_config` runs the model on any configuration, missing keys
+included, for programs that want a pydantic error.
 """
 
 from __future__ import annotations
@@ -159,13 +157,6 @@ def load_configuration(
     data, sources, _ = load_layers(
         path, user_config_path, env, prefix, reserved_names(), backend_config_path
     )
-    if any(src.kind in ("user", "env") for src in sources.values()):
-        # Values a user supplied are also checked against the pydantic model of the known
-        # keys. The packaged defaults alone pass it (a test checks), so a plain
-        # ``import headwater`` skips this and never imports pydantic.
-        from headwater._config.model import check_against_model
-
-        check_against_model(data, sources)
     cfg: Config = as_nested_dict(data, Config)
     context_section = data.get("context")
     secrets = context_section.get("secrets") if isinstance(context_section, dict) else None

@@ -142,6 +142,8 @@ class TaskRunner(PublicSteps):
         self._reuses_caches = task.cache_for is not None or (
             task.cache_key is not None and task.cache_validator is not None
         )
+        trigger = task.trigger
+        self._passes_when_all_succeeded = trigger is all_successful or trigger is all_finished
         name = task.name
         slug = task.slug
         self._task_logger = logger = get_logger(name)
@@ -246,8 +248,9 @@ class TaskRunner(PublicSteps):
         try:
             if info:
                 logger.info("Task '%s': Starting task run...", full_name)
+            pipeline = self._public_pipeline if self._public_steps else self._pipeline
             while True:
-                state = self._pipeline(state, upstream_states, ctx, mapped_parent)
+                state = pipeline(state, upstream_states, ctx, mapped_parent)
                 if type(state) is not Looped:
                     break
                 n = state.loop_count or 1
@@ -278,16 +281,14 @@ class TaskRunner(PublicSteps):
 
         The readiness checks and the trigger only ever return the state they are given (or
         end the run), so only the other steps' results are compared with the state before. A
-        step that has nothing to do for this task is not called: the cache check without
-        caching (and without a ``Cached`` state), the trigger ``all_successful`` or
-        ``all_finished`` when every upstream state is a ``Success``, ``cache_result`` without
-        ``cache_for`` and the retry check of a state that did not fail.
+        step that has nothing to do for this task is not called: the target and cache checks
+        of a task without either (and without a ``Cached`` state), the trigger
+        ``all_successful`` or ``all_finished`` when every upstream state is a ``Success``,
+        ``cache_result`` without ``cache_for`` and the retry check of a state that did not fail.
         """
         handled = self.has_handlers
         task = self.task
         try:
-            if self._public_steps:
-                return self._public_pipeline(state, upstream_states, ctx, mapped_parent)
             new = self._init_run(state, ctx)
             if new is not state:
                 state = self.change_state(state, new)
@@ -300,29 +301,18 @@ class TaskRunner(PublicSteps):
                 self._ready_to_map(state, upstream_states)
             if task.task_run_name is not None:
                 ctx["task_run_name"] = self._run_name(inputs, ctx)
-            if task.target is not None:
-                new = self._check_target(state, inputs, ctx)
-            elif self._reuses_caches or isinstance(state, Cached):
-                new = self._check_cached(state, inputs, ctx)
-            if new is not state:
-                state = self.change_state(state, new)
-            trigger = task.trigger
-            if not all_succeeded or (trigger is not all_successful and trigger is not all_finished):
+            if task.target is not None or self._reuses_caches or isinstance(state, Cached):
+                new = self._reuse(state, inputs, ctx)
+                if new is not state:
+                    state = self.change_state(state, new)
+            if not (all_succeeded and self._passes_when_all_succeeded):
                 state = self._trigger(state, upstream_states)
-            if handled:
-                state = self.change_state(state, self._to_running(state))
-            else:
-                state = self._to_running(state)
+            new = self._to_running(state)
+            state = self.change_state(state, new) if handled else new
             new = self._run_task(state, inputs, ctx)
             state = self.change_state(state, new) if handled else new
-            if task.cache_for is not None:
-                new = self._cache_result(state, inputs, ctx)
-                if new is not state:
-                    state = self.change_state(state, new)
-            if isinstance(state, Failed):
-                new = self._check_for_retry(state, inputs, ctx)
-                if new is not state:
-                    state = self.change_state(state, new)
+            if task.cache_for is not None or isinstance(state, Failed):
+                state = self._after_run(state, inputs, ctx)
         except HandledEndRun as end:
             state = end.state
         except ENDRUN as end:
@@ -332,19 +322,39 @@ class TaskRunner(PublicSteps):
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # SystemExit, GeneratorExit...: fail this task
-            if ctx.get("raise_on_exception"):
-                raise
-            msg = f"Unexpected error while running task: {exc!r}"
-            self.logger.exception("Task '%s': %s", ctx["task_full_name"], msg)
-            state = Failed(msg, result=exc)
+            state = self._unexpected(exc, ctx)
         return state
+
+    def _reuse(self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]) -> State:
+        """The target check (a task with a ``target``), else the cache check."""
+        if self.task.target is not None:
+            return self._check_target(state, inputs, ctx)
+        return self._check_cached(state, inputs, ctx)
+
+    def _after_run(self, state: State, inputs: dict[str, Any], ctx: dict[str, Any]) -> State:
+        """``cache_result`` and ``check_for_retry``, for a task with ``cache_for`` or a failure."""
+        new = self._cache_result(state, inputs, ctx)
+        if new is not state:
+            state = self.change_state(state, new)
+        new = self._check_for_retry(state, inputs, ctx)
+        if new is not state:
+            state = self.change_state(state, new)
+        return state
+
+    def _unexpected(self, exc: BaseException, ctx: dict[str, Any]) -> State:
+        """``Failed`` for an error of the engine itself (raised again under raise_on_exception)."""
+        if ctx.get("raise_on_exception"):
+            raise exc
+        msg = f"Unexpected error while running task: {exc!r}"
+        self.logger.error("Task '%s': %s", ctx["task_full_name"], msg, exc_info=exc)
+        return Failed(msg, result=exc)
 
     def _public_pipeline(
         self,
         state: State,
         upstream_states: dict[Edge, State],
         ctx: dict[str, Any],
-        mapped_parent: bool,
+        mapped_parent: bool = False,
     ) -> State:
         """The pipeline through the public steps, for subclasses that override some of them.
 
@@ -376,6 +386,10 @@ class TaskRunner(PublicSteps):
             return end.state
         except signals.HeadwaterStateSignal as sig:  # PAUSE from a state handler
             return self._finish(state, sig.state)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit, GeneratorExit...: fail this task
+            return self._unexpected(exc, ctx)
 
     # -- state handlers -------------------------------------------------------------------
     def _finish(self, old: State, new: State) -> State:

@@ -77,18 +77,15 @@ class MaskedSecret:
 
 def entry_problem(entry: Any) -> str | None:
     """Why an unpickled object is not a usable cache entry (``None`` when it is one)."""
-    from headwater.engine.state import Cached
-
     if not isinstance(entry, dict):
         return f"it holds a {type(entry).__name__}, not a cache entry"
     if entry.get("format") != FORMAT:
         return f"it has format {entry.get('format')!r}, not {FORMAT}"
-    state = entry.get("state")
-    if not isinstance(state, Cached):
-        return f"its state is a {type(state).__name__}, not a Cached state"
-    missing = [name for name in _STATE_ATTRIBUTES if not hasattr(state, name)]
-    if missing:
-        return f"its state has no {', '.join(missing)}"
+    return _state_problem(entry.get("state")) or _fields_problem(entry)
+
+
+def _fields_problem(entry: dict[str, Any]) -> str | None:
+    """Why the hashes or the creation time of an entry are not usable, or ``None``."""
     hashes = entry.get("input_hashes")
     if not isinstance(hashes, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()
@@ -96,8 +93,21 @@ def entry_problem(entry: Any) -> str | None:
         return "its input hashes are missing or malformed"
     if not isinstance(entry.get("inputs_hash"), str):
         return "its inputs hash is missing"
-    if isinstance(entry.get("created"), bool) or not isinstance(entry.get("created"), int | float):
+    created = entry.get("created")
+    if isinstance(created, bool) or not isinstance(created, int | float):
         return "its creation time is missing"
+    return None
+
+
+def _state_problem(state: Any) -> str | None:
+    """Why the state stored in an entry is not a usable ``Cached`` state, or ``None``."""
+    from headwater.engine.state import Cached
+
+    if not isinstance(state, Cached):
+        return f"its state is a {type(state).__name__}, not a Cached state"
+    missing = [name for name in _STATE_ATTRIBUTES if not hasattr(state, name)]
+    if missing:
+        return f"its state has no {', '.join(missing)}"
     expiration = state.cached_result_expiration
     if expiration is not None and not (
         isinstance(expiration, datetime.datetime) and expiration.tzinfo is not None

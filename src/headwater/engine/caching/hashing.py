@@ -29,6 +29,7 @@ import pathlib
 import struct
 import sys
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -59,72 +60,140 @@ def _len(n: int) -> bytes:
 
 def _feed(h: Any, obj: Any, path: str) -> None:
     """Feed a canonical, type-tagged encoding of ``obj`` into the hash ``h``."""
-    t = type(obj)
-    if obj is None:
-        h.update(b"N")
-    elif t is bool:
-        h.update(b"B1" if obj else b"B0")
-    elif t is int:
-        s = str(obj).encode()
-        h.update(b"I" + _len(len(s)) + s)
-    elif t is float:
-        h.update(b"F" + obj.hex().encode() + b";")
-    elif t is complex:
-        h.update(b"C" + obj.real.hex().encode() + b"," + obj.imag.hex().encode() + b";")
-    elif t is str:
-        b = obj.encode("utf-8", "surrogatepass")
-        h.update(b"S" + _len(len(b)) + b)
-    elif t in (bytes, bytearray, memoryview):
-        b = bytes(obj)
-        h.update(b"Y" + _len(len(b)) + b)
-    elif t in (list, tuple):
-        h.update((b"L" if t is list else b"T") + _len(len(obj)))
-        for i, item in enumerate(obj):
-            _feed(h, item, f"{path}[{i}]")
-    elif t is dict:
-        pairs = []
-        for k, v in obj.items():
-            kh = hashlib.sha256()
-            _feed(kh, k, f"{path} key {k!r}")
-            vh = hashlib.sha256()
-            _feed(vh, v, f"{path}[{k!r}]")
-            pairs.append(kh.digest() + vh.digest())
-        h.update(b"D" + _len(len(pairs)) + b"".join(sorted(pairs)))
-    elif t in (set, frozenset):
-        digests = []
-        for item in obj:
-            ih = hashlib.sha256()
-            _feed(ih, item, f"{path} item {item!r}")
-            digests.append(ih.digest())
-        h.update(b"E" + _len(len(digests)) + b"".join(sorted(digests)))
-    elif isinstance(obj, datetime.datetime):
-        h.update(b"DT" + obj.isoformat().encode() + b";")
-    elif isinstance(obj, datetime.date):
-        h.update(b"DA" + obj.isoformat().encode() + b";")
-    elif isinstance(obj, datetime.time):
-        h.update(b"TI" + obj.isoformat().encode() + b";")
-    elif isinstance(obj, datetime.timedelta):
-        h.update(b"TD" + f"{obj.days},{obj.seconds},{obj.microseconds};".encode())
-    elif isinstance(obj, decimal.Decimal | fractions.Fraction | uuid.UUID | pathlib.PurePath):
-        h.update(b"O" + _qualname(t) + str(obj).encode() + b";")
-    elif isinstance(obj, enum.Enum):
-        h.update(b"EN" + _qualname(t))
-        _feed(h, obj.value, f"{path}.value")
-    elif isinstance(obj, list | tuple | dict | str | int | float | bytes):
-        # subclasses (namedtuples, OrderedDict, IntEnum-free int subclasses ...): type + content
-        h.update(b"SUB" + _qualname(t))
-        base = next(
-            b for b in (bool, int, float, str, bytes, tuple, list, dict) if isinstance(obj, b)
-        )
-        plain: Any = obj
-        _feed(h, base(plain) if base is not dict else dict(plain.items()), path)
-    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        h.update(b"DC" + _qualname(t))
-        for f in dataclasses.fields(obj):
-            _feed(h, f.name, path)
-            _feed(h, getattr(obj, f.name), f"{path}.{f.name}")
+    exact = _EXACT.get(type(obj))
+    if exact is not None:
+        exact(h, obj, path)
+        return
+    for types, feed in _BY_ISINSTANCE:
+        if isinstance(obj, types):
+            feed(h, obj, path)
+            return
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        _feed_dataclass(h, obj, path)
     elif not _feed_optional(h, obj, path):
         raise UnhashableInputError(path, obj)
+
+
+# -- one encoder per supported type (each starts with its own tag) ---------------------------
+def _feed_none(h: Any, obj: Any, path: str) -> None:
+    h.update(b"N")
+
+
+def _feed_bool(h: Any, obj: bool, path: str) -> None:
+    h.update(b"B1" if obj else b"B0")
+
+
+def _feed_int(h: Any, obj: int, path: str) -> None:
+    s = str(obj).encode()
+    h.update(b"I" + _len(len(s)) + s)
+
+
+def _feed_float(h: Any, obj: float, path: str) -> None:
+    h.update(b"F" + obj.hex().encode() + b";")
+
+
+def _feed_complex(h: Any, obj: complex, path: str) -> None:
+    h.update(b"C" + obj.real.hex().encode() + b"," + obj.imag.hex().encode() + b";")
+
+
+def _feed_str(h: Any, obj: str, path: str) -> None:
+    b = obj.encode("utf-8", "surrogatepass")
+    h.update(b"S" + _len(len(b)) + b)
+
+
+def _feed_bytes(h: Any, obj: Any, path: str) -> None:
+    b = bytes(obj)
+    h.update(b"Y" + _len(len(b)) + b)
+
+
+def _feed_sequence(h: Any, obj: Any, path: str) -> None:
+    h.update((b"L" if type(obj) is list else b"T") + _len(len(obj)))
+    for i, item in enumerate(obj):
+        _feed(h, item, f"{path}[{i}]")
+
+
+def _feed_dict(h: Any, obj: dict[Any, Any], path: str) -> None:
+    pairs = []
+    for k, v in obj.items():
+        kh = hashlib.sha256()
+        _feed(kh, k, f"{path} key {k!r}")
+        vh = hashlib.sha256()
+        _feed(vh, v, f"{path}[{k!r}]")
+        pairs.append(kh.digest() + vh.digest())
+    h.update(b"D" + _len(len(pairs)) + b"".join(sorted(pairs)))
+
+
+def _feed_set(h: Any, obj: Any, path: str) -> None:
+    digests = []
+    for item in obj:
+        ih = hashlib.sha256()
+        _feed(ih, item, f"{path} item {item!r}")
+        digests.append(ih.digest())
+    h.update(b"E" + _len(len(digests)) + b"".join(sorted(digests)))
+
+
+def _feed_iso(tag: bytes) -> Any:
+    def feed(h: Any, obj: Any, path: str) -> None:
+        h.update(tag + obj.isoformat().encode() + b";")
+
+    return feed
+
+
+def _feed_timedelta(h: Any, obj: datetime.timedelta, path: str) -> None:
+    h.update(b"TD" + f"{obj.days},{obj.seconds},{obj.microseconds};".encode())
+
+
+def _feed_by_str(h: Any, obj: Any, path: str) -> None:
+    h.update(b"O" + _qualname(type(obj)) + str(obj).encode() + b";")
+
+
+def _feed_enum(h: Any, obj: enum.Enum, path: str) -> None:
+    h.update(b"EN" + _qualname(type(obj)))
+    _feed(h, obj.value, f"{path}.value")
+
+
+def _feed_subclass(h: Any, obj: Any, path: str) -> None:
+    """Subclasses of the built-in types (namedtuples, OrderedDict...): type, then content."""
+    h.update(b"SUB" + _qualname(type(obj)))
+    base = next(b for b in (bool, int, float, str, bytes, tuple, list, dict) if isinstance(obj, b))
+    _feed(h, base(obj) if base is not dict else dict(obj.items()), path)
+
+
+def _feed_dataclass(h: Any, obj: Any, path: str) -> None:
+    h.update(b"DC" + _qualname(type(obj)))
+    for f in dataclasses.fields(obj):
+        _feed(h, f.name, path)
+        _feed(h, getattr(obj, f.name), f"{path}.{f.name}")
+
+
+_EXACT: dict[type, Callable[[Any, Any, str], None]] = {
+    type(None): _feed_none,
+    bool: _feed_bool,
+    int: _feed_int,
+    float: _feed_float,
+    complex: _feed_complex,
+    str: _feed_str,
+    bytes: _feed_bytes,
+    bytearray: _feed_bytes,
+    memoryview: _feed_bytes,
+    list: _feed_sequence,
+    tuple: _feed_sequence,
+    dict: _feed_dict,
+    set: _feed_set,
+    frozenset: _feed_set,
+}
+"""The encoder of each built-in type, by exact type."""
+
+# checked in order for other types (datetime before date: a datetime is a date)
+_BY_ISINSTANCE: tuple[tuple[Any, Callable[[Any, Any, str], None]], ...] = (
+    (datetime.datetime, _feed_iso(b"DT")),
+    (datetime.date, _feed_iso(b"DA")),
+    (datetime.time, _feed_iso(b"TI")),
+    (datetime.timedelta, _feed_timedelta),
+    (decimal.Decimal | fractions.Fraction | uuid.UUID | pathlib.PurePath, _feed_by_str),
+    (enum.Enum, _feed_enum),
+    (list | tuple | dict | str | int | float | bytes, _feed_subclass),
+)
 
 
 def _qualname(t: type) -> bytes:
@@ -135,38 +204,11 @@ def _qualname(t: type) -> bytes:
 def _feed_optional(h: Any, obj: Any, path: str) -> bool:
     """numpy, pandas and pydantic values, recognised only when their library is loaded."""
     np = sys.modules.get("numpy")
-    if np is not None:
-        if isinstance(obj, np.ndarray):
-            h.update(b"NP" + str(obj.dtype).encode() + b";" + repr(obj.shape).encode())
-            if obj.dtype.hasobject:
-                for i, item in enumerate(obj.ravel(order="C").tolist()):
-                    _feed(h, item, f"{path}.flat[{i}]")
-            else:
-                b = np.ascontiguousarray(obj).tobytes()
-                h.update(_len(len(b)) + b)
-            return True
-        if isinstance(obj, np.generic):
-            h.update(b"NS" + str(obj.dtype).encode() + b";")
-            if obj.dtype.hasobject:
-                _feed(h, obj.item(), path)
-            else:
-                h.update(obj.tobytes())
-            return True
+    if np is not None and _feed_numpy(np, h, obj, path):
+        return True
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(obj, pd.DataFrame | pd.Series | pd.Index):
-        try:
-            values = pd.util.hash_pandas_object(obj, index=not isinstance(obj, pd.Index))
-        except TypeError as exc:
-            raise UnhashableInputError(path, obj) from exc
-        h.update(b"PD" + _qualname(type(obj)))
-        if isinstance(obj, pd.DataFrame):
-            _feed(h, [str(c) for c in obj.columns], f"{path}.columns")
-            _feed(h, [str(d) for d in obj.dtypes], f"{path}.dtypes")
-        else:
-            _feed(h, str(obj.dtype), f"{path}.dtype")
-            _feed(h, str(obj.name), f"{path}.name")
-        b = values.to_numpy().tobytes()
-        h.update(_len(len(b)) + b)
+        _feed_pandas(pd, h, obj, path)
         return True
     pydantic = sys.modules.get("pydantic")
     if pydantic is not None and isinstance(obj, pydantic.BaseModel):
@@ -174,6 +216,44 @@ def _feed_optional(h: Any, obj: Any, path: str) -> bool:
         _feed(h, obj.model_dump(mode="json"), path)
         return True
     return False
+
+
+def _feed_numpy(np: Any, h: Any, obj: Any, path: str) -> bool:
+    """An array or a numpy scalar (``False`` for anything else)."""
+    if isinstance(obj, np.ndarray):
+        h.update(b"NP" + str(obj.dtype).encode() + b";" + repr(obj.shape).encode())
+        if obj.dtype.hasobject:
+            for i, item in enumerate(obj.ravel(order="C").tolist()):
+                _feed(h, item, f"{path}.flat[{i}]")
+        else:
+            b = np.ascontiguousarray(obj).tobytes()
+            h.update(_len(len(b)) + b)
+        return True
+    if isinstance(obj, np.generic):
+        h.update(b"NS" + str(obj.dtype).encode() + b";")
+        if obj.dtype.hasobject:
+            _feed(h, obj.item(), path)
+        else:
+            h.update(obj.tobytes())
+        return True
+    return False
+
+
+def _feed_pandas(pd: Any, h: Any, obj: Any, path: str) -> None:
+    """A data frame, series or index: its type, columns or dtype and name, and its values."""
+    try:
+        values = pd.util.hash_pandas_object(obj, index=not isinstance(obj, pd.Index))
+    except TypeError as exc:
+        raise UnhashableInputError(path, obj) from exc
+    h.update(b"PD" + _qualname(type(obj)))
+    if isinstance(obj, pd.DataFrame):
+        _feed(h, [str(c) for c in obj.columns], f"{path}.columns")
+        _feed(h, [str(d) for d in obj.dtypes], f"{path}.dtypes")
+    else:
+        _feed(h, str(obj.dtype), f"{path}.dtype")
+        _feed(h, str(obj.name), f"{path}.name")
+    b = values.to_numpy().tobytes()
+    h.update(_len(len(b)) + b)
 
 
 def stable_hash(value: Any, name: str = "value") -> str:

@@ -206,3 +206,47 @@ def test_the_process_exits_promptly_after_a_task_blocked_in_c_timed_out(
     assert out.startswith("TimedOut"), proc.stdout
     if "processes" not in executor:
         assert out == "TimedOut [True]"  # the blocked thread is still there, as a daemon
+
+
+class TestInvoke:
+    """``invoke``: the one call of a task's code, as the task asks for it."""
+
+    def test_a_plain_task_is_called_as_it_is(self) -> None:
+        @task
+        def add(x: int, y: int) -> int:
+            return x + y
+
+        assert _invoke.is_plain(add)
+        assert _invoke.invoke(add, {"x": 1, "y": 2}, "add", logging.getLogger("t")) == 3
+
+    def test_print_output_goes_to_the_logger(self, caplog: pytest.LogCaptureFixture) -> None:
+        @task(log_stdout=True)
+        def talk() -> int:
+            print("hello from the task")
+            return 1
+
+        assert not _invoke.is_plain(talk)
+        logger = logging.getLogger("headwater.test-invoke")
+        with caplog.at_level(logging.INFO, logger="headwater.test-invoke"):
+            assert _invoke.invoke(talk, {}, "talk", logger) == 1
+        assert "hello from the task" in caplog.text
+
+    def test_a_coroutine_function_runs_on_the_engine_loop(self) -> None:
+        @task
+        async def later(x: int) -> int:
+            await asyncio.sleep(0)
+            return x * 2
+
+        assert not _invoke.is_plain(later)
+        assert _invoke.invoke(later, {"x": 4}, "later", logging.getLogger("t")) == 8
+
+    def test_a_timeout_raises_the_timeout_signal(self, before: list[threading.Thread]) -> None:
+        @task(timeout=0.05)
+        def spin() -> None:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                pass
+
+        with pytest.raises(TaskTimeoutSignal, match="'spin' timed out after 0.05 seconds"):
+            _invoke.invoke(spin, {}, "spin", logging.getLogger("t"))
+        _wait_until(lambda: not _timeout_threads(before), 5, "the timed-out thread to end")

@@ -30,7 +30,6 @@ time is up (see :func:`headwater.engine.async_loop.run_coroutine`).
 from __future__ import annotations
 
 import contextvars
-import ctypes
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -193,6 +192,8 @@ def _stop(worker: threading.Thread, done: threading.Event) -> bool:
 
 def _raise_in(thread: threading.Thread) -> None:
     """Raise ``TaskTimeoutSignal`` in ``thread`` at its next bytecode (not inside a C call)."""
+    import ctypes
+
     ident = thread.ident
     if ident is None or not thread.is_alive():
         return

@@ -3,8 +3,12 @@
 A state pickles its fields as they are, except that an exception result which cannot be
 pickled becomes a text naming the exception and why it could not be pickled (so that a failed
 run can still travel between processes); any other value that cannot be pickled raises, as it
-would for any object. The value is pickled once: a state holds either a plain value or the
-``Result`` around it, never both.
+would for any object.
+
+The value is pickled once: a state holds either a plain value or the ``Result`` around it,
+never both, and an exception (result or message) is pickled with cloudpickle once, to learn
+whether it can be, and those bytes are what the state carries (:class:`PickledValue`, which
+unpickles as the exception itself).
 """
 
 from __future__ import annotations
@@ -13,10 +17,43 @@ import pickle
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["load_cached_results", "load_result", "picklable_fields", "restore_fields"]
+__all__ = [
+    "PickledValue",
+    "load_cached_results",
+    "load_result",
+    "picklable_fields",
+    "pickled_once",
+    "restore_fields",
+]
 
 # field names of states pickled before results were held in a ``Result``
 _LEGACY = {"cached_inputs": "_cached_inputs", "state": "_state"}
+
+
+class PickledValue:
+    """A value pickled already: pickled again, it is its bytes; unpickled, the value itself.
+
+    ``original`` (never pickled) is the value, for a shallow copy that never pickles.
+    """
+
+    __slots__ = ("data", "original")
+
+    def __init__(self, data: bytes, original: Any) -> None:
+        self.data = data
+        self.original = original
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (pickle.loads, (self.data,))
+
+
+def pickled_once(exc: BaseException) -> PickledValue | str:
+    """``exc`` pickled (with cloudpickle), or a text naming it and why it could not be."""
+    import cloudpickle
+
+    try:
+        return PickledValue(cloudpickle.dumps(exc), exc)
+    except Exception as err:  # any pickling failure is described
+        return f"The following exception could not be pickled due to {err!r}: {exc!r}"
 
 
 def picklable_fields(state: Any, slots: Iterable[str]) -> dict[str, Any]:
@@ -29,38 +66,42 @@ def picklable_fields(state: Any, slots: Iterable[str]) -> dict[str, Any]:
             pass
     value = state.result
     if isinstance(value, Exception):
-        text = _unpicklable_text(value)
-        if text is not None:
-            holder = fields.get("_holder")
-            if holder is None:
-                fields["_value"] = text
-            else:
-                holder = holder.copy()
-                holder.value = text
-                fields["_holder"] = holder
+        _carry_exception(fields, value)
     holder = fields.get("_holder")
     if holder is not None and getattr(holder, "drops_value_when_pickled", False):
         # a secret's Result forgets its value when pickled on its own (so it never reaches a
         # file through the Result); a state travelling to a worker still carries it
         fields["_carried_value"] = holder.value
-    message = state.message
+    message = fields.get("message")
     if isinstance(message, BaseException):
-        try:
-            pickle.dumps(message)
-        except Exception:  # the message is kept as its repr
-            fields["message"] = repr(message)
+        carried = pickled_once(message)
+        fields["message"] = repr(message) if isinstance(carried, str) else carried
     return fields
 
 
-def _unpicklable_text(exc: Exception) -> str | None:
-    """``None`` if ``exc`` pickles; else a text naming it and the pickling error."""
-    import cloudpickle
+def _carry_exception(fields: dict[str, Any], exc: Exception) -> None:
+    """Put ``exc`` pickled once (or the text saying why it cannot be) in place of the result.
 
-    try:
-        cloudpickle.dumps(exc)
-    except Exception as err:  # any pickling failure is described
-        return f"The following exception could not be pickled due to {err!r}: {exc!r}"
-    return None
+    The message and the context's values that are ``exc`` itself get the same object, so
+    that they are still one exception when the state is unpickled.
+    """
+    carried = pickled_once(exc)
+    holder = fields.get("_holder")
+    if holder is None:
+        fields["_value"] = carried
+    else:
+        holder = fields["_holder"] = holder.copy()
+        holder.value = carried
+    if fields.get("message") is exc:
+        fields["message"] = carried
+    extra = fields.get("_context")
+    if extra and any(v is exc for v in extra.values()):
+        fields["_context"] = {k: carried if v is exc else v for k, v in extra.items()}
+
+
+def _unwrapped(value: Any) -> Any:
+    """The value of a :class:`PickledValue` (left in place by ``copy.copy``), else ``value``."""
+    return value.original if type(value) is PickledValue else value
 
 
 def restore_fields(state: Any, fields: dict[str, Any]) -> None:
@@ -87,6 +128,18 @@ def restore_fields(state: Any, fields: dict[str, Any]) -> None:
             holder.value = carried
     for name, value in fields.items():
         object.__setattr__(state, name, value)
+    # copy.copy() hands the fields back as they are, with the exceptions still pickled
+    for name in ("message", "_value"):
+        if type(fields.get(name)) is PickledValue:
+            object.__setattr__(state, name, _unwrapped(fields[name]))
+    holder = fields.get("_holder")
+    if holder is not None and type(getattr(holder, "value", None)) is PickledValue:
+        holder = holder.copy()
+        holder.value = _unwrapped(holder.value)
+        object.__setattr__(state, "_holder", holder)
+    extra = fields.get("_context")
+    if extra and any(type(v) is PickledValue for v in extra.values()):
+        object.__setattr__(state, "_context", {k: _unwrapped(v) for k, v in extra.items()})
 
 
 def load_result(state: Any, result: Any = None) -> Any:

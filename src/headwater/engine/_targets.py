@@ -25,7 +25,7 @@ from typing import Any
 from headwater.engine import signals
 from headwater.engine._callback_errors import callback_failure, checkpoint_failure, raised_in
 from headwater.engine._task_steps import TaskSteps
-from headwater.engine.caching.hashing import input_tokens
+from headwater.engine.caching.in_process import input_tokens
 from headwater.engine.result.base import render_location
 from headwater.engine.signals import ENDRUN
 from headwater.engine.state import Cached, Failed, State

@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.engine import signals
 from headwater.engine._callback_errors import callback_failure
 from headwater.engine._targets import TaskTargets
-from headwater.engine.caching.hashing import input_tokens
-from headwater.engine.caching.in_process import remember
+from headwater.engine.caching.in_process import input_tokens, remember
 from headwater.engine.signals import ENDRUN
 from headwater.engine.state import Cached, Failed, Pending, State, Success
 

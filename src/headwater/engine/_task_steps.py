@@ -137,19 +137,22 @@ class TaskSteps(Runner):
         the state to start from (see :func:`start_state`). Returns ``state``, or ``Resume`` for
         a ``Paused`` state that was resumed through the context or whose time is up.
         """
+        if "task_loop_count" not in ctx:
+            ctx["task_loop_count"] = 1
+        if "checkpointing" not in ctx:
+            ctx["checkpointing"] = _configured_checkpointing(ctx)
         extra = context_if_any(state)
+        if extra is None and type(state) is Pending:  # the usual start: a first run
+            ctx["task_run_count"] = 1
+            return state
         if isinstance(state, Retrying):
             ctx["task_run_count"] = state.run_count + 1
         else:  # each loop after a retry counts from 1 again, as in Prefect Core 1.x
             ctx["task_run_count"] = extra.get("task_run_count", 1) if extra else 1
-        if "task_loop_count" not in ctx:
-            ctx["task_loop_count"] = 1
         if extra and "_loop_count" in extra:
             # a retry of a task that had looped: continue from the loop that failed
             ctx["task_loop_count"] = extra["_loop_count"]
             ctx["task_loop_result"] = self._stored_loop_result(state)
-        if "checkpointing" not in ctx:
-            ctx["checkpointing"] = _configured_checkpointing(ctx)
         if isinstance(state, Scheduled):
             return self._resumed(state, ctx)
         return state

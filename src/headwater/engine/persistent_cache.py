@@ -344,8 +344,11 @@ class PersistentCache:
             "state": stored_state,
         }
         try:
-            # a state pickles an unpicklable result as a readable stand-in; a cache must not
-            cloudpickle.dumps(cached_state.result)
+            value = cached_state.result
+            if isinstance(value, Exception):
+                # a state pickles an unpicklable exception as a readable stand-in; a cache must
+                # not (any other value that cannot be pickled fails the dump below)
+                cloudpickle.dumps(value)
             payload = cloudpickle.dumps(entry)
         except Exception as exc:  # an unpicklable result is not fatal
             warnings.warn(

@@ -64,7 +64,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ENDRUN", "PROCESS_CACHES", "HandledEndRun", "TaskRunner", "TaskRunnerInitializeResult"]
 
-_PROCESS_CACHES = PROCESS_CACHES  # the name flow runs imported it by before
 
 _run_ids = map(str, itertools.count(1))  # the numbers in task run ids
 _CTX_VAR = _context.context_var  # set once per task run

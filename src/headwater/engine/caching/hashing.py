@@ -40,7 +40,6 @@ __all__ = [
     "code_hash",
     "combine_hashes",
     "hash_inputs",
-    "input_tokens",
     "stable_hash",
 ]
 
@@ -274,24 +273,6 @@ def stable_hash(value: Any, name: str = "value") -> str:
 def hash_inputs(inputs: dict[str, Any]) -> dict[str, str]:
     """The stable hash of each input, by name (raises :class:`UnhashableInputError`)."""
     return {name: stable_hash(value, repr(name)) for name, value in sorted(inputs.items())}
-
-
-def input_tokens(inputs: dict[str, Any]) -> dict[str, str]:
-    """``{name: dask token}`` of the inputs (``Cached.hashed_inputs``, as Prefect Core 1.x).
-
-    These tokens are only stable within one process; an input dask cannot tokenize is left out.
-    """
-    if not inputs:
-        return {}
-    from dask.base import tokenize
-
-    out = {}
-    for key, value in inputs.items():
-        try:
-            out[key] = tokenize(value)
-        except Exception:  # a value dask cannot tokenize is left out
-            continue
-    return out
 
 
 def combine_hashes(hashes: dict[str, str]) -> str:

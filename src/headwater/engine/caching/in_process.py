@@ -79,3 +79,21 @@ def clear_process_caches() -> None:
 
     with _lock:
         PROCESS_CACHES.clear()
+
+
+def input_tokens(inputs: dict[str, Any]) -> dict[str, str]:
+    """``{name: dask token}`` of the inputs (``Cached.hashed_inputs``, as Prefect Core 1.x).
+
+    These tokens are only stable within one process; an input dask cannot tokenize is left out.
+    """
+    if not inputs:
+        return {}
+    from dask.base import tokenize
+
+    out = {}
+    for key, value in inputs.items():
+        try:
+            out[key] = tokenize(value)
+        except Exception:  # a value dask cannot tokenize is left out
+            continue
+    return out

@@ -13,6 +13,7 @@ The process-based ones are marked ``slow`` (``-m "not slow"`` skips them for a q
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +32,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slow: runs on process-based executors (deselect with -m 'not slow')"
     )
+    # A suite started in the background by a non-interactive shell inherits SIGINT ignored, and
+    # so would every process it starts: the tests that press Ctrl-C on a subprocess need the
+    # default behaviour back (a Python handler is reset to the default in a new program).
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +48,16 @@ def dask_cluster() -> Iterator[Any]:
     tests need a single kill. Tests that kill or block workers call the ``workers_back`` fixture's
     function before they return: it waits for both workers to run again (restarting the cluster
     if they do not come back in time).
+
+    A killed worker is started again by its nanny. On a busy machine that can take longer than
+    ``distributed.deploy.lost-worker-timeout`` (15 s by default), after which the cluster closes
+    the nanny for good and the cluster is left with one worker; the timeout is raised for the
+    session so that a slow restart is waited for instead.
     """
     import dask
     from distributed import Client, LocalCluster
 
+    patience = dask.config.set({"distributed.deploy.lost-worker-timeout": "10 minutes"})
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = LocalCluster(
             host="127.0.0.1",
@@ -62,6 +74,38 @@ def dask_cluster() -> Iterator[Any]:
     finally:
         client.close()
         cluster.close()
+        patience.__exit__(None, None, None)
+
+
+_BROKEN_CLUSTER: list[str] = []  # set once the session cluster could not be made whole again
+
+
+def _two_workers_running(client: Any) -> None:
+    """Return once the session cluster has two running workers, starting new ones if need be.
+
+    Should that fail, every later test that needs the cluster fails at once with the reason,
+    instead of waiting for its own timeout.
+    """
+    if _BROKEN_CLUSTER:
+        pytest.fail(f"the session cluster is broken since an earlier test: {_BROKEN_CLUSTER[0]}")
+    try:
+        client.wait_for_workers(2, timeout=60)
+        return
+    except TimeoutError:
+        pass
+    # reported in the log, not as a warning: the suite turns warnings into errors, and a slow
+    # nanny on a busy machine is not a failure of the test that killed a worker
+    workers = client.scheduler_info().get("workers", {})
+    statuses = sorted(str(w.get("status")) for w in workers.values())
+    logging.getLogger(__name__).warning(
+        "session cluster: 2 running workers expected, found %s; starting them again", statuses
+    )
+    try:
+        client.cluster.scale(2)
+        client.wait_for_workers(2, timeout=120)
+    except Exception as exc:
+        _BROKEN_CLUSTER.append(f"{type(exc).__name__}: {exc} (workers: {statuses})")
+        raise
 
 
 @pytest.fixture
@@ -69,23 +113,11 @@ def workers_back(dask_cluster: Any) -> Any:
     """A function that waits until both session-cluster workers run again (after a kill).
 
     A killed worker is restarted by its nanny; should that not happen in time (a busy machine),
-    the cluster is restarted, so that later tests get two workers either way.
+    new workers are started, so that later tests get two workers either way.
     """
 
     def wait() -> None:
-        try:
-            dask_cluster.wait_for_workers(2, timeout=60)
-        except TimeoutError:
-            # reported in the log, not as a warning: the suite turns warnings into errors, and
-            # a slow nanny on a busy machine is not a failure of the test that killed a worker
-            workers = dask_cluster.scheduler_info().get("workers", {})
-            statuses = sorted(str(w.get("status")) for w in workers.values())
-            logging.getLogger(__name__).warning(
-                "session cluster: 2 running workers expected after a test, found %s; "
-                "restarting the cluster",
-                statuses,
-            )
-            dask_cluster.restart(wait_for_workers=True, timeout=120)
+        _two_workers_running(dask_cluster)
 
     return wait
 
@@ -100,6 +132,7 @@ def executor(request: pytest.FixtureRequest) -> Any:
         return LocalExecutor()
     if kind == "distributed":
         client = request.getfixturevalue("dask_cluster")
+        _two_workers_running(client)
         return DaskExecutor(address=client.scheduler.address)
     scheduler = kind.removeprefix("dask-")
     return LocalDaskExecutor(scheduler=scheduler, num_workers=2)

@@ -532,6 +532,7 @@ def main() -> None:
     parser.add_argument("--case", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--serve-cluster", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ.setdefault("HEADWATER__HISTORY__ENABLED", "false")  # history.py measures it
     if args.case:
         _child(args.case)
         return

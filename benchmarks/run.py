@@ -37,6 +37,9 @@ every N and in every column (the first run of a flow included), so the scaling r
 like with like. On a shared machine a whole interpreter now and then runs 1.5-2x slower than the
 others (all three of its runs alike); taking the best over several interpreters keeps one such
 process from deciding a row. ``peak MB`` is the highest of the interpreters' peaks.
+
+The engine is measured with the run history off (``HEADWATER__HISTORY__ENABLED=false``, unless
+the environment sets it): ``benchmarks/history.py`` measures what recording adds per task.
 """
 
 from __future__ import annotations
@@ -321,6 +324,7 @@ def main() -> None:
 
     executors.add_arguments(parser)
     args = parser.parse_args()
+    os.environ.setdefault("HEADWATER__HISTORY__ENABLED", "false")
     if args.case:
         _child(args)
         return

@@ -109,6 +109,12 @@ def main() -> int:
     parser.add_argument("--base", default="EUR", help="base currency (EUR, USD or GBP)")
     parser.add_argument("--min-amount", type=float, default=10.0)
     args = parser.parse_args()
+    print(
+        f"orders-etl: read examples/data/orders.csv, convert to {args.base}, load into SQLite, "
+        "total per customer.\n"
+        "The exchange-rate service fails on its first call: expect one WARNING, then a retry.",
+        flush=True,  # before the run's log lines, which go to stderr
+    )
     with tempfile.TemporaryDirectory() as tmp:
         flow = build_flow()
         state = flow.run(
@@ -119,10 +125,11 @@ def main() -> int:
         loaded = flow.get_tasks(name="load")[0]
         report = flow.get_tasks(name="summarize")[0]
         rates = flow.get_tasks(name="fetch_rates")[0]
-        print(f"flow state: {state}")
-        print(f"rates fetched after {_calls['rates']} attempts")
-        print(f"rows loaded: {state.result[loaded].result}")
-        print(f"totals per customer ({args.base}, >= {args.min_amount}):")
+        print(
+            f"Result: {type(state).__name__} ({state.message}); rates fetched after "
+            f"{_calls['rates']} attempts; rows loaded: {state.result[loaded].result}"
+        )
+        print(f"Totals per customer in {args.base} (orders of at least {args.min_amount}):")
         for customer, total in state.result[report].result.items():
             print(f"  {customer:10s} {total:10.2f}")
         assert state.result[rates].is_successful()

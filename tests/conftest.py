@@ -37,6 +37,22 @@ def pytest_configure(config: pytest.Config) -> None:
     # default behaviour back (a Python handler is reset to the default in a new program).
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    _history_in_a_temporary_file()
+
+
+def _history_in_a_temporary_file() -> None:
+    """The suite's runs are recorded in a temporary file, never in ``~/.headwater/history.db``:
+    in this process (whose configuration is loaded already) and in its subprocesses."""
+    import os
+    import tempfile
+
+    from headwater.configuration import global_config
+
+    path = os.path.join(tempfile.mkdtemp(prefix="headwater-tests-"), "history.db")
+    os.environ["HEADWATER__HISTORY__PATH"] = path
+    os.environ["HEADWATER__HISTORY__URL"] = ""
+    global_config().set_nested("history.path", path)
+    global_config().set_nested("history.url", "")
 
 
 @pytest.fixture(scope="session")

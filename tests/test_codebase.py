@@ -104,6 +104,7 @@ _BASE = {
     "headwater._server_only",
     "headwater.utilities.logging",
     "headwater.utilities._logging_compat",
+    "headwater.utilities._log_format",
     "headwater.utilities.collections",
     "headwater.utilities.configuration",
     "headwater.utilities.imports",
@@ -119,15 +120,30 @@ _MODEL = {
     "headwater.engine.serializers",
     "headwater.schedules",
 }
-_INTERFACES = {"headwater.cli", "headwater.__main__", "headwater.testing"}
+_INTERFACES = {"headwater.cli", "headwater.__main__", "headwater.testing", "headwater.ui"}
 _LIBRARY = {
     "headwater.tasks",
+    "headwater.cache_policies",
+    "headwater.artifacts",
+    "headwater.concurrency",
+    "headwater.deployments",
+    "headwater.filesystems",
+    "headwater.blocks",
+    "headwater.modern",
+    # the @flow API's public modules (implemented in headwater.modern)
+    "headwater.flows",
+    "headwater.futures",
+    "headwater.task_runners",
+    "headwater.states",
+    "headwater.runtime",
+    "headwater.logging",
     "headwater.storage",
     "headwater.run_configs",
     "headwater.agent",
     "headwater.backend",
     "headwater.client",
     "headwater.hello_world",
+    "headwater.history",
     "headwater.serialization",
     "headwater.utilities",
 }
@@ -165,6 +181,9 @@ DELIBERATE = {
     ("headwater.core._task_operators", "headwater.tasks.core"),
     ("headwater.core._task_init", "headwater.tasks.core"),
     ("headwater.core.task", "headwater.tasks.core"),
+    # a task called inside a running @flow runs through the modern runtime
+    ("headwater.core.task", "headwater.modern"),
+    ("headwater.core._task_init", "headwater.modern"),
     ("headwater.core", "headwater.tasks.core"),
     ("headwater.core", "headwater.utilities.tasks"),
     ("headwater.core", "headwater.utilities.graph"),
@@ -181,6 +200,8 @@ DELIBERATE = {
     ("headwater.engine._state_base", "headwater.serialization.state"),
     # the engine shows a progress bar (a run observer of the library)
     ("headwater.engine", "headwater.utilities.progress"),
+    # every flow.run() is recorded by the run history's recorder (a run observer of the library)
+    ("headwater.engine.observers", "headwater.history"),
     # states render their result type for display
     ("headwater.engine._state_base", "headwater.utilities.graph"),
 }

@@ -151,7 +151,7 @@ class TestUserFile:
         cfg = load(env)
         assert cfg.debug is True
         assert cfg.logging.level == "DEBUG"
-        assert cfg.logging.format.startswith("[%(asctime)s]")  # untouched default kept
+        assert cfg.logging.format.startswith("[%(asctime)s.%(msecs)03d]")  # untouched default kept
         assert cfg.logging.colour == "blue"
         assert cfg.my_app.retries == 7
         assert cfg.my_app.db.url == "sqlite://"

@@ -56,7 +56,16 @@ SURFACE = {
     "headwater.tasks.secrets": "SecretBase HeadwaterSecret PrefectSecret EnvVarSecret",
     "headwater.client": "Secret",
     "headwater.storage": "Storage Local",
+    # the @flow API (Prefect 2/3's names)
+    "headwater.flows": "Flow flow",
+    "headwater.futures": "PrefectFuture PrefectFutureList TaskRunFuture FutureList wait as_completed resolve",
+    "headwater.task_runners": "TaskRunner ThreadPoolTaskRunner ConcurrentTaskRunner ProcessPoolTaskRunner DaskTaskRunner",
+    "headwater.states": "State StateType Completed Cached Failed TimedOut Crashed Cancelled Cancelling Pending Running Retrying Scheduled AwaitingRetry Paused is_state",
+    "headwater.runtime": "flow_run task_run deployment",
+    "headwater.logging": "get_run_logger disable_run_logger",
 }
+
+MODERN_TOP_LEVEL = "flow State allow_failure quote get_run_logger deploy get_client"
 
 
 @pytest.mark.parametrize("path", sorted(SURFACE))
@@ -64,6 +73,16 @@ def test_public_path_holds_names(path: str) -> None:
     module = importlib.import_module(path)
     missing = [name for name in SURFACE[path].split() if not hasattr(module, name)]
     assert not missing, f"{path} lacks {missing}"
+
+
+def test_the_flow_api_names_import_lazily() -> None:
+    import headwater
+
+    missing = [n for n in MODERN_TOP_LEVEL.split() if not hasattr(headwater, n)]
+    assert not missing, f"headwater lacks {missing}"
+    code = "import sys, headwater; print(sorted(m for m in sys.modules if 'modern' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_prefect_aliases() -> None:

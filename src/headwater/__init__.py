@@ -40,14 +40,19 @@ from headwater.utilities.tasks import apply_map, tags, task  # noqa: E402
 __all__ = [
     "Flow",
     "Parameter",
+    "State",
     "Task",
     "__version__",
+    "allow_failure",
     "apply_map",
     "case",
     "config",
     "context",
     "flatten",
+    "flow",
+    "get_run_logger",
     "mapped",
+    "quote",
     "resource_manager",
     "tags",
     "task",
@@ -56,7 +61,23 @@ __all__ = [
 ]
 
 
+# the @flow API (Prefect 2/3), imported on first use
+_MODERN = {
+    "flow": "headwater.modern.flow",
+    "State": "headwater.modern.states",
+    "allow_failure": "headwater.modern.annotations",
+    "quote": "headwater.modern.annotations",
+    "get_run_logger": "headwater.modern.log",
+    "deploy": "headwater.modern.server_only",
+    "get_client": "headwater.modern.server_only",
+}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _MODERN:
+        import importlib
+
+        return getattr(importlib.import_module(_MODERN[name]), name)
     if name == "case":
         from headwater.tasks.control_flow import case
 
@@ -84,10 +105,16 @@ _SUBMODULES = frozenset(
         "engine",
         "exceptions",
         "executors",
+        "flows",
+        "futures",
+        "logging",
         "run_configs",
+        "runtime",
         "schedules",
         "serialization",
+        "states",
         "storage",
+        "task_runners",
         "tasks",
         "utilities",
     }

@@ -16,7 +16,7 @@ from headwater import Flow, Parameter, task
 __all__ = ["capitalize", "hello_flow", "say_hello"]
 
 
-@task(log_stdout=True)  # type: ignore[untyped-decorator]
+@task(log_stdout=True)
 def say_hello(to: str) -> None:
     """Print the greeting (``log_stdout`` sends it to the task's logger)."""
     print(f"Hello {to}")

@@ -88,6 +88,7 @@ def test_env_value_is_typed_by_the_schema(env, key):
         "retries": ("3", 3),
         "seconds": ("2.5", datetime.timedelta(seconds=2.5)),
         "progress": ("false", False),
+        "count": ("3", 3),
     }
     text, expected = samples[key.kind.name]
     assert load_configuration(env={**env, var: text}).get_nested(key.dotted) == expected

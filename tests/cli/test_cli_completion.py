@@ -33,7 +33,10 @@ def test_source_scripts(headwater, shell, marker):
 def test_commands_complete(headwater):
     assert complete(headwater, "headwater ", 1) == [
         "plain,config",
+        "plain,history",
         "plain,run",
+        "plain,runs",
+        "plain,ui",
         "plain,version",
         "plain,visualize",
     ]

@@ -80,7 +80,7 @@ def test_config_show_output_is_toml_of_the_effective_values(env):
     assert parsed["home_dir"] == f"{env['HOME']}/.headwater"
     assert parsed["my_app"]["n"] == 2
     assert parsed["tasks"]["defaults"]["timeout"] == 0  # as written in the file
-    assert parsed["logging"]["format"].startswith("[%(asctime)s]")
+    assert parsed["logging"]["format"].startswith("[%(asctime)s.%(msecs)03d]")
 
 
 def test_config_show_top_level_env_keys_stay_before_tables(env):

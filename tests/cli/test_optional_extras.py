@@ -185,12 +185,6 @@ def test_fsspec_results_without_the_extra():
     assert out.startswith("raised ImportError") and "headwater[fsspec]" in out
 
 
-NOT_YET_WRAPPED = pytest.mark.xfail(
-    strict=True,
-    reason="the import is not yet made through headwater.utilities.imports.require",
-)
-
-
 @pytest.mark.parametrize("executor", ["LocalDaskExecutor()", "DaskExecutor()"])
 def test_dask_executors_without_the_extra_name_it(executor):
     out = _outcome(
@@ -216,7 +210,6 @@ def test_pandas_serializer_without_the_extra_names_it():
     assert out.startswith("raised ImportError") and 'pip install "headwater[pandas]"' in out
 
 
-@NOT_YET_WRAPPED
 def test_cached_tasks_run_without_dask():
     out = _outcome(
         """
@@ -255,6 +248,8 @@ def test_the_extras():
     assert [d.split(">")[0] for d in extras["pandas"]] == ["pandas"]
     assert [d.split(">")[0] for d in extras["fsspec"]] == ["fsspec"]
     assert [d.split(">")[0] for d in extras["templates"]] == ["jinja2"]
-    assert extras["all"] == ["headwater[dask,fsspec,pandas,templates]"]
+    assert [d.split(">")[0] for d in extras["postgres"]] == ["psycopg[binary]"]
+    assert {d.split(">")[0] for d in extras["ui"]} == {"starlette", "uvicorn", "jinja2"}
+    assert extras["all"] == ["headwater[dask,fsspec,pandas,postgres,templates,ui]"]
     assert "headwater[all]" in extras["test"]  # the test suite needs every extra
     assert set(EXTRAS.values()) <= set(extras)

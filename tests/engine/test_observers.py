@@ -115,7 +115,15 @@ def test_the_run_starts_and_finishes_with_its_id_flow_parameters_and_final_state
     assert names[0] == "started" and names[-1] == "finished"
     assert names.index("planned") < names.index("task")
     (started,) = recorder.of("started")
-    assert started == {"flow": flow, "run_id": "run-1", "parameters": {"x": 1, "y": 41}}
+    assert started.pop("scheduled_start_time") is not None
+    assert started == {
+        "flow": flow,
+        "run_id": "run-1",
+        "parameters": {"x": 1, "y": 41},
+        "flow_run_name": None,
+        "executor": None,
+        "parent_run_id": None,
+    }
     (finished,) = recorder.of("finished")
     assert finished["flow"] is flow and finished["run_id"] == "run-1"
     assert finished["state"] is state and finished["error"] is None

@@ -180,7 +180,7 @@ def rescue_failure(obj: Any, old: State, new: State) -> State | None:
 
 @task
 def context_keys() -> list[str]:
-    return sorted(headwater.context.to_dict())
+    return sorted(k for k in headwater.context.to_dict() if not k.startswith("_"))  # public keys
 
 
 @task

@@ -94,13 +94,27 @@ def test_auto_shows_nothing_when_not_a_terminal(quiet_logs):
     assert progress_bar_for("plain", "auto", stream=io.StringIO()) is None
 
 
-def test_auto_shows_nothing_while_info_log_lines_are_on():
+def test_auto_shows_nothing_while_per_task_debug_lines_are_on():
     logger = get_logger()
     level = logger.level
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG)
     try:
         assert progress_bar_for("x", "auto", stream=FakeTerminal()) is None
     finally:
+        logger.setLevel(level)
+
+
+def test_auto_shows_a_bar_at_the_default_info_level():
+    # at INFO a run logs its start and end only, so the bar is what shows it going on
+    logger = get_logger()
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    bar = progress_bar_for("x", "auto", stream=FakeTerminal())
+    try:
+        assert isinstance(bar, ProgressBar)
+    finally:
+        if bar is not None:
+            bar.close()
         logger.setLevel(level)
 
 

@@ -49,6 +49,7 @@ def annotation(kind: Kind) -> Any:
         "retries": Annotated[int, Field(ge=0)] | None,
         "seconds": Annotated[float, Field(ge=0)] | datetime.timedelta | None,
         "progress": bool | text(r"(?i)^\s*auto\s*$"),
+        "count": Annotated[int, Field(ge=0)],
     }
     if kind.name not in types:
         raise ValueError(f"no pydantic type for configuration kind {kind.name!r}")

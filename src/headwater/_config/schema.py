@@ -110,7 +110,12 @@ PROGRESS = Kind(
     "true, false or 'auto'",
     lambda v: isinstance(v, bool) or (isinstance(v, str) and v.strip().lower() == "auto"),
 )
-KINDS = (STRING, BOOLEAN, STRING_LIST, CLASS_PATH, LOG_LEVEL, RETRIES, SECONDS, PROGRESS)
+COUNT = Kind(
+    "count",
+    "an integer >= 0",
+    lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+)
+KINDS = (STRING, BOOLEAN, STRING_LIST, CLASS_PATH, LOG_LEVEL, RETRIES, SECONDS, PROGRESS, COUNT)
 
 
 class Key(NamedTuple):
@@ -169,14 +174,28 @@ KEYS: tuple[Key, ...] = (
     _key(
         "logging.format",
         STRING,
-        "[%(asctime)s] %(levelname)s - %(name)s | %(message)s",
+        "[%(asctime)s.%(msecs)03d] %(levelname)s - %(name)s | %(message)s",
         "Format of headwater's log lines (logging.Formatter %-style fields).",
     ),
     _key(
         "logging.datefmt",
         STRING,
-        "%Y-%m-%d %H:%M:%S%z",
-        "Date format of %(asctime)s (time.strftime codes).",
+        "%Y-%m-%d %H:%M:%S",
+        "Date format of %(asctime)s (time.strftime codes; %(msecs)03d adds milliseconds).",
+    ),
+    _key(
+        "logging.color",
+        PROGRESS,
+        "auto",
+        'Colour the level names: true, false or "auto" (on a terminal, unless NO_COLOR is set;\n'
+        "FORCE_COLOR forces them).",
+    ),
+    _key(
+        "logging.notebook_level",
+        LOG_LEVEL,
+        "WARNING",
+        'Level of the "headwater" logger in a Jupyter kernel, where the progress bar shows a\n'
+        'run\'s advance (instead of logging.level); "INFO" gives the lines of a terminal.',
     ),
     _key(
         "logging.log_attributes",
@@ -253,6 +272,18 @@ KEYS: tuple[Key, ...] = (
         "Seconds a task may run before it times out (0: no limit).",
     ),
     _key(
+        "tasks.refresh_cache",
+        BOOLEAN,
+        False,
+        "@flow tasks ignore cached results (and write new ones), as refresh_cache=True does.",
+    ),
+    _key(
+        "results.persist_by_default",
+        BOOLEAN,
+        False,
+        "@flow runs and their tasks persist results to {home_dir}/storage unless told otherwise.",
+    ),
+    _key(
         "engine.executor.default_class",
         CLASS_PATH,
         "headwater.executors.LocalExecutor",
@@ -282,6 +313,52 @@ KEYS: tuple[Key, ...] = (
         "headwater.engine.task_runner.TaskRunner",
         "Dotted import path of the default task runner class.",
     ),
+    _key(
+        "history.enabled",
+        BOOLEAN,
+        True,
+        "Record every flow.run() in the run history (flow.run(history=False) or headwater run\n"
+        "--no-history turn it off for one run).",
+    ),
+    _key(
+        "history.path",
+        STRING,
+        "{home_dir}/history.db",
+        "The SQLite file of the run history; {home_dir} is replaced by home_dir when it opens.",
+    ),
+    _key(
+        "history.url",
+        STRING,
+        "",
+        'A PostgreSQL URL ("postgresql://user@host:5432/db", needs headwater[postgres]) used\n'
+        'instead of history.path, for one history shared by several machines ("": none).',
+    ),
+    _key(
+        "history.log_level",
+        LOG_LEVEL,
+        "INFO",
+        "Log lines of a run at this level or above are recorded (if the headwater logger\n"
+        "emits them: see logging.level).",
+    ),
+    _key(
+        "history.max_logs_per_run",
+        COUNT,
+        10000,
+        "Log lines recorded per flow run at most; one last line counts those left out.",
+    ),
+    _key(
+        "history.graph_max_tasks",
+        COUNT,
+        2000,
+        "Flows with more tasks are recorded without their graph (flow.serialize() is slow).",
+    ),
+    _key(
+        "history.heartbeat_seconds",
+        COUNT,
+        10,
+        "How often a running flow run is marked alive; one silent for 6 times as long is\n"
+        "shown as Crashed.",
+    ),
 )
 """Every known key, in ``config.toml`` order."""
 
@@ -295,6 +372,21 @@ OPEN_SECTIONS: dict[tuple[str, ...], str] = {
     SECRETS: 'Local secrets, read by Secret("NAME").get(): add NAME = "value" lines here or set\n'
     "HEADWATER__CONTEXT__SECRETS__NAME=value (the NAME keeps its case). Used verbatim: no\n"
     "$ or ${...} expansion.",
+    (
+        "tasks",
+        "concurrency",
+    ): "Tag-based task concurrency limits of @flow runs: TAG = N lets at most N tasks tagged TAG\n"
+    "run at once, across threads and this user's processes (0: such tasks cannot run).",
+    (
+        "concurrency",
+        "limits",
+    ): "Named concurrency limits for headwater.concurrency.sync.concurrency(NAME): NAME = N\n"
+    "holders at once, across threads and this user's processes.",
+    (
+        "concurrency",
+        "rate_limits",
+    ): 'Named rate limits for rate_limit(NAME): NAME = "N/s" (also "N/5s", "N/min", "N/h"):\n'
+    "at most N a period, in bursts of up to N.",
 }
 """Sections holding keys of the user's choosing (documented, with no known keys)."""
 

@@ -96,6 +96,8 @@ def load_command_modules() -> None:
     """Import the modules listed in ``headwater.cli.COMMAND_MODULES`` (once each)."""
     from headwater import cli
 
+    importlib.import_module("headwater.cli._ui")  # `headwater ui`
+    importlib.import_module("headwater.cli._history")  # `headwater runs`, `headwater history`
     for name in cli.COMMAND_MODULES:
         importlib.import_module(name)
 

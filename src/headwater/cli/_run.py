@@ -8,6 +8,7 @@
       ...
     $ headwater run headwater.hello_world:hello_flow -p name=marvin --json
     $ headwater visualize examples/etl.py --format dot > etl.dot
+    $ headwater visualize examples/etl.py --format svg > etl.svg
 
 ``headwater run`` runs the flow once, even if it has a schedule, and exits with status 0 when
 the flow succeeded, 1 when it did not, 2 for a mistake in the command line.
@@ -123,6 +124,7 @@ def log_level(level: str | None, quiet: bool) -> Iterator[None]:
     is_flag=True,
     help="Print the final flow state and each task's state and result as JSON on stdout.",
 )
+@click.option("--no-history", is_flag=True, help="Do not record this run in the run history.")
 @pass_io
 def run_command(
     io: CommandIO,
@@ -133,6 +135,7 @@ def run_command(
     level: str | None,
     quiet: bool,
     as_json: bool,
+    no_history: bool,
 ) -> int:
     """Run a flow once and print the state of each task.
 
@@ -144,6 +147,8 @@ def run_command(
     from headwater.cli._report import json_report, print_table
 
     options: dict[str, Any] = {"progress": False} if quiet or as_json else {}
+    if no_history:
+        options["history"] = False
     with log_level(level, quiet):
         flow = load_flow(target, flow_name)
         parameters = flow_parameters(flow, params)
@@ -174,16 +179,17 @@ def run_command(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(("mermaid", "dot")),
+    type=click.Choice(("mermaid", "dot", "svg")),
     default="mermaid",
     show_default=True,
-    help="Text format of the graph.",
+    help="Format of the graph: Mermaid or DOT text, or an SVG drawing (no Graphviz needed).",
 )
 @pass_io
 def visualize_command(io: CommandIO, target: str, flow_name: str | None, fmt: str) -> int:
-    """Print a flow's graph as Mermaid or DOT text, without running it."""
+    """Print a flow's graph as Mermaid, DOT or SVG, without running it."""
     from headwater.cli._load import load_flow
 
     flow = load_flow(target, flow_name)
-    io.stdout.write(flow.to_dot() if fmt == "dot" else flow.to_mermaid())
+    draw = {"dot": flow.to_dot, "svg": flow.to_svg}.get(fmt, flow.to_mermaid)
+    io.stdout.write(draw())
     return 0

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import warnings
 import weakref
@@ -27,11 +28,14 @@ if TYPE_CHECKING:
     from headwater.core.task import Task
 
 __all__ = [
+    "MODERN_RUN",
     "TRACKER_KEY",
+    "runs_now",
     "active_flow",
     "constant_class",
     "dependency_flow",
     "join_open_blocks",
+    "modern_call",
     "parameter_class",
     "track_copy",
     "track_created",
@@ -44,6 +48,38 @@ __all__ = [
 ]
 
 TRACKER_KEY = "_unused_task_tracker"
+
+#: Set while a ``@flow`` (or a task called outside flows) runs: a task call then runs the task
+#: (``headwater.modern``) instead of adding it to a graph.
+MODERN_RUN: contextvars.ContextVar[Any] = contextvars.ContextVar("headwater_modern", default=None)
+
+
+_modern_calls: dict[str, Callable[..., Any]] = {}
+
+
+def modern_call(name: str) -> Callable[..., Any]:
+    """``headwater.modern.calls.<name>``, which runs task calls made in a ``@flow`` run."""
+    fn = _modern_calls.get(name)
+    if fn is None:
+        from headwater.modern import calls
+
+        fn = _modern_calls[name] = getattr(calls, name)
+    return fn
+
+
+def runs_now(task: Task, flow: Any) -> bool:
+    """Whether calling ``task`` runs it (a ``@flow`` API call) rather than adding it to a graph.
+
+    It runs inside a running ``@flow`` or modern task, and, outside any flow, when it was
+    given Prefect 3 options; a ``with Flow(...)`` block (or ``flow=``) always builds the graph.
+    """
+    if flow is not None or _ctx().get("flow") is not None:
+        return False
+    if MODERN_RUN.get() is not None:
+        return True
+    options = task.__dict__.get("modern_options")
+    return options is not None and bool(options.explicit)
+
 
 # Building a flow reads a few context keys per task: straight from the context's variable.
 _ctx = _context.current

@@ -204,7 +204,8 @@ class Flow(FlowEditing):
 
         Keyword arguments named like the flow's parameters are parameters; the rest go to
         :meth:`FlowRunner.run` (``executor``, ``context``, ``task_states``, ``task_contexts``,
-        ``return_tasks``, ``task_runner_state_handlers``).
+        ``return_tasks``, ``task_runner_state_handlers``); ``history=False`` keeps this run out
+        of the run history (see :mod:`headwater.history`).
         """
         from headwater.engine.flow_run import run_flow
 
@@ -228,6 +229,15 @@ class Flow(FlowEditing):
         from headwater.utilities.graph import flow_to_mermaid
 
         return flow_to_mermaid(self, flow_state)
+
+    def to_svg(self, flow_state: State | None = None) -> str:
+        """The graph as SVG text, drawn by headwater itself (no Graphviz needed).
+
+        It is what a notebook shows for the flow; ``flow_state`` colours each task by its state.
+        """
+        from headwater.utilities.graph import flow_to_svg
+
+        return flow_to_svg(self, flow_state)
 
     def visualize(
         self,

@@ -44,7 +44,15 @@ __all__ = ["RESERVED_ARGS", "Task", "TaskSignature"]
 _ids = itertools.count(1)
 
 
-class Task(TaskOperators):
+if TYPE_CHECKING:
+    # For type checkers a task is assignable to any type: passed as another task's input (or
+    # returned from a Prefect 2/3-style flow), it stands for its result. At run time: object.
+    _StandsForItsResult = Any
+else:
+    _StandsForItsResult = object
+
+
+class Task(TaskOperators, _StandsForItsResult):  # type: ignore[misc]
     """A unit of work. Subclass and implement ``run()``.
 
     Args:
@@ -63,12 +71,15 @@ class Task(TaskOperators):
         cache_key: share cached states between tasks under this key.
         checkpoint: set to ``False`` to never persist this task's results.
         state_handlers: ``fn(task, old_state, new_state) -> Optional[State]`` called on changes.
-        on_failure: ``fn(task, state)`` called when the task fails.
+        on_failure: ``fn(task, state)`` called when the task fails (a list: Prefect 3's hooks
+            ``hook(task, task_run, state)``, see :mod:`headwater.modern.options`).
         log_stdout: send ``print`` output of ``run()`` to the task's logger.
         result: the :class:`~headwater.engine.result.Result` used to persist results.
         target: location template; if it exists, the task is skipped as ``Cached``.
         task_run_name: template (or callable) naming each run, formatted from inputs/context.
         nout: number of outputs, so that ``a, b = task()`` works.
+        **modern: Prefect 3's options (``retries``, ``retry_delay_seconds``, ``cache_key_fn``,
+            ``timeout_seconds``, ``log_prints``...), see :mod:`headwater.modern.options`.
     """
 
     _signature: TaskSignature  # set per class (or per instance for FunctionTask)
@@ -106,6 +117,7 @@ class Task(TaskOperators):
         target: str | Callable[..., str] | None = None,
         task_run_name: str | Callable[..., str] | None = None,
         nout: int | None = None,
+        **modern: Any,
     ) -> None:
         if type(self) is not Task:
             _init.warn_reserved_attributes(self)
@@ -140,6 +152,8 @@ class Task(TaskOperators):
         self.state_handlers = _options.check_callables(
             state_handlers, "state_handlers", owner, "fn(task, old_state, new_state)"
         )
+        if isinstance(on_failure, (list, tuple)):  # Prefect 3's hooks
+            modern["on_failure"], on_failure = on_failure, None
         _options.check_callable(on_failure, "on_failure", owner, "fn(task, state)")
         self.on_failure = on_failure
         self.log_stdout = log_stdout
@@ -147,6 +161,10 @@ class Task(TaskOperators):
         self.target = target
         self.task_run_name = task_run_name
         self.nout = _opts.nout_option(owner, nout, self._class_nout)
+        if modern:
+            from headwater.modern.options import apply_modern_options
+
+            apply_modern_options(self, modern)
         _init.track_created(self)
 
     # -- identity -------------------------------------------------------------------------
@@ -270,7 +288,12 @@ class Task(TaskOperators):
         flow: Flow | None = None,
         **kwargs: Any,
     ) -> Task:
-        """Copy the task and bind the arguments in the active flow (or ``flow``)."""
+        """Copy the task and bind the arguments in the active flow (or ``flow``).
+
+        Inside a running ``@flow`` the call runs the task instead (see :meth:`submit`).
+        """
+        if _init.runs_now(self, flow):
+            return _init.modern_call("call")(self, args, kwargs)  # type: ignore[no-any-return]
         new = self.copy(**(task_args or {}))
         try:
             return new.bind(
@@ -327,6 +350,8 @@ class Task(TaskOperators):
         Raises:
             TypeError: an argument cannot be mapped over (it cannot be indexed).
         """
+        if _init.runs_now(self, flow):
+            return _init.modern_call("map_task")(self, args, kwargs)  # type: ignore[no-any-return]
         task_args = dict(task_args or {})
         task_args.setdefault("nout", None)
         new = self.copy(**task_args)
@@ -335,6 +360,30 @@ class Task(TaskOperators):
         except BaseException:
             _init.untrack(new)
             raise
+
+    # -- the @flow API ---------------------------------------------------------------------
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the task on the running ``@flow``'s task runner; returns a future at once.
+
+        Takes the task's arguments, plus ``wait_for=[futures]`` and ``return_state=True``.
+        """
+        return _init.modern_call("submit")(self, args, kwargs)
+
+    def with_options(self, **options: Any) -> Task:
+        """A copy of the task with options changed (Prefect 3's names, ``name``, ``tags``)."""
+        from headwater.modern.options import with_options
+
+        return with_options(self, **options)  # type: ignore[no-any-return]
+
+    @property
+    def fn(self) -> Callable[..., Any]:
+        """The function the task runs (``run``), to call it without any engine."""
+        value: Callable[..., Any] = self.__dict__.get("fn", self.run)
+        return value
+
+    @fn.setter
+    def fn(self, value: Callable[..., Any]) -> None:
+        self.__dict__["fn"] = value
 
     def set_dependencies(
         self,

@@ -68,11 +68,11 @@ def reference_outcome(
     terminal_states: set[State],
 ) -> State:
     """``state`` (holding ``return_states``) while a terminal task is unfinished, else
-    ``Failed`` if a reference task failed, else ``Success``; logged at INFO."""
+    ``Failed`` if a reference task failed, else ``Success``; a final state is logged at INFO."""
     info = logger.isEnabledFor(logging.INFO)
     if not all(s.is_finished() for s in terminal_states):
-        if info:
-            logger.info("Flow run RUNNING: terminal tasks are incomplete.")
+        if logger.isEnabledFor(logging.DEBUG):  # the run goes on: no news at INFO
+            logger.debug("Flow run RUNNING: terminal tasks are incomplete.")
         state.result = return_states
         return state
     if any(s.is_failed() for s in key_states):

@@ -81,6 +81,11 @@ def check_run_options(
     from headwater.engine.observers import check_observers
 
     check_observers(kwargs.get("observers"), owner)
+    history = kwargs.get("history")
+    if history is not None and not isinstance(history, bool):
+        raise TypeError(
+            f"{owner}: history must be True, False or None (as configured), got {_got(history)}."
+        )
 
 
 def _check_parameters(parameters: Any, owner: str) -> None:

@@ -38,6 +38,7 @@ from headwater.engine.state import (
     TriggerFailed,
 )
 from headwater.exceptions import TaskTimeoutSignal
+from headwater.utilities.logging import error_summary
 
 __all__ = ["TaskCall"]
 
@@ -124,7 +125,9 @@ class TaskCall(TaskReuse):
             raise exc
         if isinstance(exc, TaskTimeoutSignal):
             return TimedOut("Task timed out during execution.", result=exc)
-        if self.logger.isEnabledFor(40):
+        if self._retries_left(exc, ctx):
+            self._log_retried_failure(exc, ctx)
+        elif self.logger.isEnabledFor(40):
             self.logger.error(
                 "Task '%s': Exception encountered during task execution!",
                 self._name(ctx),
@@ -133,6 +136,30 @@ class TaskCall(TaskReuse):
         return Failed(f"Error during execution of task: {exc!r}", result=exc, cached_inputs=inputs)
 
     # -- retries ------------------------------------------------------------------------------
+    def _log_retried_failure(self, exc: BaseException, ctx: Any) -> None:
+        """A failure that will be retried: one WARNING line, its traceback at DEBUG."""
+        logger = self.logger
+        name = self._name(ctx)
+        if logger.isEnabledFor(30):
+            delay = self.task.retry_delay
+            logger.warning(
+                "Task '%s': attempt %d of %d failed, retrying%s: %s",
+                name,
+                ctx.get("task_run_count", 1),
+                self.task.max_retries + 1,
+                f" in {delay.total_seconds():g} s" if delay else "",
+                error_summary(exc),
+            )
+        if logger.isEnabledFor(10):
+            logger.debug("Task '%s': the failure's traceback", name, exc_info=exc)
+
+    def _retries_left(self, exc: BaseException, ctx: Any) -> bool:
+        """Whether a failure with ``exc`` will be retried (as :meth:`_check_for_retry` decides)."""
+        task = self.task
+        if task.retry_on is not None and not isinstance(exc, tuple(task.retry_on)):
+            return False
+        return bool(ctx.get("task_run_count", 1) <= task.max_retries)
+
     def _check_for_retry(self, state: State, inputs: dict[str, Any], ctx: Any) -> State:
         """A failure with retries left becomes ``Retrying`` at ``now + retry_delay``."""
         if not isinstance(state, Failed) or isinstance(state, TriggerFailed):

@@ -5,6 +5,10 @@ script, in a thread pool and inside Jupyter (where the calling thread already ru
 caller's :mod:`contextvars` context goes with the coroutine. Whatever the coroutine raises,
 ``SystemExit`` and ``KeyboardInterrupt`` included, is handed back to the caller: the loop keeps
 running for the next task.
+
+The coroutines of several task runs wait on the loop at the same time: on thread executors
+each worker thread waits for its own, and on ``LocalExecutor`` the runs of independent async
+tasks are started together (see :mod:`headwater.engine.scheduling.async_calls`).
 """
 
 from __future__ import annotations

@@ -53,7 +53,8 @@ def all_inputs(
     """Reuse while unexpired and the inputs are equal to the cached run's.
 
     The state's ``cached_inputs`` (values, or ``Result`` objects holding them) are compared;
-    a state that has none but has ``hashed_inputs`` is compared by the inputs' dask tokens.
+    a state that has none but has ``hashed_inputs`` is compared by the inputs' tokens (their
+    stable hashes; dask's tokens for a state made with them, when dask is installed).
     """
     if not _not_expired(state):
         return False
@@ -61,7 +62,7 @@ def all_inputs(
     cached = _values(state.cached_inputs)
     hashed = getattr(state, "hashed_inputs", None)
     if not cached and hashed is not None:
-        tokens = _tokens(inputs)
+        tokens = _tokens(inputs, hashed)
         if tokens is not None:
             return bool(hashed == tokens)
     return _eq(cached, inputs)
@@ -93,9 +94,10 @@ def partial_inputs_only(validate_on: Iterable[str] | None = None) -> Callable[..
         cached = _values(state.cached_inputs)
         hashed = getattr(state, "hashed_inputs", None)
         if not cached and hashed is not None:
-            tokens = _tokens(provided)
+            wanted = {k: v for k, v in hashed.items() if k in keys}
+            tokens = _tokens(provided, wanted)
             if tokens is not None:
-                return bool(tokens == {k: v for k, v in hashed.items() if k in keys})
+                return bool(tokens == wanted)
         return _eq(provided, {k: v for k, v in cached.items() if k in keys})
 
     validator.__name__ = "partial_inputs_only"
@@ -132,14 +134,20 @@ def _values(cached: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v.value if isinstance(v, Result) else v for k, v in (cached or {}).items()}
 
 
-def _tokens(values: dict[str, Any]) -> dict[str, str] | None:
-    """The dask token of each value, or ``None`` if one of them cannot be tokenized."""
-    from dask.base import tokenize
+def _tokens(values: dict[str, Any], hashed: dict[str, str]) -> dict[str, str] | None:
+    """The token of each value, or ``None`` if one of them has none.
 
-    try:
-        return {k: tokenize(v) for k, v in values.items()}
-    except Exception:  # a value dask cannot tokenize: compare values instead
-        return None
+    The tokens are the values' stable hashes; when those differ from ``hashed`` (a state whose
+    tokens dask made, as in Prefect Core 1.x), dask's tokens, if dask is installed.
+    """
+    from headwater.engine.caching.hashing import dask_token, input_token
+
+    for token in (input_token, dask_token):
+        tokens = {k: token(v) for k, v in values.items()}
+        if tokens == hashed:
+            break
+    known = {k: t for k, t in tokens.items() if t is not None}
+    return known if len(known) == len(values) else None
 
 
 def _eq(a: Any, b: Any) -> bool:

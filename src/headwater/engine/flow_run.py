@@ -11,8 +11,9 @@ The final state's result maps every task of the flow to its state (``Pending("Ta
 run.")`` for a task the run never reached), unless ``return_tasks`` names the ones to keep.
 Cached results (``cache_for``) are shared by the runs of this process.
 
-The run's observers (``observers=[...]`` and the progress bar, see
-:mod:`headwater.engine.observers`) hear of its start, of every pass's task runs and of its end.
+The run's observers (``observers=[...]``, the progress bar and the run-history recorder unless
+``history=False``, see :mod:`headwater.engine.observers`) hear of its start, of every pass's
+task runs and of its end.
 Waiting — for the scheduled start time and for retries — happens on
 :data:`headwater.engine.schedule_loop.clock`.
 """
@@ -24,7 +25,7 @@ from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 from headwater.context import context as _context
-from headwater.engine.observers import RunObservers, check_observers
+from headwater.engine.observers import RunObservers, check_observers, default_observers
 from headwater.engine.state import Mapped, Paused, Pending, Scheduled, State
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ _RUNNER_KWARGS = {
     "task_runner_state_handlers",
     "progress",
     "observers",
+    "history",
 }
 
 
@@ -165,6 +167,8 @@ class FlowRun:
         self.state: State = Scheduled(start_time=start, result={}) if state is None else state
         self.context = self._run_context(opts, start)
         observers = check_observers(opts.pop("observers", None), f"Flow {flow.name!r}.run()")
+        if opts.pop("history", None) is not False:  # the run history records it, if enabled
+            observers += tuple(o for o in default_observers() if o not in observers)
         from headwater.utilities.progress import progress_bar_for
 
         bar = progress_bar_for(flow.name, opts.pop("progress", None))
@@ -194,7 +198,15 @@ class FlowRun:
         """Run the passes; the observers hear of the start and of the end (also an error's)."""
         observers = self.observers
         if observers:
-            observers.run_started(str(self.context["flow_run_id"]), self._told_parameters())
+            ctx = self.context
+            observers.run_started(
+                str(ctx["flow_run_id"]),
+                self._told_parameters(),
+                scheduled_start_time=ctx.get("scheduled_start_time"),
+                flow_run_name=ctx.get("flow_run_name"),
+                executor=self.runner_kwargs.get("executor") or getattr(self.flow, "executor", None),
+                parent_run_id=_context.get("flow_run_id"),
+            )
         try:
             state = self.finish(self.passes())
         except BaseException as exc:

@@ -41,6 +41,7 @@ from headwater.engine.scheduling.release import strip_state as _strip  # noqa: F
 from headwater.engine.signals import ENDRUN, PAUSE, HeadwaterStateSignal
 from headwater.engine.state import Failed, Pending, Running, Scheduled, State
 from headwater.engine.submission import run_task
+from headwater.utilities.logging import LOG_LEVEL_KEY, run_level
 
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
@@ -165,6 +166,7 @@ class FlowRunner(Runner):
         run_context = _context.to_dict()
         run_context.update(context or {})
         run_context.pop(OBSERVERS_KEY, None)  # an enclosing run's observers are not this run's
+        run_context[LOG_LEVEL_KEY] = run_level()  # for the run's tasks in worker processes
         if watchers and watchers.in_tasks:
             run_context[OBSERVERS_KEY] = watchers
         self.task_states = {}

@@ -7,17 +7,27 @@ and an observer written today keeps working.
 
 The events of one flow run (``flow.run()`` on a schedule makes one run per scheduled time):
 
-- ``flow_run_started(flow=, run_id=, parameters=)``: once, before any task runs;
+- ``flow_run_started(flow=, run_id=, parameters=)``: once, before any task runs; ``flow.run()``
+  also passes ``scheduled_start_time=``, ``flow_run_name=`` (or ``None``), ``executor=`` (the
+  one given, or ``None``) and ``parent_run_id=`` (the run whose task started this one, or
+  ``None``);
 - ``tasks_planned(count=, run_id=, pass_number=)``: ``count`` more task runs are part of the
   pass; called as a pass starts, then again whenever a mapped task's number of children
   becomes known;
 - ``task_run_finished(task=, state=, map_index=, run_id=, pass_number=)``: once per task run of
   the pass, with the state it ended in: an unmapped task (``map_index=None``), a child of a
   mapped task (its ``map_index``), a mapped task that ended without children, as a whole
-  (``map_index=None``), and tasks that keep a state they were given;
+  (``map_index=None``), and tasks that keep a state they were given. A task run reported from
+  where it ran also gets ``started_at=`` (``time.time()`` as it started) and ``run_count=``
+  (1, or more on a retry);
 - ``flow_run_finished(flow=, state=, run_id=, error=)``: once, with the flow's final state; if
   the run raised instead (Ctrl-C, or an error under ``raise_on_exception``), ``state`` is
-  ``None`` and ``error`` is the exception.
+  ``None`` and ``error`` is the exception; ``executor=`` is the executor of the last pass.
+
+An observer on the hot path may also define ``record_task_run(task, state, map_index, run_id,
+pass_number, started_at, run_count)``: it is then called with these, positionally, instead of
+``task_run_finished`` (a call with keywords costs a few hundred nanoseconds more per task run;
+the run-history recorder uses it).
 
 A run has more than one pass when tasks wait to retry: each pass (``pass_number`` 1, 2, ...)
 settles every task again, so the tasks that keep their state are reported again.
@@ -58,13 +68,13 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from headwater.engine.state import Mapped, State
+from headwater.engine.state import Mapped, Retrying, State
 
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
     from headwater.core.task import Task
 
-__all__ = ["OBSERVERS_KEY", "RunObserver", "RunObservers", "check_observers"]
+__all__ = ["OBSERVERS_KEY", "RunObserver", "RunObservers", "check_observers", "default_observers"]
 
 #: The context key under which task runs in this process find their run's :class:`RunObservers`.
 OBSERVERS_KEY = "_run_observers"
@@ -76,7 +86,16 @@ class RunObserver:
     """Base class of run observers: override the events you need (see the module docstring).
 
     Every method receives keyword arguments only; accept ``**kwargs`` for those added later.
+
+    Attributes:
+        live_on_clusters: on ``DaskExecutor``, hear of each task run as it finishes (the
+            default), which brings each task's state, its result included, back to this
+            process as it finishes; ``False``: hear of them when the pass collects its states,
+            leaving results on the workers until downstream tasks are done with them. Task
+            runs are reported live when any of the run's observers asks for it.
     """
+
+    live_on_clusters: bool = True
 
     def flow_run_started(
         self, *, flow: Flow, run_id: str, parameters: dict[str, Any], **kwargs: Any
@@ -160,6 +179,20 @@ def check_observers(value: Any, owner: str) -> tuple[RunObserver, ...]:
     return tuple(value)
 
 
+def default_observers() -> list[RunObserver]:
+    """The observers every ``flow.run()`` gets: the run-history recorder if ``history.enabled``.
+
+    ``headwater.history`` is imported only when history is enabled.
+    """
+    from headwater.configuration import setting
+
+    if not setting("history.enabled"):
+        return []
+    from headwater.history import default_recorder
+
+    return [default_recorder()]
+
+
 def _overridden(observers: Sequence[RunObserver], name: str) -> tuple[Hook, ...]:
     """The bound ``name`` methods of the observers that override it (the others do nothing)."""
     base = getattr(RunObserver, name)
@@ -210,10 +243,20 @@ class RunObservers:
         self.pass_number = 0
         self.in_tasks = True
         self.by_callback = False
+        self.executor: Any = None
         self._lock = threading.Lock()
         self._seen: set[tuple[Task, int | None]] = set()
         self._warned: set[tuple[int, str]] = set()
-        self._on_task = _overridden(self.observers, "task_run_finished")
+        fast = [o for o in self.observers if callable(getattr(o, "record_task_run", None))]
+        self._fast: tuple[Hook, ...] = tuple(o.record_task_run for o in fast)  # type: ignore[attr-defined]
+        self._on_task = self._fast + _overridden(
+            [o for o in self.observers if o not in fast], "task_run_finished"
+        )
+        self._keywords = self._on_task[len(self._fast) :]
+        self._live = any(
+            getattr(getattr(hook, "__self__", None), "live_on_clusters", True)
+            for hook in self._on_task
+        )
         self._on_planned = _overridden(self.observers, "tasks_planned")
 
     def __bool__(self) -> bool:
@@ -226,23 +269,31 @@ class RunObservers:
         return _empty, ()
 
     # -- the run --------------------------------------------------------------------------------
-    def run_started(self, run_id: str, parameters: dict[str, Any]) -> None:
-        """The run ``run_id`` starts with ``parameters``."""
+    def run_started(self, run_id: str, parameters: dict[str, Any], **extra: Any) -> None:
+        """The run ``run_id`` starts with ``parameters`` (``extra``: more keywords to pass)."""
         self.run_id = run_id
-        kwargs = {"flow": self.flow, "run_id": run_id, "parameters": parameters}
+        kwargs = {"flow": self.flow, "run_id": run_id, "parameters": parameters, **extra}
         self._notify(_overridden(self.observers, "flow_run_started"), kwargs)
 
     def run_finished(self, state: State | None, error: BaseException | None = None) -> None:
         """The run ended in ``state`` (``None``: it raised ``error``)."""
-        kwargs = {"flow": self.flow, "state": state, "run_id": self.run_id, "error": error}
+        kwargs = {
+            "flow": self.flow,
+            "state": state,
+            "run_id": self.run_id,
+            "error": error,
+            "executor": self.executor,
+        }
         self._notify(_overridden(self.observers, "flow_run_finished"), kwargs)
 
     def start_pass(self, executor: Any) -> None:
         """A pass of the run starts on ``executor`` (read for how task runs will report)."""
         self.pass_number += 1
+        self.executor = executor
         pickles = bool(getattr(executor, "pickles_calls", False))
         self.in_tasks = not pickles
-        self.by_callback = pickles and bool(getattr(executor, "reports_completion", False))
+        reports = bool(getattr(executor, "reports_completion", False))
+        self.by_callback = pickles and reports and self._live
         with self._lock:
             self._seen = set()
 
@@ -253,9 +304,30 @@ class RunObservers:
             kwargs = {"count": count, "run_id": self.run_id, "pass_number": self.pass_number}
             self._notify(self._on_planned, kwargs)
 
-    def task_ran(self, task: Task | None, state: State, map_index: int | None) -> None:
-        """A task run in this process ended with ``state`` (called where it ran)."""
-        for hook in self._on_task:
+    def task_ran(
+        self,
+        task: Task | None,
+        state: State,
+        map_index: int | None,
+        started_at: float | None = None,
+        prior: State | None = None,
+    ) -> None:
+        """A task run in this process ended with ``state`` (called where it ran).
+
+        Args:
+            task: the task.
+            state: its state.
+            map_index: the child's index, or ``None``.
+            started_at: when the run of the task started (``time.time()``), if known.
+            prior: the state the task run started from (a ``Retrying`` state on a retry).
+        """
+        run_count = prior.run_count + 1 if type(prior) is Retrying else 1
+        for hook in self._fast:
+            try:
+                hook(task, state, map_index, self.run_id, self.pass_number, started_at, run_count)
+            except Exception as exc:  # an observer never breaks a run
+                self._failed(hook, exc)
+        for hook in self._keywords:
             try:
                 hook(
                     task=task,
@@ -263,6 +335,8 @@ class RunObservers:
                     map_index=map_index,
                     run_id=self.run_id,
                     pass_number=self.pass_number,
+                    started_at=started_at,
+                    run_count=run_count,
                 )
             except Exception as exc:  # an observer never breaks a run
                 self._failed(hook, exc)

@@ -16,10 +16,12 @@ map_index)``. How it is submitted depends on what the executor can do:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from time import time as _time
 from typing import TYPE_CHECKING, Any
 
 from headwater.engine.observers import OBSERVERS_KEY
 from headwater.engine.state import Failed, Mapped, State
+from headwater.utilities.logging import LOG_LEVEL_KEY, adopt_level
 
 if TYPE_CHECKING:
     from headwater.core.edge import Edge
@@ -49,15 +51,21 @@ def run_task_call(
     ``upstream`` maps edges to states; a list stands for the children of a mapped upstream task
     (a reduce) and a ``(FLATTEN, value)`` pair for an edge with ``flatten``: both are turned into
     the state the task runner expects here, where the executor has resolved their futures.
+    A worker process takes on the log level of the process the run started in.
     """
+    level = ctx.get(LOG_LEVEL_KEY)
+    if level is not None:
+        adopt_level(level)
     for s in upstream.values():
         t = type(s)
         if t is list or t is tuple:
             _prepare_upstream(upstream)
             break
+    if OBSERVERS_KEY not in ctx:
+        return runner.run_unit(state, upstream, ctx, map_index)  # type: ignore[no-any-return]
+    started = _time()  # the run's observers live in this process: tell them when it started
     new: State = runner.run_unit(state, upstream, ctx, map_index)
-    if OBSERVERS_KEY in ctx:  # the run's observers, when they live in this process
-        ctx[OBSERVERS_KEY].task_ran(runner.task, new, map_index)
+    ctx[OBSERVERS_KEY].task_ran(runner.task, new, map_index, started, state)
     return new
 
 

@@ -241,12 +241,12 @@ class TaskRunner(PublicSteps):
             ctx["task_run_name"] = full_name
         ctx["task_run_id"] = f"{base_ctx.get('flow_run_id', 'run')}-{next(_run_ids)}"
         logger = self.logger
-        info = logger.isEnabledFor(20)
+        debug = logger.isEnabledFor(10)  # a run's lines per task (see headwater.utilities.logging)
         var = _CTX_VAR
         token = var.set(ctx)
         try:
-            if info:
-                logger.info("Task '%s': Starting task run...", full_name)
+            if debug:
+                logger.debug("Task '%s': Starting task run...", full_name)
             pipeline = self._public_pipeline if self._public_steps else self._pipeline
             while True:
                 state = pipeline(state, upstream_states, ctx, mapped_parent)
@@ -256,8 +256,9 @@ class TaskRunner(PublicSteps):
                 ctx["task_loop_count"] = n + 1
                 ctx["task_loop_result"] = state.result
                 state = Pending(message=f"Looping task (on loop index {n})")
-            if info:
-                logger.info(
+            if debug or (isinstance(state, Failed) and logger.isEnabledFor(20)):
+                logger.log(
+                    20 if isinstance(state, Failed) else 10,
                     "Task '%s': Finished task run for task with final state: '%s'",
                     full_name,
                     type(state).__name__,

@@ -26,7 +26,10 @@ class LocalExecutor(Executor):
     """Runs every submitted call immediately in the calling thread.
 
     It ``runs_inline``: the flow runner hands it each task run as it is, and a subclass (one
-    that counts or logs calls, say) gets the same treatment.
+    that counts or logs calls, say) gets the same treatment. Synchronous tasks run in the
+    calling thread; the runs of independent ``async def`` tasks are submitted from threads of
+    the engine, so that their coroutines wait at the same time (see
+    :mod:`headwater.engine.scheduling.async_calls`).
     """
 
     runs_inline = True

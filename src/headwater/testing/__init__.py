@@ -10,6 +10,10 @@
   task states, with failure messages naming each task that differs, its state, message and
   exception.
 
+- ``headwater.testing.utilities``: Prefect 3's ``prefect_test_harness()`` (also
+  ``headwater_test_harness()``), a temporary home directory, storage and history for a block,
+  and ``disable_run_logger()``.
+
 The pytest plugin (``headwater.testing.pytest_plugin``, loaded by pytest wherever headwater is
 installed) adds the fixtures ``headwater_isolated``, ``headwater_home`` and
 ``headwater_fresh_caches``; see docs/testing.md.

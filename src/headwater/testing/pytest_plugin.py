@@ -9,7 +9,8 @@ Fixtures:
 - ``headwater_fresh_caches``: the test starts and ends with an empty in-process cache, so no
   ``Cached`` state of an earlier test is reused.
 - ``headwater_home``: ``home_dir`` is a fresh directory under ``tmp_path`` (returned as a
-  ``Path``), so results, the persistent cache and saved flows go there. The setting holds in
+  ``Path``), so results, the persistent cache, saved flows and the run history
+  (``history.db``) go there. The setting holds in
   the test's thread, in the threads it starts and in its subprocesses (as
   ``HEADWATER__HOME_DIR``).
 - ``headwater_isolated``: both of those, and ``flows.run_on_schedule`` off (a flow with a
@@ -95,7 +96,8 @@ def headwater_home(tmp_path: Path) -> Iterator[Path]:
 
     home = tmp_path / "headwater-home"
     home.mkdir()
-    with temporary_settings({"home_dir": str(home)}):
+    isolated = {"home_dir": str(home), "history.path": str(home / "history.db"), "history.url": ""}
+    with temporary_settings(isolated):
         yield home
 
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from headwater.utilities._svg_layout import Item, Layout, lay_out
 
-__all__ = ["MAX_BOXES", "Arrow", "Box", "draw_svg"]
+__all__ = ["MAX_BOXES", "Arrow", "Box", "draw_serialized_flow", "draw_svg"]
 
 MAX_BOXES = 500
 """The most boxes drawn; beyond it the first ones (in the order given) are drawn, with a note."""
@@ -125,6 +126,31 @@ def draw_svg(
         parts.append(f'<text x="{MARGIN}" y="{_n(bottom - 4)}" fill="{EDGE}">{_xml(note)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def draw_serialized_flow(
+    graph: Mapping[str, Any],
+    colors: Mapping[str, str] | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> str:
+    """A flow as ``flow.serialize()`` describes it, drawn by :func:`draw_svg`.
+
+    Args:
+        graph: the ``flow.serialize()`` dict (its ``name``, ``tasks`` and ``edges``).
+        colors: box fill colours by task slug (a run's task states, say).
+        notes: a second line for some boxes, by task slug (``"3 Success, 1 Failed"``).
+    """
+    colors, notes = colors or {}, notes or {}
+    edges = list(graph.get("edges") or [])
+    ends = [(e["upstream_task"]["slug"], e["downstream_task"]["slug"], e) for e in edges]
+    mapped = {down for _, down, e in ends if e.get("mapped")}
+    boxes = []
+    for t in graph.get("tasks") or []:
+        slug = str(t["slug"])
+        label = str(t.get("name", slug)) + (f"\n{notes[slug]}" if slug in notes else "")
+        boxes.append(Box(slug, label, slug in mapped, colors.get(slug)))
+    arrows = [Arrow(up, down, e.get("key"), bool(e.get("mapped"))) for up, down, e in ends]
+    return draw_svg(str(graph.get("name", "flow")), boxes, arrows)
 
 
 def _note(shown: int, total: int) -> str:

@@ -1,14 +1,45 @@
 """Logging: the ``"headwater"`` logger, per-task child loggers and stdout capture.
 
-headwater configures only its own logger (level, format and a stream handler from
-``config.logging``) and never the root logger or the log-record factory. Records emitted while a
-flow runs carry ``flow_name``, ``flow_run_id``, ``task_name``, ``task_slug`` and ``task_run_id``
-attributes (when set), so handlers and formatters can use them::
+headwater logs through the standard library and configures only its own logger: its level (from
+``config.logging``) and one stream handler to stderr, never the root logger or the log-record
+factory. Records emitted while a flow runs carry ``flow_name``, ``flow_run_id``, ``task_name``,
+``task_slug`` and ``task_run_id`` attributes (when set), so handlers and formatters can use
+them::
 
     from headwater.utilities.logging import get_logger
 
     log = get_logger("my-task")      # the "headwater.my-task" logger
     log.info("hello")
+
+Each line is printed once. headwater's handler stands aside (:class:`StandAside`) for a record
+that a handler of the application will show: any handler but a ``NullHandler`` above the
+``"headwater"`` logger (``basicConfig``, ``dictConfig``, pytest's log capture), or a
+``StreamHandler`` the application put on headwater's own loggers. Other handlers there, such as
+a run history's or a test's collecting handler, store records rather than print them and change
+nothing.
+
+What the engine logs, and at which level (the default INFO shows a run's outline and what did
+not go to plan, not a line per task):
+
+- INFO: the start and the final state of a flow run, waits for retries and schedules, and one
+  line for each task run that ends failed (``Failed``, ``TriggerFailed``, ``TimedOut``);
+- WARNING: a failure that will be retried, in one line (the error's type and first line);
+- ERROR: a failure that ends a task run, with its traceback;
+- DEBUG: every task run's start and final state, and a retried failure's traceback.
+
+Prefect 1 logs two INFO lines (start and finish) for every task run; headwater logs them at
+DEBUG. Writing a line costs about 6-10 us (making the record, formatting its time and text,
+writing it) on top of an engine cost of about 10 us per task, so a line per task cannot keep the
+default level within 15 us per task (``benchmarks/logging_cost.py``); a flow of thousands of
+tasks also buries its warnings among them. A run's outline, its retries and its failures stay
+at INFO and above; the per-task lines are one level away (``HEADWATER__LOGGING__LEVEL=DEBUG``,
+``--log-level DEBUG``).
+
+Lines have millisecond timestamps and, on a terminal, a coloured level name (``logging.color``,
+``NO_COLOR``, ``FORCE_COLOR``). In a Jupyter kernel the level is ``logging.notebook_level``
+(default WARNING), so a notebook shows the progress bar and warnings. The level of the run's
+process travels with the run's context (:data:`LOG_LEVEL_KEY`) to executor worker processes,
+which take it on for the run's tasks (:func:`adopt_level`).
 """
 
 from __future__ import annotations
@@ -18,10 +49,13 @@ import logging
 import sys
 from typing import Any
 
+from headwater._config.current import setting
 from headwater.context import context as _context
+from headwater.utilities._log_format import LineFormatter, colour_wanted, in_ipython_kernel
 
 __all__ = [
     "HEADWATER_LOG_RECORD_ATTRIBUTES",
+    "LOG_LEVEL_KEY",
     "LOG_MANAGER",
     "LOG_OVERHEAD",
     "MAX_BATCH_LOG_SIZE",
@@ -33,11 +67,14 @@ __all__ = [
     "RedirectToLog",
     "StandAside",
     "StdoutToLogger",
+    "adopt_level",
     "configure_extra_loggers",
     "configure_logging",
     "create_diagnostic_logger",
+    "error_summary",
     "get_logger",
     "getlogsize",
+    "run_level",
     "temporary_logger_config",
 ]
 
@@ -50,6 +87,8 @@ HEADWATER_LOG_RECORD_ATTRIBUTES = _RECORD_KEYS
 """The run-context keys copied onto log records (plus ``config.logging.log_attributes``)."""
 PREFECT_LOG_RECORD_ATTRIBUTES = _RECORD_KEYS
 """Prefect 1's name of :data:`HEADWATER_LOG_RECORD_ATTRIBUTES`."""
+LOG_LEVEL_KEY = "log_level"
+"""The run-context key holding the level of the ``"headwater"`` logger where the run started."""
 
 
 class ContextFilter(logging.Filter):
@@ -75,19 +114,28 @@ class ContextFilter(logging.Filter):
                 value = ctx.get(key)
                 if value or not only_set:
                     attrs[key] = value
-        for key in _extra_attributes():
-            if key not in attrs:
-                attrs[key] = ctx.get(key)
+        extra = setting("logging.log_attributes")
+        if extra:
+            for key in extra:
+                if key not in attrs:
+                    attrs[key] = ctx.get(key)
         return True
 
 
 class StandAside(logging.Filter):
-    """Keeps headwater's own handler quiet for a record that an application handler will print.
+    """Keeps headwater's own handler quiet for a record that an application handler will show.
 
-    When a handler the application installed above the logger holding ``handler`` (on the root
-    logger: ``basicConfig``, ``dictConfig``, pytest's log capture) will take the record through
-    propagation, ``handler`` lets it go there alone, so no line is printed twice. Without such a
-    handler (or with ``propagate`` off), ``handler`` prints the record.
+    Following the record's way up the logger tree (as propagation does), ``handler`` stands
+    aside when it meets, at or above the record's level:
+
+    - above the logger holding ``handler``: any handler but a ``NullHandler`` (``basicConfig``,
+      ``dictConfig``, pytest's log capture, a ``RichHandler``...);
+    - on that logger or below it (headwater's own loggers): a ``StreamHandler`` of the
+      application, e.g. from ``dictConfig``'s ``"loggers": {"headwater": ...}``. Other handlers
+      there (a run history's, a test's collecting handler) store records, print nothing and
+      do not count.
+
+    Without such a handler (or with ``propagate`` off), ``handler`` prints the record.
 
     Args:
         handler: the handler this filter is attached to.
@@ -98,23 +146,27 @@ class StandAside(logging.Filter):
         self.handler = handler
 
     def filter(self, record: logging.LogRecord) -> bool:
+        own = self.handler
+        level = record.levelno
         node: Any = logging.root.manager.loggerDict.get(record.name)
-        above = False  # past the logger that holds our handler
+        above = False  # past the logger holding ``own``
         while isinstance(node, logging.Logger):
-            if above:
-                for h in node.handlers:
-                    if record.levelno >= h.level and not isinstance(h, logging.NullHandler):
-                        return False
-            elif self.handler in node.handlers:
-                above = True
+            holds_own = False
+            for h in node.handlers:
+                if h is own:
+                    holds_own = True
+                elif level >= h.level and _shows(h, above):
+                    return False
+            above = above or holds_own
             node = node.parent if node.propagate else None
         return True
 
 
-def _extra_attributes() -> list[str]:
-    from headwater.configuration import setting
-
-    return list(setting("logging.log_attributes") or [])
+def _shows(handler: logging.Handler, above: bool) -> bool:
+    """Whether ``handler`` shows records: see :class:`StandAside`."""
+    if above:
+        return not isinstance(handler, logging.NullHandler)
+    return isinstance(handler, logging.StreamHandler)
 
 
 def configure_logging(testing: bool = False, force: bool = False) -> logging.Logger:
@@ -145,23 +197,62 @@ def configure_logging(testing: bool = False, force: bool = False) -> logging.Log
             logging.getLogger(name).removeHandler(h)
     _configured.clear()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(config.logging.format, config.logging.datefmt))
+    handler.setFormatter(_line_formatter(config, handler.stream))
     handler.addFilter(ContextFilter())
     handler.addFilter(StandAside(handler))
     logger.addHandler(handler)
     record_filter = ContextFilter(only_set=True)
     logger.addFilter(record_filter)
+    level = _configured_level(config)
     if force or logger.level == logging.NOTSET:
         # a level the application already set on "headwater" is kept
-        logger.setLevel(str(config.logging.level).upper())
+        logger.setLevel(level)
     _configured.append(handler)
     _logger_filters.append(record_filter)
     for name in _extra_logger_names(config):
         extra = logging.getLogger(name)
         if handler not in extra.handlers:
             extra.addHandler(handler)
-            extra.setLevel(str(config.logging.level).upper())
+            extra.setLevel(level)
     return logger
+
+
+def _configured_level(config: Any) -> str:
+    """``logging.level``, or ``logging.notebook_level`` in a Jupyter kernel."""
+    key = "notebook_level" if in_ipython_kernel() else "level"
+    return str(config.logging.get(key) or config.logging.level).upper()
+
+
+def _line_formatter(config: Any, stream: Any) -> LineFormatter:
+    """The formatter of headwater's stream handler, from ``config.logging``."""
+    return LineFormatter(
+        config.logging.format,
+        config.logging.datefmt,
+        colour=colour_wanted(config.logging.get("color", "auto"), stream),
+        defaults=dict.fromkeys(_RECORD_KEYS),
+    )
+
+
+_HEADWATER = logging.getLogger(_ROOT_NAME)  # a logger lives as long as its process
+
+
+def run_level() -> int:
+    """The effective level of the ``"headwater"`` logger, which a run's context carries."""
+    return _HEADWATER.getEffectiveLevel()
+
+
+def adopt_level(level: int) -> None:
+    """Give the ``"headwater"`` logger ``level`` (a run's, in a worker), unless it has it."""
+    if _HEADWATER.level != level and _HEADWATER.getEffectiveLevel() != level:
+        _HEADWATER.setLevel(level)
+
+
+def error_summary(exc: BaseException) -> str:
+    """``exc`` in one line: its type and the first line of its message."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    more = " ..." if "\n" in text else ""
+    return f"{type(exc).__name__}: {first}{more}" if first else type(exc).__name__
 
 
 def _configure_test_logger() -> logging.Logger:
@@ -172,7 +263,7 @@ def _configure_test_logger() -> logging.Logger:
         if getattr(h, "_headwater_test", False):
             logger.removeHandler(h)
     stream = logging.StreamHandler(sys.stderr)
-    stream.setFormatter(logging.Formatter(config.logging.format, config.logging.datefmt))
+    stream.setFormatter(_line_formatter(config, stream.stream))
     stream.addFilter(ContextFilter())
     cloud = CloudHandler()
     for h in (stream, cloud):

@@ -5,8 +5,8 @@ whether a run shows one:
 
 - ``True``: always (on stderr, or as a notebook widget when running in Jupyter);
 - ``False``: never;
-- ``"auto"``: only in a terminal or a notebook, only when headwater's INFO log lines are off
-  (they already say what is happening, one line per task), and only once the run has lasted a
+- ``"auto"``: only in a terminal or a notebook, only when headwater's DEBUG log lines are off
+  (they already say what is happening, two lines per task), and only once the run has lasted a
   second — short runs, tests and output piped to a file never see a bar.
 
 The bar counts task runs (a mapped task counts once per child, once its length is known) and
@@ -97,7 +97,7 @@ def progress_bar_for(
     if setting == "auto":
         from headwater.utilities.logging import get_logger
 
-        if not (notebook or _is_terminal(stream)) or get_logger().isEnabledFor(20):
+        if not (notebook or _is_terminal(stream)) or get_logger().isEnabledFor(10):
             return None
         return ProgressBar(flow_name, stream=stream, notebook=notebook, delay=1.0)
     return ProgressBar(flow_name, stream=stream, notebook=notebook, delay=0.0, final=True)

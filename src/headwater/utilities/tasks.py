@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import datetime
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from headwater.context import context as _context
 from headwater.core.edge import EdgeAnnotation
@@ -26,16 +26,75 @@ from headwater.core.task import Task
 
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
+    from headwater.tasks.core.function import FunctionTask
 
 __all__ = ["apply_map", "as_task", "defaults_from_attrs", "pause_task", "tags", "task"]
 
 from headwater.utilities._apply_map import apply_map
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
+
+# The options of both forms are typed as Task's; ``**task_init_kwargs: Any`` takes the rest.
+@overload
+def task(
+    fn: Callable[P, R],
+    *,
+    name: str | None = None,
+    slug: str | None = None,
+    tags: Iterable[str] | None = None,
+    max_retries: int | None = None,
+    retry_delay: datetime.timedelta | None = None,
+    retry_on: type[BaseException] | Iterable[type[BaseException]] | None = None,
+    timeout: int | datetime.timedelta | None = None,
+    trigger: Callable[..., bool] | None = None,
+    skip_on_upstream_skip: bool = True,
+    cache_for: datetime.timedelta | None = None,
+    cache_validator: Callable[..., bool] | None = None,
+    cache_key: str | None = None,
+    checkpoint: bool | None = None,
+    state_handlers: list[Callable[..., Any]] | None = None,
+    log_stdout: bool = False,
+    target: str | Callable[..., str] | None = None,
+    task_run_name: str | Callable[..., str] | None = None,
+    nout: int | None = None,
+    **task_init_kwargs: Any,
+) -> FunctionTask[P, R]: ...
+@overload
+def task(
+    fn: None = None,
+    *,
+    name: str | None = None,
+    slug: str | None = None,
+    tags: Iterable[str] | None = None,
+    max_retries: int | None = None,
+    retry_delay: datetime.timedelta | None = None,
+    retry_on: type[BaseException] | Iterable[type[BaseException]] | None = None,
+    timeout: int | datetime.timedelta | None = None,
+    trigger: Callable[..., bool] | None = None,
+    skip_on_upstream_skip: bool = True,
+    cache_for: datetime.timedelta | None = None,
+    cache_validator: Callable[..., bool] | None = None,
+    cache_key: str | None = None,
+    checkpoint: bool | None = None,
+    state_handlers: list[Callable[..., Any]] | None = None,
+    log_stdout: bool = False,
+    target: str | Callable[..., str] | None = None,
+    task_run_name: str | Callable[..., str] | None = None,
+    nout: int | None = None,
+    **task_init_kwargs: Any,
+) -> Callable[[Callable[P, R]], FunctionTask[P, R]]: ...
 def task(fn: Callable[..., Any] | None = None, **task_init_kwargs: Any) -> Any:
     """Turn a function into a :class:`~headwater.tasks.core.function.FunctionTask`.
 
     Use bare (``@task``) or with any Task option (``@task(name="x", max_retries=2, ...)``).
+
+    For type checkers the task keeps the function's signature: ``@task`` on
+    ``def add(x: int, y: int) -> int`` gives a ``FunctionTask[[int, int], int]``, whose ``run``
+    is typed as ``add`` and whose calls are checked against ``add``'s parameters. The options
+    are typed as :class:`~headwater.core.task.Task`'s (a wrong type is reported); others are
+    passed on as they are.
     """
     from headwater.tasks.core.function import FunctionTask
 

@@ -32,4 +32,3 @@ def test_items_resolved_at_expansion_come_before_the_handle() -> None:
     over = Edge(up_a, down, key="x", mapped=True)
     handles = {up_a: "a list result, not children"}
     assert child_inputs([over], handles, {over: ["i0", "i1"]}, 0, frozenset()) == {over: "i0"}
-

@@ -14,6 +14,10 @@ and timedeltas, decimals, fractions, UUIDs, paths, enums, dataclasses, and (when
 loaded) numpy arrays, pandas objects and pydantic models. Anything else raises
 :class:`UnhashableInputError` naming where the value sits. :func:`code_hash` hashes the source of a
 task's run function (its bytecode when the source is not available).
+
+:func:`input_token` is the token of one task input kept in ``Cached.hashed_inputs``: its stable
+hash, so the tokens are the same in every process and need no dask; only a value without a
+stable hash falls back to dask's ``tokenize``, when dask is installed.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ __all__ = [
     "UnhashableInputError",
     "code_hash",
     "combine_hashes",
+    "dask_token",
     "hash_inputs",
+    "input_token",
     "stable_hash",
 ]
 
@@ -273,6 +279,42 @@ def stable_hash(value: Any, name: str = "value") -> str:
 def hash_inputs(inputs: dict[str, Any]) -> dict[str, str]:
     """The stable hash of each input, by name (raises :class:`UnhashableInputError`)."""
     return {name: stable_hash(value, repr(name)) for name, value in sorted(inputs.items())}
+
+
+def input_token(value: Any) -> str | None:
+    """The token of a task input: its :func:`stable_hash`, else dask's token, else ``None``.
+
+    A value without a stable hash gets :func:`dask_token` (``None`` without dask, or when
+    dask cannot tokenize it either).
+    """
+    try:
+        return stable_hash(value)
+    except Exception:  # no stable hash (an arbitrary object): dask's token, if any
+        return dask_token(value)
+
+
+_dask: list[Any] = []  # [dask.base.tokenize or None], once looked up
+
+
+def dask_token(value: Any) -> str | None:
+    """dask's ``tokenize(value)``; ``None`` when dask is not installed or cannot tokenize it.
+
+    Only stable within one process for values dask tokenizes by identity.
+    """
+    if not _dask:
+        try:
+            from dask.base import tokenize
+        except ImportError:
+            _dask.append(None)
+        else:
+            _dask.append(tokenize)
+    tokenize = _dask[0]
+    if tokenize is None:
+        return None
+    try:
+        return str(tokenize(value))
+    except Exception:  # a value dask cannot tokenize
+        return None
 
 
 def combine_hashes(hashes: dict[str, str]) -> str:

@@ -82,18 +82,18 @@ def clear_process_caches() -> None:
 
 
 def input_tokens(inputs: dict[str, Any]) -> dict[str, str]:
-    """``{name: dask token}`` of the inputs (``Cached.hashed_inputs``, as Prefect Core 1.x).
+    """``{name: token}`` of the inputs (``Cached.hashed_inputs``, as Prefect Core 1.x).
 
-    These tokens are only stable within one process; an input dask cannot tokenize is left out.
+    Each token is :func:`~headwater.engine.caching.hashing.input_token`: the input's stable
+    hash (the same in every process, no dask needed); an input without a token is left out.
     """
     if not inputs:
         return {}
-    from dask.base import tokenize
+    from headwater.engine.caching.hashing import input_token
 
     out = {}
     for key, value in inputs.items():
-        try:
-            out[key] = tokenize(value)
-        except Exception:  # a value dask cannot tokenize is left out
-            continue
+        token = input_token(value)
+        if token is not None:
+            out[key] = token
     return out

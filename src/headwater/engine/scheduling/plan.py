@@ -35,6 +35,8 @@ class RunPlan(NamedTuple):
         constants: the tasks whose value is known without running them (``is_constant``).
         rerun: the tasks that run again even when given a finished state
             (``rerun_on_restart``: secrets, resource set-up and clean-up).
+        async_tasks: the ``async def`` tasks (``is_async``), which inline executors run at the
+            same time (see :mod:`~headwater.engine.scheduling.async_calls`).
     """
 
     mapped_tasks: set[Task]
@@ -46,6 +48,7 @@ class RunPlan(NamedTuple):
     flat_edges: frozenset[Edge]
     constants: tuple[Task, ...]
     rerun: frozenset[Task]
+    async_tasks: frozenset[Task] = frozenset()
 
 
 # graph -> (its version when planned, the plan); an entry goes with its graph
@@ -99,6 +102,7 @@ def make_plan(tasks: tuple[Task, ...], up: dict[Task, list[Edge]]) -> RunPlan:
         flat_edges,
         tuple(t for t in tasks if getattr(t, "is_constant", False)),
         frozenset(t for t in tasks if getattr(t, "rerun_on_restart", False)),
+        frozenset(t for t in tasks if getattr(t, "is_async", False)),
     )
 
 

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from headwater.core.flow import Flow
     from headwater.core.task import Task
     from headwater.engine.observers import RunObservers
+    from headwater.engine.scheduling.async_calls import AsyncCalls
 
 __all__ = ["Scheduler", "run_graph"]
 
@@ -107,7 +108,11 @@ class Scheduler:
         rs: the pass's :class:`~headwater.engine.scheduling.run_state.RunState`.
         inline: whether the executor runs each call as it is submitted (``runs_inline``).
         releaser: the result releaser, when ``return_tasks`` leaves tasks out.
+        async_calls: on an inline executor, for a flow with ``async def`` tasks, the calls
+            whose runs overlap (see :mod:`~headwater.engine.scheduling.async_calls`).
     """
+
+    async_calls: AsyncCalls
 
     def __init__(
         self,
@@ -138,6 +143,12 @@ class Scheduler:
         self.observers = observers
         self.watch = observers is not None and observers.by_callback
         self._start_from(task_states)
+        if self.inline and self.plan.async_tasks:  # async task runs overlap (see async_calls)
+            from headwater.engine.scheduling.async_calls import AsyncCalls
+
+            self.async_calls = AsyncCalls(self.submit)
+            self.wait = self.async_calls.wait
+            self.call = self.call_overlapping  # type: ignore[method-assign]
         if observers is not None:
             observers.tasks_planned(len(tasks) - len(self.plan.mapped_tasks))
         keep = return_tasks if isinstance(return_tasks, (set, frozenset)) else set(return_tasks)
@@ -151,7 +162,7 @@ class Scheduler:
         """Give constants their value and make reruns (``rerun_on_restart``) pending again."""
         for t in self.plan.constants:
             if task_states.get(t) is None:
-                task_states[t] = Success(result=t.value)  # type: ignore[attr-defined]
+                task_states[t] = Success(result=t.value)
         for t in self.plan.rerun:
             s = task_states.get(t)
             if isinstance(s, Finished) and not s.is_cached():
@@ -239,6 +250,14 @@ class Scheduler:
             if self.watch:
                 self.observers.watch(fut, t, i)  # type: ignore[union-attr]
         return fut
+
+    def call_overlapping(
+        self, t: Task, runner: Any, prior: State | None, ups: dict[Edge, Any], i: int | None
+    ) -> Any:
+        """:meth:`call` on an inline executor in a flow with ``async def`` tasks."""
+        ctx = self.overrides.get(t, self.ctx) if self.overrides else self.ctx
+        is_async = t in self.plan.async_tasks
+        return self.async_calls.call(is_async, runner, prior, ups, ctx, i)
 
     def submit_task(self, t: Task, prior: State | None) -> None:
         """Submit ``t`` as one call, with its upstream tasks' handles."""

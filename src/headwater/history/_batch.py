@@ -1,0 +1,378 @@
+"""Turning what the recorder queued into rows: one batch, one transaction.
+
+The recorder's hooks only append tuples to a deque (:mod:`headwater.history._recorder`); the
+writer thread hands whatever has accumulated to :meth:`Batch.write`, which turns the tuples
+into rows and writes them with a few ``executemany`` calls in one transaction. All the work a
+task run costs beyond the append — names, the state's class name, the error's traceback, log
+messages, JSON — happens here, off the task hot path.
+
+The events, each a tuple whose first item is its kind:
+
+- ``(START, run_uuid, flow, parameters, started_at, scheduled_at, parent_uuid, executor, name,
+  (max_logs, graph_max_tasks))``: the limits of ``history.max_logs_per_run`` and
+  ``history.graph_max_tasks`` as the run started;
+- ``(TASK, run_uuid, task_slug, task_name, map_index, facts, message, extra, started_at,
+  ended_at, run_count)``: ``facts`` is :func:`state_facts` of the state's class, ``extra`` a
+  failed state's result (its error) or, for a ``Cached`` state, whether it was reused
+  (:func:`reused`); ``started_at`` is ``None`` when the task ran in another process;
+- ``(LOG, run_uuid, task_slug, map_index, task_name, record)``;
+- ``(ARTIFACT, run_uuid, task_slug, map_index, key, type, data_json, description, created_at)``;
+- ``(END, run_uuid, state_name, message, ended_at, executor)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+import traceback
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from headwater.history._store import SQLStore
+
+__all__ = [
+    "ARTIFACT",
+    "END",
+    "FACTS",
+    "LOG",
+    "START",
+    "TASK",
+    "Batch",
+    "graph_hash",
+    "instance_facts",
+    "reused",
+    "state_facts",
+    "state_name",
+]
+
+START, TASK, LOG, ARTIFACT, END = range(5)
+
+_UPSERT_TASK = (
+    "INSERT INTO task_runs (flow_run_id, task_slug, task_name, map_index, state, message, "
+    "started_at, ended_at, run_count, cached, failed, error_type, error_message, traceback) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (flow_run_id, task_slug, map_index) DO UPDATE SET "
+    "task_name = excluded.task_name, message = excluded.message, "
+    "ended_at = CASE WHEN excluded.started_at IS NULL AND task_runs.state = excluded.state "
+    "THEN task_runs.ended_at ELSE excluded.ended_at END, "
+    "state = excluded.state, "
+    "started_at = COALESCE(excluded.started_at, task_runs.started_at), "
+    "run_count = CASE WHEN excluded.started_at IS NULL THEN task_runs.run_count "
+    "ELSE excluded.run_count END, "
+    "cached = excluded.cached, failed = excluded.failed, error_type = excluded.error_type, "
+    "error_message = excluded.error_message, traceback = excluded.traceback"
+)
+_INSERT_LOG = (
+    "INSERT INTO logs (flow_run_id, task_slug, map_index, task_name, level, logger, message, "
+    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_ARTIFACT = (
+    "INSERT INTO artifacts (flow_run_id, task_slug, map_index, key, type, data, description, "
+    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_END_RUN = (
+    "UPDATE flow_runs SET state = ?, message = ?, ended_at = ?, heartbeat_at = ?, "
+    "executor = COALESCE(?, executor) WHERE id = ?"
+)
+
+
+def _jsonable(value: Any) -> Any:
+    return repr(value)
+
+
+def graph_hash(flow: Any) -> str:
+    """A hash of ``flow``'s name, tasks (slug, class, name) and edges: equal for equal graphs."""
+    digest = hashlib.sha256(str(getattr(flow, "name", "")).encode())
+    graph = getattr(flow, "graph", None)
+    if graph is not None:
+        tasks = sorted(
+            f"{t.slug}|{type(t).__module__}.{type(t).__qualname__}|{t.name}" for t in graph.tasks
+        )
+        edges = sorted(
+            f"{e.upstream_task.slug}>{e.downstream_task.slug}|{e.key}|{e.mapped}|{e.flattened}"
+            for e in graph.edges
+        )
+        digest.update("\n".join(tasks + ["--"] + edges).encode())
+    return digest.hexdigest()[:32]
+
+
+def _index(slug: str | None, index: int | None) -> int | None:
+    """The ``map_index`` column of a log line or artifact: joins the task run's row."""
+    if slug is None:
+        return None
+    return -1 if index is None else index
+
+
+def _graph(flow: Any, max_tasks: int) -> str | None:
+    """``flow.serialize()`` as JSON, or ``None`` (no graph, too large, or it cannot)."""
+    graph = getattr(flow, "graph", None)
+    serialize = getattr(flow, "serialize", None)
+    if graph is None or serialize is None or len(graph.tasks) > max_tasks:
+        return None
+    try:
+        return json.dumps(serialize(), default=_jsonable)
+    except Exception:  # a flow that cannot describe itself is recorded without its graph
+        return None
+
+
+FACTS: dict[type, tuple[str, int, int] | None] = {}
+""":func:`state_facts` by state class, as computed so far."""
+
+
+def state_facts(cls: type) -> tuple[str, int, int] | None:
+    """``(name, is Cached, is Failed)`` of a Prefect 1 state class (kept in :data:`FACTS`);
+    ``None`` for a class of another kind, whose instances say (:func:`instance_facts`)."""
+    from headwater.engine.state import Cached, Failed, State
+
+    facts = None
+    if issubclass(cls, State):
+        facts = (cls.__name__, int(issubclass(cls, Cached)), int(issubclass(cls, Failed)))
+    FACTS[cls] = facts
+    return facts
+
+
+def instance_facts(state: Any) -> tuple[tuple[str, int, int], Any]:
+    """The facts of a state of another kind than Prefect 1's (the ``@flow`` API's, whose one
+    class has a ``name`` and ``is_failed()``), and its error if it failed."""
+    name = getattr(state, "name", None)
+    name = name if isinstance(name, str) else type(state).__name__
+    failed = _asks(state, "is_failed") or _asks(state, "is_crashed")
+    cached = int(name == "Cached")
+    return (name, cached, failed), (getattr(state, "data", None) if failed else cached)
+
+
+def _asks(state: Any, method: str) -> int:
+    ask = getattr(state, method, None)
+    try:
+        return int(bool(ask())) if callable(ask) else 0
+    except Exception:  # a state that cannot say
+        return 0
+
+
+def state_name(state: Any) -> str:
+    """The name of ``state``'s kind: its class name, or the ``name`` of an ``@flow`` state."""
+    cls = type(state)
+    facts = FACTS[cls] if cls in FACTS else state_facts(cls)
+    return facts[0] if facts is not None else instance_facts(state)[0][0]
+
+
+def reused(cache_for: Any, expiration: Any, started_at: float | None) -> int:
+    """Whether a ``Cached`` state was made before its task run started (a cache hit), not by
+    the run: its ``cached_result_expiration`` less the task's ``cache_for`` is when it was
+    made. A run that started elsewhere (``started_at`` unknown) is taken to have made it."""
+    if started_at is None:
+        return 0
+    if cache_for is None or not hasattr(expiration, "timestamp"):
+        return 1
+    return int(expiration.timestamp() - cache_for.total_seconds() < started_at)
+
+
+def _error(error: Any) -> tuple[str | None, str | None, str | None]:
+    if not isinstance(error, BaseException):
+        return None, None, None
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return type(error).__name__, str(error), text
+
+
+class Batch:
+    """Writes batches of events into ``store`` (used by one writer thread only).
+
+    A run's log lines beyond its ``max_logs`` are counted, and the count is written as one last
+    line when the run ends. A flow with more than ``graph_max_tasks`` tasks is recorded without
+    its graph (``flow.serialize()`` of a very large flow costs seconds, and no one draws it).
+
+    Args:
+        store: the store written to.
+    """
+
+    def __init__(self, store: SQLStore) -> None:
+        from headwater import __version__
+
+        self.store = store
+        self.max_logs: dict[str, int] = {}
+        self.machine = (socket.gethostname(), os.getpid(), __version__)
+        self.runs: dict[str, int] = {}
+        self.logs: dict[str, int] = {}
+        self.dropped: dict[str, int] = {}
+        self.flows: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
+
+    def write(self, events: list[tuple[Any, ...]]) -> list[str]:
+        """Write ``events`` in one transaction; returns the uuids of the runs that ended."""
+        by_kind: list[list[tuple[Any, ...]]] = [[], [], [], [], []]
+        for e in events:
+            by_kind[e[0]].append(e)
+        starts, tasks, logs, artifacts, ends = by_kind
+
+        def work(cur: Any) -> None:
+            for e in starts:
+                self._start(cur, e)
+            sql = self.store.sql
+            runs = self.runs
+            if tasks:
+                cur.executemany(sql(_UPSERT_TASK), self._task_rows(tasks))
+            rows = self._log_rows(logs) + self._dropped_rows(ends)
+            if rows:
+                cur.executemany(sql(_INSERT_LOG), rows)
+            if artifacts:
+                cur.executemany(
+                    sql(_INSERT_ARTIFACT),
+                    [
+                        (runs[a[1]], a[2], _index(a[2], a[3]), *a[4:])
+                        for a in artifacts
+                        if a[1] in runs
+                    ],
+                )
+            if ends:
+                beat = time.time()
+                cur.executemany(
+                    sql(_END_RUN),
+                    [(e[2], e[3], e[4], beat, e[5], runs[e[1]]) for e in ends if e[1] in runs],
+                )
+
+        self.store.transaction(work)
+        ended = [e[1] for e in ends]
+        for uuid in ended:
+            self.forget(uuid)
+        return ended
+
+    def forget(self, uuid: str) -> None:
+        """Drop what is kept about run ``uuid``."""
+        self.runs.pop(uuid, None)
+        self.max_logs.pop(uuid, None)
+        self.logs.pop(uuid, None)
+        self.dropped.pop(uuid, None)
+
+    def heartbeat(self) -> None:
+        """Mark every run this process is recording as alive now."""
+        ids = list(self.runs.values())
+        if ids:
+            now = time.time()
+            sql = self.store.sql("UPDATE flow_runs SET heartbeat_at = ? WHERE id = ?")
+            self.store.transaction(lambda cur: cur.executemany(sql, [(now, i) for i in ids]))
+
+    # -- rows ---------------------------------------------------------------------------------
+    def _start(self, cur: Any, e: tuple[Any, ...]) -> None:
+        _, uuid, flow, params, started, scheduled, parent, executor, name, limits = e
+        self.max_logs[uuid] = limits[0]
+        flow_id = self._flow_id(cur, flow, limits[1])
+        parent_id = self.runs.get(parent) if parent else None
+        if parent and parent_id is None:
+            cur.execute(self.store.sql("SELECT id FROM flow_runs WHERE run_uuid = ?"), [parent])
+            row = cur.fetchone()
+            parent_id = None if row is None else int(row[0])
+        host, pid, version = self.machine
+        self.runs[uuid] = self.store.insert_id(
+            cur,
+            "INSERT INTO flow_runs (run_uuid, flow_id, name, parameters, state, message, "
+            "started_at, host, pid, version, executor, scheduled_at, parent_run_id, "
+            "heartbeat_at) VALUES (?, ?, ?, ?, 'Running', NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                uuid,
+                flow_id,
+                name or uuid,
+                json.dumps(params, default=_jsonable),
+                started,
+                host,
+                pid,
+                version,
+                executor,
+                scheduled,
+                parent_id,
+                started,
+            ],
+        )
+
+    def _flow_id(self, cur: Any, flow: Any, graph_max_tasks: int) -> int:
+        """The id of ``flow``'s row (name and graph hash), inserted with its graph if new."""
+        graph = getattr(flow, "graph", None)
+        version = getattr(graph, "version", 0)
+        known = self.flows.get(flow)
+        if known is not None and known[1] == version:
+            return known[0]
+        name, ghash = str(getattr(flow, "name", type(flow).__name__)), graph_hash(flow)
+        find = self.store.sql("SELECT id FROM flows WHERE name = ? AND graph_hash = ?")
+        cur.execute(find, [name, ghash])
+        row = cur.fetchone()
+        if row is None:
+            cur.execute(
+                self.store.sql(
+                    "INSERT INTO flows (name, graph_hash, graph, created_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (name, graph_hash) DO NOTHING"
+                ),
+                [name, ghash, _graph(flow, graph_max_tasks), time.time()],
+            )
+            cur.execute(find, [name, ghash])
+            row = cur.fetchone()
+        self.flows[flow] = (int(row[0]), version)
+        return int(row[0])
+
+    def _task_rows(self, tasks: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        runs = self.runs
+        rows = []
+        for _, uuid, slug, name, index, facts, message, extra, started, ended, count in tasks:
+            run = runs.get(uuid)
+            if run is None:
+                continue
+            name = str(name)
+            etype, emessage, tb = _error(extra) if facts[2] else (None, None, None)
+            rows.append(
+                (
+                    run,
+                    slug or name,
+                    name if index is None else f"{name}[{index}]",
+                    -1 if index is None else index,
+                    facts[0],
+                    message,
+                    started,
+                    ended,
+                    count,
+                    facts[1] and int(extra),
+                    facts[2],
+                    etype,
+                    emessage,
+                    tb,
+                )
+            )
+        return rows
+
+    def _log_rows(self, logs: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        rows = []
+        runs, counts, caps = self.runs, self.logs, self.max_logs
+        for _, uuid, slug, index, task_name, record in logs:
+            run = runs.get(uuid)
+            if run is None:
+                continue
+            n = counts.get(uuid, 0)
+            if n >= caps[uuid]:
+                self.dropped[uuid] = self.dropped.get(uuid, 0) + 1
+                continue
+            counts[uuid] = n + 1
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad %-format: keep the raw message
+                message = f"{record.msg!r} % {record.args!r}"
+            if record.exc_info and record.exc_info[1] is not None:
+                message += "\n" + "".join(traceback.format_exception(*record.exc_info))
+            rows.append(
+                (run, slug, _index(slug, index), task_name, record.levelno, record.name,
+                 message, record.created)
+            )  # fmt: skip
+        return rows
+
+    def _dropped_rows(self, ends: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        rows = []
+        for e in ends:
+            n = self.dropped.get(e[1])
+            if n and e[1] in self.runs:
+                text = (
+                    f"{n} more log line(s) of this run were not recorded: the history keeps "
+                    f"{self.max_logs.get(e[1])} per run (history.max_logs_per_run)."
+                )
+                rows.append(
+                    (self.runs[e[1]], None, None, None, 30, "headwater.history", text, e[4])
+                )
+        return rows

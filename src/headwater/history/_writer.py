@@ -1,0 +1,281 @@
+"""The writer thread: one per process and database, writing what the recorder queued.
+
+The recorder appends events to :attr:`Writer.queue` (a ``deque``: an append is atomic and
+takes no lock). The writer thread, started with the first run, wakes every
+:data:`POLL_SECONDS` while runs are being recorded (and sleeps until woken otherwise), takes
+what is queued and writes it as one batch (:class:`~headwater.history._batch.Batch`). Every
+``history.heartbeat_seconds`` it also marks the runs it records as alive, which is how another
+process tells a live run from one whose process was killed.
+
+Writing a row costs several microseconds of the interpreter's time, which a run in this process
+would otherwise have. While a run is being recorded, the writer therefore writes its start at
+once, its task runs only once it has lasted :data:`LIVE_AFTER_SECONDS`, and then keeps to a
+share of the time (:data:`WRITE_SHARE`): after a batch that took ``t`` seconds it waits
+``t * (1 - share) / share`` before the next one. So a short run costs its tasks only the
+appends, the rows of a long one appear in batches while it goes on, and what is left is
+written once no run is going on (or at once, when someone waits in :meth:`Writer.flush`).
+
+:func:`flush_all` waits until everything queued so far is written; it runs by itself when the
+interpreter exits normally (``atexit``), so no recorded row is lost. A child process made by
+``fork`` starts with no writers (its parent's thread did not come along).
+
+The writer never raises into a flow run: if the database cannot be opened or written, one
+warning on the ``headwater.history`` logger says why, and the rows of that batch are dropped.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from headwater.history._store import SQLStore
+
+__all__ = ["FLUSH", "POLL_SECONDS", "Writer", "close_all", "flush_all", "writer_for"]
+
+POLL_SECONDS = 0.05
+"""How often the writer takes what was queued while runs are being recorded."""
+
+FLUSH = -1
+"""The kind of the event ``(FLUSH, threading.Event)``: set once everything before it is written."""
+
+WRITE_SHARE = 0.03
+LIVE_AFTER_SECONDS = 2.0
+"""How long a run goes on before the rows of its task runs are written while it runs."""
+"""The share of the time the writer writes while runs are being recorded in this process."""
+
+REOPEN_SECONDS = 30.0
+"""How long the writer waits before trying again to open a database it could not open."""
+
+IDLE_SECONDS = 30.0
+"""The writer thread ends after this long with nothing to do (the next run starts it again)."""
+
+_MAX_BATCH = 20_000
+
+_writers: dict[str, Writer] = {}
+_writers_lock = threading.Lock()
+
+
+class Writer:
+    """The queue and thread writing one database's rows for this process.
+
+    Args:
+        target: the database (a file path or URL), for messages.
+        opener: opens the store; called in the writer thread.
+    """
+
+    def __init__(self, target: str, opener: Callable[[], SQLStore]) -> None:
+        self.target = target
+        self.opener = opener
+        self.queue: deque[tuple[Any, ...]] = deque()
+        self.append = self.queue.append
+        self.active: set[str] = set()
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.stopping = False
+        self.batch: Any = None
+        self.reopen = False
+        self.retry_at = 0.0
+        self.waiting = 0  # flush() calls waiting: write at full speed
+        self.resume_at = 0.0
+        self.starting = False  # a run was started: write its row at once, its tasks later
+        self._start_lock = threading.Lock()
+        self._warned: set[str] = set()
+
+    def start_run(self, uuid: str, event: tuple[Any, ...]) -> None:
+        """Queue the start of run ``uuid`` and make sure the thread runs."""
+        self.active.add(uuid)
+        self.starting = True
+        self.append(event)
+        if self.thread is None:
+            with self._start_lock:
+                if self.thread is None:
+                    self.thread = threading.Thread(
+                        target=self._loop, name=f"headwater-history {self.target}", daemon=True
+                    )
+                    self.thread.start()
+        self.wake.set()
+
+    def end_run(self, uuid: str, event: tuple[Any, ...]) -> None:
+        """Queue the end of run ``uuid``; with no other run going on, the writer catches up."""
+        self.append(event)
+        self.active.discard(uuid)
+        self.wake.set()
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Wait until everything queued so far is written (or dropped); ``False`` on timeout."""
+        if self.thread is None or not self.thread.is_alive():
+            return not self.queue
+        done = threading.Event()
+        self.waiting += 1
+        self.append((FLUSH, done))
+        self.wake.set()
+        return done.wait(timeout)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Write what is queued, then end the thread."""
+        self.flush(timeout)
+        self.stopping = True
+        self.wake.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+        if self.batch is not None and (self.thread is None or not self.thread.is_alive()):
+            self.batch.store.close()
+
+    # -- the thread ---------------------------------------------------------------------------
+    def _loop(self) -> None:
+        from headwater.configuration import setting
+
+        beat_every = max(1.0, float(setting("history.heartbeat_seconds")))
+        last_beat = time.monotonic()
+        while not self.stopping:
+            now = time.monotonic()
+            if self.active and now - last_beat >= beat_every:
+                last_beat = now
+                self._guarded("heartbeat", lambda b: b.heartbeat())
+            if self.starting:
+                self.starting = False
+                self._batch_once()
+                self.resume_at = max(self.resume_at, time.monotonic() + LIVE_AFTER_SECONDS)
+                continue
+            if self.active and not self.waiting and now < self.resume_at:
+                self.wake.wait(min(self.resume_at - now, beat_every))
+            elif not self.queue:
+                if not self.wake.wait(POLL_SECONDS if self.active else IDLE_SECONDS):
+                    if self._retire():
+                        return
+            else:
+                self._batch_once()
+                if self.active and not self.waiting:  # keep to WRITE_SHARE of the time
+                    spent = time.monotonic() - now
+                    self.resume_at = time.monotonic() + spent * (1 - WRITE_SHARE) / WRITE_SHARE
+                continue
+            self.wake.clear()
+        while self.queue:
+            self._batch_once()
+
+    def _retire(self) -> bool:
+        """End the thread if there is nothing to do (a later run starts another)."""
+        with self._start_lock:
+            if self.queue or self.active or self.stopping:
+                return False
+            self.thread = None
+            return True
+
+    def _batch_once(self) -> None:
+        """Write one batch: what is queued, up to the next flush request or ``_MAX_BATCH``."""
+        queue = self.queue
+        events: list[tuple[Any, ...]] = []
+        flushes: list[threading.Event] = []
+        pop = queue.popleft
+        while queue and len(events) < _MAX_BATCH:
+            e = pop()
+            if e[0] == FLUSH:
+                flushes.append(e[1])
+                break
+            events.append(e)
+        if events:
+            self._guarded("write", lambda b: self._write(b, events))
+        for done in flushes:
+            self.waiting -= 1
+            done.set()
+
+    def _write(self, batch: Any, events: list[tuple[Any, ...]]) -> None:
+        for uuid in batch.write(events):
+            self.active.discard(uuid)
+
+    def _guarded(self, what: str, work: Callable[[Any], None]) -> None:
+        """Run ``work(batch)``; an error is logged once per kind, the rows are dropped, and
+        the database is opened again for the next batch."""
+        batch = self._batch()
+        if batch is None:
+            return
+        try:
+            work(batch)
+        except Exception as exc:  # the history never breaks a run
+            self._warn(f"{what} {type(exc).__name__}", f"could not {what} to", exc)
+            self.reopen = True
+
+    def _batch(self) -> Any:
+        """The batch writer, its store opened (again) if need be; ``None`` while the database
+        cannot be opened (tried again every :data:`REOPEN_SECONDS`)."""
+        if self.batch is not None and not self.reopen:
+            return self.batch
+        if time.monotonic() < self.retry_at:
+            return None
+        try:
+            store = self.opener()
+        except Exception as exc:
+            self.retry_at = time.monotonic() + REOPEN_SECONDS
+            self._warn("open", "could not open", exc)
+            return None
+        if self.batch is None:
+            from headwater.history._batch import Batch
+
+            self.batch = Batch(store)
+        else:
+            with contextlib.suppress(Exception):
+                self.batch.store.close()
+            self.batch.store = store
+        self.reopen = False
+        return self.batch
+
+    def _warn(self, key: str, doing: str, exc: BaseException) -> None:
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        from headwater.utilities.logging import get_logger
+
+        get_logger("history").warning(
+            "Run history: %s %s (%s: %s); runs are not recorded there until this is fixed "
+            "(set history.enabled = false to stop recording).",
+            doing,
+            self.target,
+            type(exc).__name__,
+            " ".join(str(exc).split()),
+        )
+
+
+def writer_for(target: str, opener: Callable[[], SQLStore]) -> Writer:
+    """This process's writer of ``target`` (made, with ``opener``, on first use)."""
+    writer = _writers.get(target)
+    if writer is None:
+        with _writers_lock:
+            writer = _writers.get(target)
+            if writer is None:
+                writer = _writers[target] = Writer(target, opener)
+    return writer
+
+
+def flush_all(timeout: float | None = 30.0) -> bool:
+    """Wait until every writer of this process has written what was queued so far."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    ok = True
+    for writer in list(_writers.values()):
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ok = writer.flush(left) and ok
+    return ok
+
+
+def close_all() -> None:
+    """Write what every writer has queued and end their threads (run at exit)."""
+    with _writers_lock:
+        writers = list(_writers.values())
+        _writers.clear()
+    for writer in writers:
+        writer.stop()
+
+
+def _forget_in_child() -> None:
+    global _writers_lock
+    _writers.clear()
+    _writers_lock = threading.Lock()
+
+
+atexit.register(close_all)
+os.register_at_fork(after_in_child=_forget_in_child)

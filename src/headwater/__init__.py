@@ -54,6 +54,7 @@ __all__ = [
     "mapped",
     "quote",
     "resource_manager",
+    "serve",
     "tags",
     "task",
     "triggers",
@@ -70,6 +71,7 @@ _MODERN = {
     "get_run_logger": "headwater.modern.log",
     "deploy": "headwater.modern.server_only",
     "get_client": "headwater.modern.server_only",
+    "serve": "headwater.deployments",
 }
 
 

@@ -10,8 +10,9 @@ import threading
 import pytest
 
 from headwater import Flow, flow, runtime, tags, task
-from headwater.modern.options import TaskOptions, exponential_backoff, options_of, retry_delay
+from headwater.modern.options import TaskOptions, options_of, retry_delay
 from headwater.states import StateType
+from headwater.tasks import exponential_backoff  # where Prefect 3 users import it from
 
 
 def _options(**kw):

@@ -1,4 +1,5 @@
-"""headwater's task library, and ``task_input_hash`` (Prefect 3's ``prefect.tasks``)."""
+"""headwater's task library, and Prefect 3's ``prefect.tasks`` helpers: ``task_input_hash`` and
+``exponential_backoff``."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # loaded on first use, so that importing a task module stays cheap
     from headwater.cache_policies import task_input_hash
+    from headwater.modern.options import exponential_backoff
 
-__all__ = ["task_input_hash"]
+__all__ = ["exponential_backoff", "task_input_hash"]
 
 
 def __getattr__(name: str) -> Any:
@@ -15,4 +17,8 @@ def __getattr__(name: str) -> Any:
         from headwater.cache_policies import task_input_hash
 
         return task_input_hash
+    if name == "exponential_backoff":
+        from headwater.modern.options import exponential_backoff
+
+        return exponential_backoff
     raise AttributeError(f"module 'headwater.tasks' has no attribute {name!r}")

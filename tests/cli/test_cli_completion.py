@@ -34,6 +34,7 @@ def test_commands_complete(headwater):
     assert complete(headwater, "headwater ", 1) == [
         "plain,config",
         "plain,history",
+        "plain,report",
         "plain,run",
         "plain,runs",
         "plain,ui",

@@ -6,6 +6,10 @@ writer's queue — no formatting, no lock, no I/O — and the writer thread does
 (:mod:`headwater.history._writer`). Log lines reach the history through
 :class:`HistoryLogHandler` on the ``headwater`` logger, which keeps the records emitted inside a
 run being recorded in this process, at ``history.log_level`` or above.
+
+No secret is written (:mod:`headwater.history._masking`): the start of a Prefect 1 run is
+queued once its context is known (its first pass or log line), so the run's
+``context.secrets`` are masked in all its rows, its parameters included.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from headwater.history._batch import (
     state_name,
 )
 from headwater.history._batch import FACTS as _FACTS
+from headwater.history._masking import MASKER, state_secrets
 from headwater.history._writer import Writer, writer_for
 
 if TYPE_CHECKING:
@@ -51,6 +56,10 @@ ARTIFACT_TYPES = ("markdown", "table", "link", "progress", "image")
 
 _ACTIVE: dict[str, Writer] = {}
 """The runs being recorded in this process, by run uuid, with their writer."""
+
+_PENDING: dict[str, tuple[Any, ...]] = {}
+"""The starts of Prefect 1 runs not queued yet: each waits for its run's context (see
+:func:`_release`), whose ``secrets`` are masked in every row of the run, its parameters too."""
 
 _CTX = _context.context_var
 _now = time.time
@@ -91,6 +100,29 @@ def _opener(target: str) -> Any:
         return store
 
     return open_for_writing
+
+
+def _release(run_id: Any, ctx: Any) -> None:
+    """Queue the pending start of run ``run_id``, the run's ``context.secrets`` added to the
+    mask first (``ctx``: the run's context, or ``None``)."""
+    event = _PENDING.pop(run_id, None)
+    writer = _ACTIVE.get(run_id)
+    if event is None or writer is None:
+        return
+    secrets = ctx.get("secrets") if ctx is not None else None
+    if secrets:
+        MASKER.add(secrets)
+    writer.start_run(run_id, event)
+
+
+def _config_secrets() -> Any:
+    """The configuration's ``[context.secrets]``."""
+    from headwater.configuration import current_config
+
+    try:
+        return current_config().context.secrets
+    except (AttributeError, KeyError):
+        return None
 
 
 def _executor_name(executor: Any) -> str | None:
@@ -148,6 +180,7 @@ class HistoryRecorder(RunObserver):
         from headwater.configuration import setting
 
         HistoryLogHandler.install()
+        MASKER.add(_config_secrets())
         scheduled = kwargs.get("scheduled_start_time")
         limits = (int(setting("history.max_logs_per_run")), int(setting("history.graph_max_tasks")))
         _ACTIVE[run_id] = self.writer
@@ -163,7 +196,17 @@ class HistoryRecorder(RunObserver):
             kwargs.get("flow_run_name"),
             limits,
         )
-        self.writer.start_run(run_id, event)
+        if getattr(flow, "graph", None) is not None:  # its context comes with its first pass
+            _PENDING[run_id] = event
+        else:
+            self.writer.start_run(run_id, event)
+
+    def tasks_planned(self, *, count: int, **kwargs: Any) -> None:
+        """Queue the run's start, once its context (and ``context.secrets``) is known."""
+        if _PENDING:
+            ctx = _CTX.get()
+            if ctx is not None:
+                _release(ctx.get("flow_run_id"), ctx)
 
     def task_run_finished(
         self,
@@ -242,6 +285,7 @@ class HistoryRecorder(RunObserver):
     ) -> None:
         """Queue the run's end: its state, or ``Failed``/``Cancelled`` if it raised."""
         error = kwargs.get("error")
+        state_secrets(state)  # the values secret tasks returned
         if state is not None:
             name, message = state_name(state), state.message
         elif isinstance(error, KeyboardInterrupt):
@@ -251,6 +295,7 @@ class HistoryRecorder(RunObserver):
             message = f"The run raised {type(error).__name__}: {error}"
         message = None if message is None else str(message)
         executor = _executor_name(kwargs.get("executor"))
+        _release(run_id, None)
         _ACTIVE.pop(run_id, None)
         self.writer.end_run(run_id, (END, run_id, name, message, _now(), executor))
 
@@ -291,6 +336,8 @@ class HistoryLogHandler(logging.Handler):
         writer = _ACTIVE.get(run) if run is not None else None
         if writer is None:
             return False
+        if _PENDING:
+            _release(run, ctx)
         writer.append(
             (
                 LOG,
@@ -365,3 +412,4 @@ def running_runs() -> list[str]:
 
 
 os.register_at_fork(after_in_child=_ACTIVE.clear)  # a forked child runs none of them
+os.register_at_fork(after_in_child=_PENDING.clear)

@@ -53,6 +53,8 @@ REOPEN_SECONDS = 30.0
 """How long the writer waits before trying again to open a database it could not open."""
 
 IDLE_SECONDS = 30.0
+#: how long the first run waits for the writer to open (and create) the database
+OPEN_WAIT_SECONDS = 5.0
 """The writer thread ends after this long with nothing to do (the next run starts it again)."""
 
 _MAX_BATCH = 20_000
@@ -86,6 +88,9 @@ class Writer:
         self.starting = False  # a run was started: write its row at once, its tasks later
         self._start_lock = threading.Lock()
         self._warned: set[str] = set()
+        # set once the thread has opened the database: the files exist before the first run
+        # returns (a run in a temporary home directory deleted right after it finds them there)
+        self.opened = threading.Event()
 
     def start_run(self, uuid: str, event: tuple[Any, ...]) -> None:
         """Queue the start of run ``uuid`` and make sure the thread runs."""
@@ -99,6 +104,8 @@ class Writer:
                         target=self._loop, name=f"headwater-history {self.target}", daemon=True
                     )
                     self.thread.start()
+                    self.wake.set()
+                    self.opened.wait(OPEN_WAIT_SECONDS)
         self.wake.set()
 
     def end_run(self, uuid: str, event: tuple[Any, ...]) -> None:
@@ -133,6 +140,10 @@ class Writer:
 
         beat_every = max(1.0, float(setting("history.heartbeat_seconds")))
         last_beat = time.monotonic()
+        try:
+            self._batch()
+        finally:
+            self.opened.set()
         while not self.stopping:
             now = time.monotonic()
             if self.active and now - last_beat >= beat_every:
@@ -186,6 +197,13 @@ class Writer:
             done.set()
 
     def _write(self, batch: Any, events: list[tuple[Any, ...]]) -> None:
+        from headwater.history._batch import START
+        from headwater.history._masking import flow_secrets, secret_parameters
+
+        for i, e in enumerate(events):  # the run's secrets are known before its rows are written
+            if e[0] == START:
+                flow_secrets(e[2])
+                events[i] = (*e[:3], secret_parameters(e[3]), *e[4:])
         for uuid in batch.write(events):
             self.active.discard(uuid)
 
@@ -208,8 +226,14 @@ class Writer:
             return self.batch
         if time.monotonic() < self.retry_at:
             return None
+        if self.batch is not None and self._file_removed():
+            self._warn("removed", "the database file was removed:", FileNotFoundError(self.target))
+            self.queue.clear()
+            return None
+        from headwater.history._masking import MaskedStore
+
         try:
-            store = self.opener()
+            store: Any = MaskedStore(self.opener())  # no secret value reaches the database
         except Exception as exc:
             self.retry_at = time.monotonic() + REOPEN_SECONDS
             self._warn("open", "could not open", exc)
@@ -224,6 +248,10 @@ class Writer:
             self.batch.store = store
         self.reopen = False
         return self.batch
+
+    def _file_removed(self) -> bool:
+        """Whether the SQLite file this writer opened has been deleted since (not re-created)."""
+        return "://" not in self.target and not os.path.exists(self.target)
 
     def _warn(self, key: str, doing: str, exc: BaseException) -> None:
         if key in self._warned:

@@ -13,7 +13,8 @@ command line, ``headwater ui`` serves it on 127.0.0.1 and prints its URL; from P
     serve_ui(flows=[flow])  # until Ctrl-C; prints the URL with the start-up token
 
 :class:`UIServer` serves in a background thread instead (``with UIServer(db) as server:``), and
-:func:`create_app` gives the Starlette application itself, to mount or test. Pages and the API
+:func:`create_app` gives the Starlette application itself, to mount or test, and
+:func:`render_report` one run as a self-contained HTML file (``headwater report``). Pages and the API
 read the history freely; starting a registered flow needs the token printed at start-up
 (``Authorization: Bearer TOKEN``). The UI listens on loopback only unless ``allow_remote=True``,
 escapes everything a user wrote, and sends a strict Content-Security-Policy.
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
     from headwater.ui._server import UIServer
 
-__all__ = ["UIServer", "create_app", "serve_ui"]
+__all__ = ["UIServer", "create_app", "render_report", "serve_ui"]
 
 
 def _require() -> None:
@@ -71,6 +72,34 @@ def create_app(
         history_target=target,
         refresh_seconds=refresh_seconds,
     )
+
+
+def render_report(store: Any, run_id: int) -> str:
+    """Flow run ``run_id`` as one self-contained HTML page (``headwater report``).
+
+    The page shows the run's state, parameters, graph coloured by state, timeline, failing
+    tasks' tracebacks, task runs, logs and artifacts, styled inline; it loads nothing from
+    elsewhere and needs no script, so it can be kept as a CI artifact or mailed.
+
+    Args:
+        store: a history store (``headwater.history.open_store()``), or where one is: a
+            SQLite path or a ``postgresql://`` URL (``None``: the configured history).
+        run_id: the flow run's id.
+
+    Raises:
+        LookupError: no flow run has that id.
+        MissingExtraError: the ``ui`` extra is not installed.
+    """
+    _require()
+    from headwater.ui._report import report_html
+
+    if callable(getattr(store, "get_flow_run", None)):
+        return report_html(store, run_id)
+    from headwater.history import flush, open_store
+
+    flush()  # runs this process finished are in the report
+    with open_store(None if store is None else os.fspath(store)) as opened:
+        return report_html(opened, run_id)
 
 
 def __getattr__(name: str) -> Any:

@@ -47,26 +47,9 @@ class UIState:
 
 
 def _templates() -> Any:
-    import jinja2
+    from headwater.ui._format import template_environment
 
-    from headwater.ui import _format
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("headwater.ui", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(
-        duration=_format.duration,
-        time=_format.short_time,
-        state_class=_format.state_class,
-        pretty=_format.pretty,
-        percent=_format.percent,
-        task_label=_format.task_label,
-    )
-    return env
+    return template_environment()
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

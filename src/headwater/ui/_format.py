@@ -135,3 +135,26 @@ def task_label(task_run: Mapping[str, Any]) -> str:
 def percent(rate: float | None) -> str:
     """``0.875`` as ``87.5 %``; ``None`` as ``—``."""
     return "—" if rate is None else f"{rate * 100:.1f} %"
+
+
+def template_environment() -> Any:
+    """The Jinja2 environment of the UI's templates, pages and report alike: autoescaped,
+    strict about undefined names, with this module's filters."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("headwater.ui", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        duration=duration,
+        time=short_time,
+        state_class=state_class,
+        pretty=pretty,
+        percent=percent,
+        task_label=task_label,
+    )
+    return env

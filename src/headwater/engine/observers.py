@@ -64,6 +64,7 @@ True
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -246,6 +247,9 @@ class RunObservers:
         self.executor: Any = None
         self._lock = threading.Lock()
         self._seen: set[tuple[Task, int | None]] = set()
+        # finished futures whose states are fetched by a daemon thread of the run (see watch)
+        self._fetches: queue.SimpleQueue[Any] | None = None
+        self._over = False
         self._warned: set[tuple[int, str]] = set()
         fast = [o for o in self.observers if callable(getattr(o, "record_task_run", None))]
         self._fast: tuple[Hook, ...] = tuple(o.record_task_run for o in fast)  # type: ignore[attr-defined]
@@ -277,6 +281,9 @@ class RunObservers:
 
     def run_finished(self, state: State | None, error: BaseException | None = None) -> None:
         """The run ended in ``state`` (``None``: it raised ``error``)."""
+        self._over = True
+        if self._fetches is not None:
+            self._fetches.put(None)
         kwargs = {
             "flow": self.flow,
             "state": state,
@@ -353,18 +360,41 @@ class RunObservers:
         self.task_ran(task, state, map_index)
 
     def watch(self, future: Any, task: Task, map_index: int | None = None) -> None:
-        """Report the task run behind ``future`` when it completes (``by_callback`` executors)."""
+        """Report the task run behind ``future`` when it completes (``by_callback`` executors).
+
+        The completion callback only queues the future: a daemon thread of the run fetches its
+        state. Fetching it waits on the cluster client, and a callback left waiting on a client
+        that closed in the meantime must neither hold up other callbacks nor keep the process
+        from exiting.
+        """
         add = getattr(future, "add_done_callback", None)
         if add is None or not self._on_task:
             return
         number = self.pass_number
+        fetches = self._fetches
+        if fetches is None:
+            with self._lock:
+                if self._fetches is None:
+                    self._fetches = queue.SimpleQueue()
+                    threading.Thread(
+                        target=self._fetch,
+                        args=(self._fetches,),
+                        name="headwater-observers",
+                        daemon=True,
+                    ).start()
+                fetches = self._fetches
+        put = fetches.put
+        add(lambda fut: put((fut, task, map_index, number)))
 
-        def done(fut: Any) -> None:
+    def _fetch(self, fetches: queue.SimpleQueue[Any]) -> None:
+        while True:
+            item = fetches.get()
+            if item is None or self._over:  # the run's states were all collected already
+                return
+            fut, task, map_index, number = item
             state = _state_of(fut)
-            if state is not None and self.pass_number == number:
+            if state is not None and self.pass_number == number and not self._over:
                 self.task_finished(task, state, map_index)
-
-        add(done)
 
     def collected(self, states: Mapping[Task, State], mapped: Collection[Task]) -> None:
         """The pass's states are in: report each task run that no one has reported yet.

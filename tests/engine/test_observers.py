@@ -371,3 +371,56 @@ def test_a_failed_future_is_left_to_collection():
 def test_the_module_example_runs():
     failures, tests = doctest.testmod(observers_module)
     assert tests > 0 and failures == 0
+
+
+STUCK_CALLBACK_SCRIPT = """
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from headwater import task
+from headwater.engine.observers import RunObserver, RunObservers
+
+class Live(RunObserver):
+    def task_run_finished(self, **kwargs):
+        pass
+
+class ClusterLike:
+    # like a distributed executor: pickles calls, and its futures report completion
+    pickles_calls = True
+    reports_completion = True
+
+callbacks = ThreadPoolExecutor(1)  # like the client's callback threads: joined at exit
+
+class StuckFuture:
+    # a finished call whose state can no longer be fetched (its client has closed)
+    def add_done_callback(self, fn):
+        callbacks.submit(fn, self)
+    def cancelled(self):
+        return False
+    def exception(self, timeout=None):
+        threading.Event().wait()  # forever
+    def result(self, timeout=None):
+        threading.Event().wait()
+
+@task
+def t():
+    pass
+
+observers = RunObservers([Live()])
+observers.run_started("run", {})
+observers.start_pass(ClusterLike())
+observers.watch(StuckFuture(), t)
+observers.run_finished(None)
+print("done", flush=True)
+"""
+
+
+def test_a_cluster_future_that_cannot_be_fetched_does_not_keep_the_process_alive() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", STUCK_CALLBACK_SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "done"

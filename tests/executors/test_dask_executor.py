@@ -192,18 +192,20 @@ def test_dashboard_groups_a_flows_keys_by_task_name(dask_cluster: Any) -> None:
     assert {key_split(k) for k in mapped} == {"double"}
 
 
+def own_resource_restrictions() -> Any:
+    """The resource restrictions the worker running this call was given for it."""
+    from distributed import get_worker
+    from distributed.worker import thread_state
+
+    return get_worker().state.tasks[thread_state.key].resource_restrictions
+
+
 def test_resource_tags_become_dask_resources(dask_cluster: Any) -> None:
     ex = DaskExecutor(address=dask_cluster.scheduler.address)
     with ex.start():
         tags = {"dask-resource:GPU=1", "other-tag"}
-        fut = ex.submit(identity, 1, extra_context={"task_tags": tags})
-        assert ex.wait(fut) == 1
-        key = fut.key
-
-        def restrictions(dask_scheduler: Any, key: str = key) -> Any:
-            return dask_scheduler.tasks[key].resource_restrictions
-
-        assert ex.client.run_on_scheduler(restrictions) == {"GPU": 1.0}
+        fut = ex.submit(own_resource_restrictions, extra_context={"task_tags": tags})
+        assert ex.wait(fut) == {"GPU": 1.0}
 
 
 @task(tags=["dask-resource:GPU=1"])

@@ -5,6 +5,9 @@
 - ``DaskExecutor``: the calls only queued on the lost worker, and the run's shared inputs it
   held, are sent again; only the call that was running there fails, each body running once
   (on a temporary cluster per test, whose scheduler fails a lost worker's tasks at once).
+- ``DaskExecutor`` on workers with several threads: calls that had *finished* on the lost
+  worker are not computed again (their values had been brought to the flow's process, and the
+  cluster had let go of its copies).
 - ``LocalDaskExecutor("processes")``: when the process running the flow is killed (``SIGKILL``,
   no chance to clean up), its worker processes end too instead of running on as orphans.
 
@@ -133,8 +136,8 @@ def test_process_pool_death_fails_only_the_call_it_was_running(tmp_path: Path) -
     _assert_only_the_killer_failed(state, killer, innocents, tmp_path)
 
 
-def _run_on_a_cluster_of_its_own(flow: Any, n_workers: int) -> Any:
-    """Run ``flow`` on a temporary cluster of single-threaded workers that fails a task at once.
+def _run_on_a_cluster_of_its_own(flow: Any, n_workers: int, threads: int = 1) -> Any:
+    """Run ``flow`` on a temporary cluster (single-threaded workers) that fails a task at once.
 
     With ``allowed-failures`` 0, the scheduler fails everything it had given a worker as soon as
     that worker dies; the cluster is the test's own, so no call of another test occupies it.
@@ -145,7 +148,7 @@ def _run_on_a_cluster_of_its_own(flow: Any, n_workers: int) -> Any:
     executor = DaskExecutor(
         cluster_kwargs=dict(
             n_workers=n_workers,
-            threads_per_worker=1,
+            threads_per_worker=threads,
             processes=True,
             dashboard_address=":0",
             host="127.0.0.1",
@@ -191,6 +194,59 @@ def test_shared_inputs_lost_with_the_worker_are_sent_again(tmp_path: Path) -> No
         assert state.result[t].result == i
     runs = Counter(p.name.partition(".")[0] for p in tmp_path.iterdir() if "." in p.name)
     assert runs == {"killer": 1, **{f"innocent-{i}": 1 for i in range(4)}}, runs
+
+
+@task
+def finished_before_the_kill(i: int, directory: str) -> int:
+    _record(directory, f"innocent-{i}")
+    return i
+
+
+@task
+def consumes(value: int, directory: str) -> int:
+    _record(directory, f"consumer-{value}")
+    return value * 10
+
+
+@task
+def kill_own_worker_once_the_others_left(directory: str, names: tuple[str, ...]) -> None:
+    """Kill this worker once the scheduler holds nothing of the tasks ``names`` any more.
+
+    They all ran on this worker (the only one) and finished; the scheduler forgets a finished
+    call once no one needs its value on the cluster.
+    """
+    from distributed import get_client
+
+    def held(dask_scheduler: Any) -> list[str]:
+        return [k for k in dask_scheduler.tasks if isinstance(k, str) and k.startswith(names)]
+
+    _record(directory, "killer")
+    client = get_client()
+    _wait_until(lambda: _runs(Path(directory), "consumer-*") >= 3)
+    _wait_until(lambda: not client.run_on_scheduler(held))
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_calls_finished_on_a_lost_worker_are_not_computed_again(tmp_path: Path) -> None:
+    # one worker with four threads: the killer waits there while three calls and their
+    # consumers run and finish beside it, then kills the worker
+    d = str(tmp_path)
+    names = ("finished_before_the_kill", "consumes")
+    with Flow("finished-then-lost") as flow:
+        killer = kill_own_worker_once_the_others_left(d, names)
+        firsts = [finished_before_the_kill(i, d) for i in range(3)]
+        seconds = [consumes(f, d) for f in firsts]
+    state = _run_on_a_cluster_of_its_own(flow, n_workers=1, threads=4)
+    lost = state.result[killer]
+    assert type(lost) is Failed and "was lost" in lost.message, lost
+    for i, (a, b) in enumerate(zip(firsts, seconds, strict=True)):
+        assert type(state.result[a]) is Success and state.result[a].result == i
+        assert type(state.result[b]) is Success and state.result[b].result == i * 10
+    runs = Counter(p.name.partition(".")[0] for p in tmp_path.iterdir() if "." in p.name)
+    expected = {f"{what}-{i}": 1 for what in ("innocent", "consumer") for i in range(3)}
+    assert runs == {"killer": 1, **expected}, runs
 
 
 # -- orphans -------------------------------------------------------------------------------------

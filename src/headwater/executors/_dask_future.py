@@ -15,7 +15,10 @@ from typing import Any
 
 from headwater.executors._dask_support import CarriedBaseException
 
-__all__ = ["DaskFuture"]
+__all__ = ["NO_VALUE", "DaskFuture"]
+
+#: the :attr:`DaskFuture.value` of a call whose value has not been brought here (yet)
+NO_VALUE: Any = object()
 
 # guards the callbacks of every DaskFuture (taken only by futures that have callbacks)
 _CALLBACKS_LOCK = threading.Lock()
@@ -31,6 +34,11 @@ class DaskFuture:
 
     Like a ``concurrent.futures.Future``, it has :meth:`add_done_callback`, and :meth:`done`,
     :meth:`cancelled`, :meth:`result` and :meth:`exception` for the callbacks to read.
+
+    A call whose value is fetched into this process as it finishes (``fetched``; see
+    :mod:`headwater.executors._fetch`) keeps it as ``value``; its callbacks run once it is here.
+    ``pins`` counts the queued calls that still need the cluster's copy, and ``released`` says
+    that it was let go.
     """
 
     __slots__ = (
@@ -39,6 +47,12 @@ class DaskFuture:
         "run",
         "spec",
         "revived",
+        "value",
+        "fetched",
+        "pins",
+        "released",
+        "settled",
+        "rescattered",
         "_callbacks",
         "_hooked",
         "_called_back",
@@ -52,6 +66,12 @@ class DaskFuture:
         # (function, pickled call, dependencies, resources): to send it again (see revive)
         self.spec: tuple[Any, Any, tuple[Any, ...], Any] | None = None
         self.revived = 0  # how often it was sent again
+        self.value: Any = NO_VALUE
+        self.fetched = False
+        self.pins = 0
+        self.released = False
+        self.settled: Any = None  # the distributed future the fetcher is done with
+        self.rescattered: Any = None  # the value, let go by the cluster, scattered again
         self._callbacks: list[Callable[[DaskFuture], Any]] | None = None
         self._hooked: Any = None  # the distributed future that runs the callbacks
         self._called_back = False
@@ -83,16 +103,17 @@ class DaskFuture:
 
         The executor calls it each time it sends the call.
         """
-        if not self._callbacks:  # (add_done_callback calls it again after adding one)
+        if not self._callbacks or self.fetched:  # (fetched: the fetcher calls back)
             return
         with _CALLBACKS_LOCK:
             remote = self.future
             if remote is None or remote is self._hooked or not self._callbacks:
                 return
             self._hooked = remote
-        remote.add_done_callback(self._remote_done)
+        remote.add_done_callback(self.called_back)
 
-    def _remote_done(self, remote: Any) -> None:
+    def called_back(self, remote: Any) -> None:
+        """``remote``, the call's ``distributed.Future`` (or its value), is done: run the callbacks."""
         with _CALLBACKS_LOCK:
             if remote is not self.future or self._called_back:
                 return  # sent again since: the new future calls back
@@ -112,11 +133,15 @@ class DaskFuture:
 
     def done(self) -> bool:
         """Whether the call has finished (or failed, or was cancelled)."""
+        if self.value is not NO_VALUE:
+            return True
         remote = self.future
         return remote is not None and bool(remote.done())
 
     def cancelled(self) -> bool:
         """Whether the cluster cancelled the call."""
+        if self.value is not NO_VALUE:
+            return False
         remote = self.future
         return remote is not None and bool(remote.cancelled())
 
@@ -126,6 +151,8 @@ class DaskFuture:
         Raises:
             RuntimeError: the call has not been sent to the cluster yet.
         """
+        if self.value is not NO_VALUE:
+            return self.value
         error = self.exception(timeout)
         if error is not None:
             raise error
@@ -137,6 +164,8 @@ class DaskFuture:
         Raises:
             RuntimeError: the call has not been sent to the cluster yet.
         """
+        if self.value is not NO_VALUE:
+            return None
         error = self._remote().exception(timeout)
         if isinstance(error, CarriedBaseException):  # SystemExit, say, carried back
             return error.exc

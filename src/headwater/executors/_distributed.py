@@ -29,11 +29,12 @@ from headwater.executors._cluster_calls import (
     send_graph,
 )
 from headwater.executors._cluster_kwargs import check_cluster_kwargs
-from headwater.executors._dask_future import DaskFuture
+from headwater.executors._dask_future import NO_VALUE, DaskFuture
 from headwater.executors._dask_options import DaskOptions, WorkerEventLog, cluster_options
 from headwater.executors._dask_support import CarriedBaseException
+from headwater.executors._fetch import CallDeps, ValueFetcher, unpin_all
 from headwater.executors._nested import map_futures
-from headwater.executors._payloads import Ref, SharedBlob, dumps, load_shared
+from headwater.executors._payloads import SharedBlob, dumps, load_shared
 from headwater.executors._pickling_errors import explain_pickling_error
 from headwater.executors._revive import revive
 from headwater.executors.base import Executor, Shared
@@ -55,6 +56,7 @@ _RUN_STATE = (
     "_future_types",
     "_key_prefix",
     "_counter",
+    "_fetcher",
 )
 
 
@@ -162,6 +164,8 @@ class DaskExecutor(DaskOptions, Executor):
         self._key_prefix = uuid.uuid4().hex[:16]
         self._counter = itertools.count()
         self._future_types: tuple[type, ...] = (DaskFuture,)
+        # brings the values of calls here as they finish (see _fetch), once started
+        self._fetcher: ValueFetcher | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -201,6 +205,7 @@ class DaskExecutor(DaskOptions, Executor):
                 if self.adapt_kwargs:
                     self.cluster.adapt(**self.adapt_kwargs)
                 self.client = connect(Client, self.cluster, self.client_kwargs)
+            self._fetcher = ValueFetcher(self.client)
             with self._run_extras():  # worker event log, performance report
                 yield
         except BaseException as exc:
@@ -223,9 +228,11 @@ class DaskExecutor(DaskOptions, Executor):
 
     def _shutdown(self) -> None:
         client, cluster = self.client, self.cluster
-        watcher = self._watch_dask_events_task
+        watcher, fetcher = self._watch_dask_events_task, self._fetcher
         if watcher is not None:
             watcher.stop()
+        if fetcher is not None:
+            fetcher.close()
         self._reset()
         try:
             if client is not None:
@@ -255,31 +262,26 @@ class DaskExecutor(DaskOptions, Executor):
             raise RuntimeError(f"{self!r} is not started: submit inside `with executor.start():`.")
         prep = self._prep_dask_kwargs(extra_context, getattr(fn, "__name__", "call"))
         key, resources = prep["key"], prep.get("resources")
-        deps: dict[Any, Any] = {}  # key -> what keeps it alive until the call is sent
-        future_types = self._future_types
-
-        def _ref(fut: Any) -> Ref:
-            if type(fut) is DaskFuture and fut.run is not self._run:
-                raise ValueError(
-                    f"{self!r} was given a future ({fut.key}) that this run does not know: it "
-                    "comes from another executor or from an earlier start() of this one."
-                )
-            deps[fut.key] = fut
-            return Ref(fut.key)
-
+        future_types, fetcher = self._future_types, self._fetcher
+        refs = CallDeps(fetcher, self._check_own)
         try:
-            send_args = tuple(self._share(a) if type(a) is Shared else a for a in args)
-            send_args = map_futures(send_args, future_types, _ref)
-            send_kwargs = map_futures(kwargs, future_types, _ref) if kwargs else kwargs
-            payload = (fn, send_args, send_kwargs, extra_context or None, tuple(deps))
-            data = dumps(payload)
+            shared_args = tuple(self._share(a) if type(a) is Shared else a for a in args)
+            while True:
+                send_args = map_futures(shared_args, future_types, refs)
+                send_kwargs = map_futures(kwargs, future_types, refs) if kwargs else kwargs
+                payload = (fn, send_args, send_kwargs, extra_context or None, tuple(refs.deps))
+                data = dumps(payload)
+                # large values let go by the cluster go there again, once, instead of in calls
+                if len(data) < self.scatter_threshold or not refs.scatter_embedded(self.client):
+                    break
             if len(data) >= self.scatter_threshold:
                 data = scatter_large(
-                    self.client, payload, deps, _ref, self.scatter_threshold, self._scattered
+                    self.client, payload, refs.deps, refs, self.scatter_threshold, self._scattered
                 )
-        except KeyboardInterrupt:
-            raise
         except BaseException as exc:
+            refs.unpin()
+            if isinstance(exc, KeyboardInterrupt):
+                raise
             # a __reduce__ raising SystemExit, say, fails this call, like any pickling error
             if not isinstance(exc, Exception) or looks_like_pickling_error(exc):
                 raise explain_pickling_error(
@@ -287,14 +289,22 @@ class DaskExecutor(DaskOptions, Executor):
                 ) from exc
             raise
         fut = DaskFuture(key, self._run)
+        fut.fetched = fetcher is not None
         # what it takes to send the call again if its worker dies before it starts: the
         # pickled call, and its dependencies by reference (never kept alive by it)
-        refs = tuple(weakref.ref(d) if type(d) is DaskFuture else d.key for d in deps.values())
-        fut.spec = (run_cluster_call, data, refs, resources)
+        fut.spec = (run_cluster_call, data, refs.refs(), resources)
+        deps = refs.deps
         self._queue(fut, run_cluster_call, data, deps, resources)
         if extra_context and extra_context.get("task_full_name"):
             self._names[key] = str(extra_context["task_full_name"])
         return fut
+
+    def _check_own(self, fut: DaskFuture) -> None:
+        if fut.run is not self._run:
+            raise ValueError(
+                f"{self!r} was given a future ({fut.key}) that this run does not know: it "
+                "comes from another executor or from an earlier start() of this one."
+            )
 
     def _share(self, shared: Shared) -> Any:
         """What to send for ``shared``: its blob on first use, then its task's future."""
@@ -336,12 +346,16 @@ class DaskExecutor(DaskOptions, Executor):
     def _send(self, items: list[Queued], resources: dict[str, float] | None) -> None:
         """Send ``items`` (calls with the same ``resources``) to the scheduler in one message."""
         futures = send_graph(self.client, {fut.key: task for fut, task, _, _ in items}, resources)
-        sent = self._futures
-        for fut, _, _, _ in items:
-            fut.future = futures[fut.key]
+        sent, fetcher = self._futures, self._fetcher
+        for fut, _, deps, _ in items:
+            remote = fut.future = futures[fut.key]
             if sent is not None:
-                sent.add(fut.future)
-            fut.hook()  # its done callbacks, if it has any
+                sent.add(remote)
+            if fut.fetched and fetcher is not None:
+                fetcher.watch(fut, remote)
+            else:
+                fut.hook()  # its done callbacks, if it has any
+            unpin_all(fetcher, deps)
 
     def wait(self, futures: Any) -> Any:
         """Gather the values of ``futures`` (any nesting of lists, tuples, sets and dicts).
@@ -354,16 +368,24 @@ class DaskExecutor(DaskOptions, Executor):
             raise RuntimeError(f"{self!r} is not started: wait inside `with executor.start():`.")
         from distributed import KilledWorker
 
+        fetcher = self._fetcher
+
         def _future(fut: DaskFuture) -> Any:
             if fut.run is not self._run or fut.future is None:
                 raise ValueError(
                     f"{self!r} cannot resolve {fut!r}: it belongs to another executor or to an "
                     "earlier start() of this one."
                 )
-            return fut.future
+            if fut.value is not NO_VALUE:
+                return fut.value  # brought here as it finished
+            return fut.future  # failed, or not fetched: gathered here
 
         while True:
             self._batches.flush()
+            if fetcher is not None:
+                flat: list[DaskFuture] = []
+                map_futures(futures, DaskFuture, flat.append)
+                fetcher.wait_settled(flat)
             try:
                 return self.client.sync(
                     gather_guarded, self.client, map_futures(futures, DaskFuture, _future)
@@ -372,7 +394,7 @@ class DaskExecutor(DaskOptions, Executor):
                 # calls that were only queued on the lost worker (or that lost a shared
                 # input with it) are sent again (see revive); a call that had started there
                 # is lost
-                flat: list[DaskFuture] = []
+                flat = []
                 map_futures(futures, DaskFuture, flat.append)
                 if not revive(flat, self.client, self._resend):
                     raise lost_error(exc, self._names) from exc
@@ -391,7 +413,21 @@ class DaskExecutor(DaskOptions, Executor):
         fut.revived += 1
         if old in self._names:
             self._names[fut.key] = self._names.pop(old)
-        self._queue(fut, func, data, deps, resources)
+        self._queue(fut, func, data, self._pinned_again(deps), resources)
+
+    def _pinned_again(self, deps: dict[Any, Any]) -> dict[Any, Any]:
+        """``deps`` of a call sent again, pinned; a value let go by the cluster is scattered."""
+        fetcher = self._fetcher
+        if fetcher is None:
+            return deps
+        out: dict[Any, Any] = {}
+        for key, dep in deps.items():
+            if type(dep) is DaskFuture and not fetcher.pin(dep):
+                [remote] = self.client.scatter([dep.value], hash=False)
+                out[remote.key] = remote
+            else:
+                out[key] = dep
+        return out
 
 
 DaskExecutor.__module__ = "headwater.executors.dask"

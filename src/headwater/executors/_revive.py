@@ -9,9 +9,10 @@ have had no time to log its start (see :func:`~headwater.executors._cluster_call
 while a thread of the lost worker is unaccounted for, the earliest submitted of the calls it
 had been given counts as started (workers run their calls in that order).
 
-What :func:`revive` cannot undo: a call that had *finished* on the lost worker, and whose value
-was still needed, is computed again by the scheduler itself (that is how ``distributed``
-recovers lost data). Checkpoint results (``@task(checkpoint=True, target=...)``) to avoid it.
+A call that had *finished* on the lost worker is not computed again: its value was brought to
+the flow's process as it finished, and the cluster let go of its copy
+(:mod:`headwater.executors._fetch`, which also says when the scheduler still recomputes a
+value). An input whose cluster copy was let go is scattered again from that value.
 
 distributed is imported inside the functions, never by ``import headwater``.
 """

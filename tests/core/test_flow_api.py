@@ -308,6 +308,25 @@ class TestIntrospection:
         copy = pickle.loads(pickle.dumps(flow))
         assert {t.name for t in copy.terminal_tasks()} == {"d"}
 
+    def test_prefect1_cache_is_read_emptied_on_change_and_pickled_when_set_by_hand(self, diamond):
+        import pickle
+
+        flow, (a, b, c, d) = diamond
+        key = ("_sorted_tasks", (("root_tasks", ()),))
+        order = flow.sorted_tasks()
+        assert flow._cache[key] == order
+        assert flow.root_tasks() == {a} and flow._cache[("root_tasks", ())] == {a}
+        flow.root_tasks().add(d)  # callers get their own copies
+        assert flow.root_tasks() == {a}
+        flow._cache[key] = "by hand"
+        assert flow.sorted_tasks() == "by hand"
+        copy = pickle.loads(pickle.dumps(flow))
+        assert copy.sorted_tasks() == "by hand"
+        assert ("root_tasks", ()) not in copy._cache  # computed answers are remade
+        flow.add_edge(d, Task(name="e"))
+        assert ("_sorted_tasks", (("root_tasks", ()),)) not in flow._cache
+        assert flow.sorted_tasks()[-1].name == "e"
+
     def test_sorted_tasks(self, diamond):
         flow, (a, b, c, d) = diamond
         order = flow.sorted_tasks()

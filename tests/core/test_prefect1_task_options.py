@@ -93,9 +93,20 @@ class TestCallsAndCopies:
         with pytest.raises(ValueError, match="No Flow was passed"):
             Task().set_upstream(Task())
 
-    def test_call_outside_a_flow_names_the_run_method(self):
-        with pytest.raises(ValueError, match=r"you need to call `inc\.run\(\.\.\.\)`"):
-            inc(1)
+    def test_a_function_task_called_outside_a_flow_runs(self):
+        # as Prefect 3 runs it; inside `with Flow(...)` the same call builds the graph
+        assert inc(1) == 2
+        with Flow("f") as flow:
+            bound = inc(1)
+        assert isinstance(bound, Task) and bound in flow.tasks
+
+    def test_a_task_class_called_outside_a_flow_names_the_run_method(self):
+        class Inc(Task):
+            def run(self, x: int) -> int:
+                return x + 1
+
+        with pytest.raises(ValueError, match=r"you need to call `Inc\(\.\.\.\)\.run\(\.\.\.\)`"):
+            Inc()(1)
 
     def test_copy_adds_new_tags_to_the_old_and_marks_user_slugs(self):
         t = Task(tags=["a"], slug="mine")

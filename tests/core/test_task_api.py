@@ -313,9 +313,10 @@ class TestTaskDecorator:
 
 # -- copy / bind / call / map ------------------------------------------------------------------
 class TestCallAndBind:
-    def test_call_outside_a_flow_is_a_value_error(self):
+    def test_call_outside_a_flow_runs_a_function_task_and_refuses_a_task_class(self):
+        assert inc(1) == 2
         with pytest.raises(ValueError, match="no flow is active"):
-            inc(1)
+            AddTask()(1, 2)
 
     def test_bind_outside_a_flow_is_a_value_error(self):
         with pytest.raises(ValueError, match="no flow is active"):

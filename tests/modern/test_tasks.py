@@ -265,9 +265,9 @@ def test_the_same_task_builds_a_graph_in_a_prefect1_flow():
     assert modern() == 2
 
 
-def test_a_bare_task_outside_any_flow_keeps_prefect1_behaviour():
-    with pytest.raises(ValueError, match="no flow is active"):
-        inc(1)
+def test_a_bare_task_outside_any_flow_runs():
+    assert inc(1) == 2
+    assert inc.submit(2).result() == 3
 
 
 def test_a_task_with_prefect3_options_runs_outside_a_flow():

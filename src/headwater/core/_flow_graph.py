@@ -4,7 +4,10 @@
 :class:`~headwater.core.graph.TaskGraph` (``flow.graph``) and answers Prefect 1's graph queries
 from it. Every query is O(tasks + edges) or better: upstream/downstream edges are indexed per
 task, and answers (the topological order, root and terminal tasks, the parameters) are
-remembered by the graph until it changes. Callers get their own copies of sets and dicts::
+remembered by the graph until it changes. Callers get their own copies of sets and dicts.
+Prefect 1's answers (``sorted_tasks``, ``root_tasks``, ``terminal_tasks`` and the edge
+dictionaries) are also kept in ``flow._cache`` under Prefect 1's keys, emptied on every change
+of the graph; what is put there by hand is pickled with the flow, as in Prefect 1::
 
     from headwater import Flow, Task
 
@@ -17,11 +20,11 @@ remembered by the graph until it changes. Callers get their own copies of sets a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from headwater.core.edge import Edge
-from headwater.core.graph import CycleError, TaskGraph
+from headwater.core.graph import ANSWERS_KEY, Answers, CycleError, TaskGraph
 from headwater.core.task import Task
 
 if TYPE_CHECKING:
@@ -30,6 +33,18 @@ if TYPE_CHECKING:
 __all__ = ["FlowGraph"]
 
 _T = TypeVar("_T")
+
+_MISSING: Any = object()
+
+
+def _copied(value: Any) -> Any:
+    """A caller's own copy of a remembered answer (sets and dicts of sets are copied)."""
+    t = type(value)
+    if t is set:
+        return set(value)
+    if t is dict:
+        return {k: set(v) if type(v) is set else v for k, v in value.items()}
+    return value
 
 
 class FlowGraph:
@@ -62,6 +77,18 @@ class FlowGraph:
         self.graph.edges = set(edges)
         self.graph.forget()
 
+    @property
+    def _cache(self) -> dict[Any, Any]:
+        """Prefect 1's remembered answers, by its keys; empty again after each graph change."""
+        return self.graph.memo(ANSWERS_KEY, Answers)
+
+    def _answer(self, key: Any, compute: Callable[[], Any]) -> Any:
+        cache = self.graph.memo(ANSWERS_KEY, Answers)
+        hit = cache.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = cache[key] = cache.computed[key] = compute()
+        return _copied(hit)
+
     # -- neighbours ---------------------------------------------------------------------------
     def edges_to(self, task: Task) -> set[Edge]:
         """Edges into ``task``."""
@@ -85,11 +112,18 @@ class FlowGraph:
 
     def all_upstream_edges(self) -> dict[Task, set[Edge]]:
         """Each task's upstream edges."""
-        return {t: set(es) for t, es in self.graph.upstream.items()}
+        graph = self.graph
+        return self._answer(  # type: ignore[no-any-return]
+            ("all_upstream_edges", ()), lambda: {t: set(es) for t, es in graph.upstream.items()}
+        )
 
     def all_downstream_edges(self) -> dict[Task, set[Edge]]:
         """Each task's downstream edges."""
-        return {t: set(es) for t, es in self.graph.downstream.items()}
+        graph = self.graph
+        return self._answer(  # type: ignore[no-any-return]
+            ("all_downstream_edges", ()),
+            lambda: {t: set(es) for t, es in graph.downstream.items()},
+        )
 
     def _check(self, task: Task) -> None:
         if task not in self.graph.upstream:
@@ -98,11 +132,13 @@ class FlowGraph:
     # -- remembered answers -----------------------------------------------------------------
     def root_tasks(self) -> set[Task]:
         """Tasks with no upstream tasks."""
-        return set(self.graph.root_tasks())
+        graph = self.graph
+        return self._answer(("root_tasks", ()), lambda: set(graph.root_tasks()))  # type: ignore[no-any-return]
 
     def terminal_tasks(self) -> set[Task]:
         """Tasks with no downstream tasks."""
-        return set(self.graph.terminal_tasks())
+        graph = self.graph
+        return self._answer(("terminal_tasks", ()), lambda: set(graph.terminal_tasks()))  # type: ignore[no-any-return]
 
     def reference_tasks(self) -> set[Task]:
         """Tasks whose states decide the flow's final state (default: terminal tasks).
@@ -184,8 +220,11 @@ class FlowGraph:
         roots = tuple(root_tasks or ())
         for t in roots:
             self._check(t)
+        graph = self.graph
         try:
-            return self.graph.sorted_tasks(roots)
+            return self._answer(  # type: ignore[no-any-return]
+                ("_sorted_tasks", (("root_tasks", roots),)), lambda: graph.sorted_tasks(roots)
+            )
         except CycleError as exc:
             raise CycleError(
                 f"Cycle found; flows must be acyclic! {self!r} contains the cycle "

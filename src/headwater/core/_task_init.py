@@ -70,15 +70,28 @@ def modern_call(name: str) -> Callable[..., Any]:
 def runs_now(task: Task, flow: Any) -> bool:
     """Whether calling ``task`` runs it (a ``@flow`` API call) rather than adding it to a graph.
 
-    It runs inside a running ``@flow`` or modern task, and, outside any flow, when it was
-    given Prefect 3 options; a ``with Flow(...)`` block (or ``flow=``) always builds the graph.
+    It runs inside a running ``@flow`` or modern task, and, outside any flow, when it is a
+    function task (``@task``) or was given Prefect 3 options, as Prefect 3 runs it; a ``with
+    Flow(...)`` block (or ``flow=``) always builds the graph. A ``Task`` subclass called outside
+    any flow has no graph to join: that raises.
     """
     if flow is not None or _ctx().get("flow") is not None:
         return False
     if MODERN_RUN.get() is not None:
         return True
     options = task.__dict__.get("modern_options")
-    return options is not None and bool(options.explicit)
+    if options is not None and options.explicit:
+        return True
+    return type(task) in _function_task_types()
+
+
+def _function_task_types() -> tuple[type, ...]:
+    cls = _lazy_classes.get("FunctionTask")
+    if cls is None:
+        from headwater.tasks.core.function import FunctionTask
+
+        cls = _lazy_classes["FunctionTask"] = FunctionTask
+    return (cls,)
 
 
 # Building a flow reads a few context keys per task: straight from the context's variable.

@@ -52,6 +52,28 @@ class CycleError(ValueError):
         self.cycle = cycle
 
 
+#: the key under which a graph remembers its flow's :class:`Answers`
+ANSWERS_KEY = ("flow-answers",)
+
+
+class Answers(dict[Any, Any]):
+    """Prefect 1's ``flow._cache``: answers by Prefect 1's keys, for one version of a graph.
+
+    ``computed`` holds the answers the flow computed itself; they are remade on demand, so only
+    the entries put there by hand are pickled with the graph (:meth:`by_hand`).
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.computed: dict[Any, Any] = {}
+
+    def by_hand(self) -> dict[Any, Any] | None:
+        """The entries that are not the flow's own computed answers (``None`` if none)."""
+        computed, missing = self.computed, object()
+        out = {k: v for k, v in self.items() if computed.get(k, missing) is not v}
+        return out or None
+
+
 class TaskGraph:
     """The tasks and edges of a flow, indexed per task, and a version increased on each change.
 
@@ -206,6 +228,10 @@ class TaskGraph:
             "bound_keys": self.bound_keys,
             "version": self.version,
             "added": self._added,
+            # what was put in Prefect 1's ``flow._cache`` by hand travels with the flow
+            "answers": self._memo[ANSWERS_KEY].by_hand()
+            if self._memo_version == self.version and ANSWERS_KEY in self._memo
+            else None,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -219,6 +245,9 @@ class TaskGraph:
         self._added = state["added"]
         self._memo = {}
         self._memo_version = self.version
+        answers = state.get("answers")
+        if answers:
+            self._memo[ANSWERS_KEY] = Answers(answers)
 
     # -- remembered answers -------------------------------------------------------------------
     def memo(self, key: Any, compute: Callable[[], _T]) -> _T:

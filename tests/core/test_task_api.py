@@ -477,6 +477,19 @@ class TestCallAndBind:
             b = a.pipe(AddTask(), y=10)
         assert result_of(flow.run(), b) == 12
 
+    def test_pipe_through_edge_annotations_and_refusing_self(self):
+        from headwater.core.edge import flatten, mapped, unmapped
+
+        @task
+        def total(xs):
+            return sum(xs)
+
+        with Flow("f") as flow:
+            s = inc.map([0, 1, 2]).pipe(flatten).pipe(mapped).pipe(unmapped).pipe(total)
+            with pytest.raises(ValueError, match='keyword argument "self"'):
+                s.pipe(inc, self=2)
+        assert result_of(flow.run(), s) == 6
+
     def test_iter_with_nout(self):
         @task(nout=2)
         def pair():

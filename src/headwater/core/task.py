@@ -435,9 +435,26 @@ class Task(TaskOperators, _StandsForItsResult):  # type: ignore[misc]
             flow.set_dependencies(task=task, upstream_tasks=[self], mapped=mapped)
         return self
 
-    def pipe(self, _task: Task, **kwargs: Any) -> Task:
-        """``self.pipe(t, a=1)`` is ``t(self, a=1)``: chain calls fluently."""
-        return _task(self, **kwargs)
+    def pipe(_headwater_self, _task: Any, **kwargs: Any) -> Task:
+        """``self.pipe(t, a=1)`` is ``t(self, a=1)``: chain calls fluently.
+
+        ``_task`` may also be an edge annotation class (``flatten``, ``mapped``, ``unmapped``):
+        as in Prefect 1, that gives this task back, to chain further. (The first parameter is
+        not named ``self`` so that a ``self=`` keyword reaches the check below.)
+
+        Raises:
+            ValueError: a keyword argument is named ``self``.
+        """
+        if "self" in kwargs:
+            raise ValueError(
+                'You cannot use the keyword argument "self" in .pipe(): the piped task is '
+                "passed as the first argument already; give the value another name."
+            )
+        from headwater.core.edge import EdgeAnnotation
+
+        if isinstance(_task, type) and issubclass(_task, EdgeAnnotation):
+            return _headwater_self
+        return _task(_headwater_self, **kwargs)  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Task]:
         if self.nout is None:

@@ -128,6 +128,14 @@ _LIBRARY = {
     "headwater.concurrency",
     "headwater.deployments",
     "headwater.filesystems",
+    # Prefect 3's server-side modules: local variables and events, stand-ins for the rest
+    "headwater.variables",
+    "headwater.events",
+    "headwater.automations",
+    "headwater.workers",
+    "headwater.flow_runs",
+    "headwater.docker",
+    "headwater.runner",
     "headwater.blocks",
     "headwater.modern",
     # the @flow API's public modules (implemented in headwater.modern)
@@ -202,6 +210,8 @@ DELIBERATE = {
     ("headwater.engine", "headwater.utilities.progress"),
     # every flow.run() is recorded by the run history's recorder (a run observer of the library)
     ("headwater.engine.observers", "headwater.history"),
+    # flow.register() without a server records the flow in the run history's registry
+    ("headwater.core._flow_services", "headwater.history"),
     # states render their result type for display
     ("headwater.engine._state_base", "headwater.utilities.graph"),
 }

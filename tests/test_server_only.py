@@ -48,7 +48,6 @@ def _cloud(name: str) -> Callable[[], Any]:
 ENTRY_POINTS: dict[str, tuple[Callable[[], Any], str]] = {
     "Client()": (lambda: headwater.Client(), "flow.run()"),
     "client.Client()": (lambda: __import__("headwater.client").client.Client(), "Secret"),
-    "flow.register()": (lambda: _flow().register("project"), "flow.save()"),
     "flow.run_agent()": (lambda: _flow().run_agent(), "flow.run()"),
     **{f"agent.{n}()": (_agent(n), "flow.run()") for n in ("Agent", "LocalAgent", "DockerAgent")},
     **{f"engine.cloud.{n}()": (_cloud(n), "flow.run()") for n in ("CloudFlowRunner",)},
@@ -76,10 +75,12 @@ def test_server_entry_point_raises_naming_the_local_way(name: str) -> None:
     assert isinstance(info.value, HeadwaterError)
 
 
-def test_register_prepares_the_flow_like_prefect_before_needing_the_server() -> None:
+def test_register_prepares_the_flow_like_prefect_then_registers_it_locally(
+    headwater_home: Any,
+) -> None:
     flow = _flow()
-    with pytest.raises(ServerNotAvailableError, match=r"flow\.register\(\)"):
-        flow.register(labels=["extra"])
+    flow_id = flow.register(labels=["extra"], no_url=True)
+    from headwater.history import open_store
     from headwater.run_configs import UniversalRun
     from headwater.storage import Local
 
@@ -87,6 +88,34 @@ def test_register_prepares_the_flow_like_prefect_before_needing_the_server() -> 
     assert isinstance(flow.run_config, UniversalRun)
     assert "extra" in flow.run_config.labels
     assert flow.result is flow.storage.result
+    with open_store() as store:
+        registered = store.get_registered_flow("f")
+    assert registered is not None and str(registered["id"]) == flow_id
+    assert "extra" in registered["labels"]
+
+
+def test_register_calls_a_client_that_headwater_client_gives(monkeypatch: Any) -> None:
+    calls = []
+
+    class Client:
+        def register(self, **kwargs: Any) -> str:
+            calls.append(kwargs)
+            return "flow-id"
+
+    monkeypatch.setattr(headwater, "Client", Client)
+    flow = _flow()
+    assert flow.register("project", idempotency_key="k") == "flow-id"
+    assert calls == [
+        {
+            "flow": flow,
+            "build": True,
+            "project_name": "project",
+            "set_schedule_active": True,
+            "version_group_id": None,
+            "no_url": False,
+            "idempotency_key": "k",
+        }
+    ]
 
 
 def test_register_inside_the_flow_block_is_a_value_error() -> None:

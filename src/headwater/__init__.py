@@ -20,7 +20,10 @@ handlers, no root-logger changes, no import of dask, distributed or pendulum's p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the lazily imported names, typed for type checkers
+    from headwater.modern.flow import flow as flow
 
 __version__ = "0.1.0"
 

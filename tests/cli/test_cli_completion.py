@@ -32,11 +32,13 @@ def test_source_scripts(headwater, shell, marker):
 
 def test_commands_complete(headwater):
     assert complete(headwater, "headwater ", 1) == [
+        "plain,agent",
         "plain,config",
         "plain,history",
         "plain,report",
         "plain,run",
         "plain,runs",
+        "plain,serve",
         "plain,ui",
         "plain,version",
         "plain,visualize",

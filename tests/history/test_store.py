@@ -66,7 +66,7 @@ def test_an_older_file_is_migrated_and_keeps_its_rows(tmp_path):
     conn.commit()
     conn.close()
     with open_store(db) as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         (run,) = store.list_flow_runs()
         assert (run["flow_name"], run["state"], run["duration_seconds"]) == ("old", "Success", 2.5)
         assert store.list_artifacts(run["id"]) == []  # the table version 2 added

@@ -1,7 +1,8 @@
 """Code written against headwater's public API, checked by ``mypy --strict`` and pyright (strict).
 
 ``typed_flow.py`` must pass both checkers without an error (and run); every line of
-``typed_flow_errors.py`` marked ``# error`` must be reported by both, and no other line.
+``typed_flow_errors.py`` marked ``# error`` must be reported by both, and no other line. Both
+files use Prefect 1's ``@task`` and ``Flow`` and Prefect 2/3's ``@flow``.
 """
 
 from __future__ import annotations
@@ -87,6 +88,20 @@ def test_run_has_the_function_signature(checked: dict[str, Any]) -> None:
     assert 'note: Revealed type is "def (xs: list[int]) -> int"' in mypy_notes
     infos = [m for ms in _pyright(checked, GOOD, "information").values() for m in ms]
     assert 'Type of "total.run" is "(xs: list[int]) -> int"' in infos
+
+
+def test_a_modern_flow_has_the_function_signature(checked: dict[str, Any]) -> None:
+    mypy_notes = [m for ms in _mypy(checked, GOOD, "note").values() for m in ms]
+    flow_type = "headwater.modern.flow.Flow[[values: list[int], factor: float =], float]"
+    assert f'note: Revealed type is "{flow_type}"' in mypy_notes
+    assert 'note: Revealed type is "def (values: list[int], factor: float =) -> float"' in (
+        mypy_notes
+    )
+    infos = [m for ms in _pyright(checked, GOOD, "information").values() for m in ms]
+    flow_type = "Flow[(values: list[int], factor: float = 1), float]"
+    assert f'Type of "scaled" is "{flow_type}"' in infos
+    assert f'Type of "renamed" is "{flow_type}"' in infos  # with_options keeps the type
+    assert 'Type of "scaled.fn" is "(values: list[int], factor: float = 1) -> float"' in infos
 
 
 def test_mypy_reports_every_mistake(checked: dict[str, Any]) -> None:

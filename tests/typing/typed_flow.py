@@ -11,9 +11,13 @@ import asyncio
 import datetime
 from typing import reveal_type
 
+import headwater
 from headwater import Flow, Parameter, Task, task, unmapped
 from headwater.engine.state import Failed, State, Success
+from headwater.flows import Flow as ModernFlow
 from headwater.flows import flow as modern_flow
+from headwater.states import State as ModernState
+from headwater.task_runners import ThreadPoolTaskRunner
 from headwater.tasks.control_flow import case, merge
 from headwater.utilities.tasks import defaults_from_attrs
 
@@ -107,3 +111,60 @@ def modern(n: int) -> int:
 
 
 assert modern(4) == 15
+
+
+# ----- Prefect 2/3's @flow: typed as the function it decorates ------------------------------
+def remember(flow: object, flow_run: object, state: object) -> None:
+    outcomes.append(str(state))
+
+
+outcomes: list[str] = []
+
+
+@headwater.flow(
+    name="typed-modern", retries=1, retry_delay_seconds=0, log_prints=True, on_completion=[remember]
+)
+def scaled(values: list[int], factor: float = 1.0) -> float:
+    return sum(values) * factor
+
+
+@headwater.flow(task_runner=ThreadPoolTaskRunner(max_workers=2), timeout_seconds=30)
+def squares_of(n: int) -> list[int]:
+    futures = [square.submit(i) for i in range(n)]
+    return [f.result() for f in futures]
+
+
+@headwater.flow
+async def fetched(n: int) -> str:
+    await asyncio.sleep(0)
+    return str(n)
+
+
+@headwater.flow(history=False)
+def nothing() -> None:
+    pass
+
+
+reveal_type(scaled)
+reveal_type(scaled.fn)
+value: float = scaled([1, 2], factor=2.0)
+assert value == 6.0 and scaled.fn([1], 3.0) == 3.0
+listed: list[int] = squares_of(3)
+assert listed == [0, 1, 4]
+text_value: str = asyncio.run(fetched(4))
+assert text_value == "4"
+nothing()
+final: ModernState = scaled([1], return_state=True)
+assert final.is_completed() and final.result() == 1.0
+
+
+async def awaited_state() -> ModernState:
+    return await fetched(1, return_state=True)
+
+
+assert asyncio.run(awaited_state()).is_completed()
+renamed = scaled.with_options(name="renamed", retries=0)
+reveal_type(renamed)
+assert renamed([2]) == 2.0 and outcomes
+as_function: ModernFlow[[int], list[int]] = modern_flow(squares_of.fn)
+assert as_function(2) == [0, 1]

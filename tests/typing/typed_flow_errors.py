@@ -8,6 +8,7 @@ never run.
 
 from __future__ import annotations
 
+import headwater
 from headwater import Flow, Parameter, Task, task
 
 
@@ -46,3 +47,29 @@ with Flow("mistakes") as flow:
     total(xs=n, upstream_tasks=[n])
 
 flow.run(parameters=3)  # error
+
+
+@headwater.flow
+def modern(n: int, label: str = "n") -> int:
+    return n
+
+
+@headwater.flow(name="async-modern")
+async def fetched(n: int) -> str:
+    return str(n)
+
+
+@headwater.flow(retries="2")  # error
+def misconfigured() -> None:
+    pass
+
+
+modern("three")  # error
+modern(3, label=4)  # error
+modern(3, nonexistent=1)  # error
+modern()  # error
+wrong: str = modern(3)  # error
+modern.fn("three")  # error
+modern.with_options(nonexistent=1)  # error
+modern.with_options(retries="1")(3)  # error
+not_awaited: str = fetched(3)  # error

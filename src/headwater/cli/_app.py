@@ -99,6 +99,7 @@ def load_command_modules() -> None:
     importlib.import_module("headwater.cli._ui")  # `headwater ui`
     importlib.import_module("headwater.cli._history")  # `headwater runs`, `headwater history`
     importlib.import_module("headwater.cli._report_cmd")  # `headwater report`
+    importlib.import_module("headwater.cli._serve")  # `headwater serve`, `headwater agent`
     for name in cli.COMMAND_MODULES:
         importlib.import_module(name)
 

@@ -1,6 +1,10 @@
 """What a ``Flow`` offers beyond its graph and its runs: serialization, diagnostics, and the
 server-side entry points of Prefect 1 (``register``, ``run_agent``).
 
+Without a server, ``flow.register()`` registers the flow locally: the flow is kept in its
+storage (by default a file under ``{home_dir}/flows``) and a version of it is recorded in the
+run history (:mod:`headwater.history._registry`), where ``headwater serve`` finds it.
+
 The :class:`~headwater.core.flow.Flow` methods of the same names call these functions.
 
 ``flow.serialize()`` gives the JSON-compatible dict of :class:`~headwater.serialization.flow.
@@ -22,10 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["diagnostics", "register", "run_agent", "serialize", "serialized_hash"]
 
-_REGISTER_INSTEAD = (
-    "run the flow here with flow.run() (it follows its schedule in-process), and keep it with "
-    "flow.save() / Flow.load() or headwater.storage.Local"
-)
+_SERVE_HINT = "headwater serve"
+"""The command that runs registered flows on their schedules (and starts them from the UI)."""
 
 
 def serialize(flow: Flow, build: bool = False) -> dict[str, Any]:
@@ -114,8 +116,15 @@ def register(
     make_client: Any = headwater.Client  # looked up on the package, where it can be replaced
     try:
         client = make_client()
-    except ServerNotAvailableError:
-        raise ServerNotAvailableError.for_feature("flow.register()", _REGISTER_INSTEAD) from None
+    except ServerNotAvailableError:  # no server: the flow is registered on this machine
+        return _register_locally(
+            flow,
+            project_name=project_name,
+            build=build,
+            set_schedule_active=set_schedule_active,
+            no_url=no_url,
+            idempotency_key=idempotency_key,
+        )
     return client.register(  # type: ignore[no-any-return]
         flow=flow,
         build=build,
@@ -125,6 +134,76 @@ def register(
         no_url=no_url,
         idempotency_key=idempotency_key,
     )
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
+
+
+def _register_locally(
+    flow: Flow,
+    *,
+    project_name: str | None,
+    build: bool,
+    set_schedule_active: bool,
+    no_url: bool,
+    idempotency_key: str | None,
+) -> str:
+    """Keep ``flow`` in its storage and record a version of it in the run history; its id."""
+    import hashlib
+    import json
+
+    from headwater.exceptions import FlowStorageError
+    from headwater.history import open_store
+    from headwater.history._registry import describe_schedule
+    from headwater.storage._metadata import MetadataStorage
+
+    storage = flow.storage
+    if isinstance(storage, MetadataStorage):
+        raise FlowStorageError(
+            f"flow.register() keeps flows on this machine, and headwater cannot load flow "
+            f"{flow.name!r} back from {type(storage).__name__} storage (it is kept as metadata "
+            "only): give the flow headwater.storage.Local or Module storage to register it."
+        )
+    serialized = serialize(flow, build)
+    if storage is None or flow.name not in storage.flows:
+        raise ValueError(
+            f"Flow {flow.name!r} is not in its storage, so it could not be loaded to run: "
+            "register it with build=True (the default), or add it to the storage first with "
+            "flow.storage.add_flow(flow)."
+        )
+    labels = sorted(flow.run_config.labels) if flow.run_config is not None else []
+    parameters = [
+        {"name": p.name, "required": bool(p.required), "default": _jsonable(p.default)}
+        for p in sorted(flow.parameters(), key=lambda p: p.name)
+    ]
+    digest = hashlib.sha256(json.dumps(serialized, sort_keys=True).encode()).hexdigest()
+    with open_store() as store:
+        row = store.register_flow(
+            flow.name,
+            project=project_name,
+            labels=labels,
+            storage=serialized["storage"],
+            location=storage.flows[flow.name],
+            schedule=describe_schedule(flow.schedule),
+            schedule_active=set_schedule_active,
+            parameters=parameters,
+            flow_hash=digest,
+            idempotency_key=idempotency_key,
+        )
+        where = store.target
+    if not no_url:
+        done = "registered locally" if row["created"] else "already registered, unchanged"
+        print(f"Flow {flow.name!r} {done}: version {row['version']} in the run history {where}")
+        print(f" └── ID: {row['id']}\n └── Project: {project_name}\n └── Labels: {labels}")
+        print(f" └── Run it on its schedule, and start it from the UI, with: {_SERVE_HINT}")
+    return str(row["id"])
 
 
 def run_agent(
@@ -143,8 +222,27 @@ def run_agent(
     try:
         agent = headwater.agent.local.LocalAgent(labels=labels, show_flow_logs=show_flow_logs)
     except ServerNotAvailableError:
-        raise ServerNotAvailableError.for_feature(
-            "flow.run_agent()",
-            "run the flow with flow.run(); with a schedule it keeps running on that schedule",
-        ) from None
+        if flow.schedule is None:  # nothing would ever start a run
+            raise ServerNotAvailableError.for_feature(
+                "flow.run_agent() of a flow without a schedule",
+                "run the flow with flow.run(), or register it with flow.register() and start "
+                f"it from the UI of `{_SERVE_HINT}`",
+            ) from None
+        _serve_on_schedule(flow)
+        return
     agent.start()
+
+
+def _serve_on_schedule(flow: Flow) -> None:
+    """No server to poll: run ``flow`` on its schedule here, recording every run, until the
+    schedule ends or Ctrl-C."""
+    from headwater.utilities.configuration import set_temporary_config
+
+    print(
+        f"headwater has no server to poll: flow {flow.name!r} runs on its schedule in this "
+        f"process, every run recorded in the run history, until Ctrl-C (`{_SERVE_HINT}` "
+        "serves registered flows with the UI)",
+        flush=True,
+    )
+    with set_temporary_config({"history.enabled": True}):
+        flow.run(run_on_schedule=True)

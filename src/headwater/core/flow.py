@@ -66,9 +66,13 @@ class Flow(FlowEditing):
         terminal_state_handler: ``fn(flow, state, reference_task_states) -> Optional[State]``
             that may replace the final state.
         cache_dir: directory of a persistent cache for this flow's cached tasks.
+        history: record this flow's runs in the run history (``True``), keep them out
+            (``False``), or as ``history.enabled`` says (``None``, the default);
+            ``flow.run(history=...)`` decides for one run (see :mod:`headwater.history`).
     """
 
     run_config: Any = None  # also the value for flows pickled before run configs existed
+    history: bool | None = None  # and for flows pickled before the history option existed
 
     def __init__(
         self,
@@ -86,11 +90,20 @@ class Flow(FlowEditing):
         result: Any = None,
         terminal_state_handler: Callable[..., Any] | None = None,
         cache_dir: str | None = None,
+        *,
+        history: bool | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"A Flow needs a non-empty string name, got {name!r}")
         self.name = name
         owner = f"Flow {name!r}"
+        if history is not None and not isinstance(history, bool):
+            raise TypeError(
+                f"{owner}: history must be True, False or None (as history.enabled says), "
+                f"got {type(history).__name__} {history!r}."
+            )
+        if history is not None:
+            self.history = history
         _options.check_schedule(schedule, owner)
         _options.check_executor(executor, owner)
         _options.check_result(result, owner)
@@ -310,15 +323,25 @@ class Flow(FlowEditing):
         idempotency_key: str | None = None,
         **kwargs: Any,
     ) -> str | None:
-        """Prefect 1's registration with its server, which headwater does not have.
+        """Register the flow on this machine, for ``headwater serve`` to run (Prefect 1
+        registered it with its server).
 
         The flow is prepared as Prefect 1 did it (default storage built with ``**kwargs``, a
-        ``UniversalRun`` run config, the storage's labels and result), then registering
-        needs a server and raises.
+        ``UniversalRun`` run config, the storage's labels and result). With no server (the
+        ``headwater.Client`` lookup finds none), the flow is kept in its storage (by default
+        a file under ``{home_dir}/flows``) and a version of it is recorded in the run
+        history: a new version when it changed since the last registration (or when
+        ``idempotency_key`` differs from the last one's). ``headwater serve`` then runs it on
+        its schedule (unless ``set_schedule_active=False``) and lets the UI start it.
+
+        Returns:
+            The registered version's id; a line says how to run it unless ``no_url``.
 
         Raises:
-            ValueError: called inside the flow's ``with`` block.
-            ServerNotAvailableError: no server to register with.
+            ValueError: called inside the flow's ``with`` block, or ``build=False`` and the
+                flow is not in its storage.
+            FlowStorageError: the storage is one headwater keeps as metadata only (S3, GCS,
+                Docker...), from which it could not load the flow back.
         """
         return _flow_services.register(
             self,
@@ -339,13 +362,17 @@ class Flow(FlowEditing):
         log_to_cloud: bool | None = None,
         api_key: str | None = None,
     ) -> None:
-        """Prefect 1 ran a server agent for this flow; headwater has no server.
+        """Prefect 1 ran a server agent for this flow; headwater, with no server to poll, runs
+        the flow on its schedule in this process.
 
         The agent is looked up as ``headwater.agent.local.LocalAgent`` and given the run
-        config's labels, as in Prefect 1; the stock agent needs a server and raises.
+        config's labels, as in Prefect 1. The stock agent needs a server; without one, the
+        flow runs on its schedule here (as ``flow.run()`` does, every run recorded in the run
+        history even where recording is off) until the schedule ends or Ctrl-C.
+        ``headwater serve`` serves the registered flows, with the UI.
 
         Raises:
-            ServerNotAvailableError: no server; run the flow with ``flow.run()``.
+            ServerNotAvailableError: the flow has no schedule, so nothing would start a run.
         """
         _flow_services.run_agent(
             self,

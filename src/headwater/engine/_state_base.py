@@ -126,6 +126,17 @@ class StateBase:
             self._context = None
             self._tags = tags
 
+    @property
+    def run_report(self) -> Any:
+        """How the task run that made this state went, when it ran in another process: a
+        :class:`~headwater.engine._run_reports.TaskRunReport` (its times, run count and log
+        lines), else ``None``."""
+        return getattr(self, "_run_report", None)
+
+    @run_report.setter
+    def run_report(self, report: Any) -> None:
+        self._run_report = report  # in __dict__, pickled with the state; not compared by ==
+
     # -- result, context, inputs --------------------------------------------------------------
     @property
     def result(self) -> Any:

@@ -167,8 +167,10 @@ class FlowRun:
         self.state: State = Scheduled(start_time=start, result={}) if state is None else state
         self.context = self._run_context(opts, start)
         observers = check_observers(opts.pop("observers", None), f"Flow {flow.name!r}.run()")
-        if opts.pop("history", None) is not False:  # the run history records it, if enabled
-            observers += tuple(o for o in default_observers() if o not in observers)
+        history = opts.pop("history", None)  # flow.run(history=) > Flow(history=) > config
+        if history is None:
+            history = getattr(flow, "history", None)
+        observers += tuple(o for o in default_observers(history) if o not in observers)
         from headwater.utilities.progress import progress_bar_for
 
         bar = progress_bar_for(flow.name, opts.pop("progress", None))

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.context import context as _context
 from headwater.engine._flow_steps import PassArgs, expand_mapped, flow_step, reference_outcome
 from headwater.engine._initialize_result import FlowRunnerInitializeResult
+from headwater.engine._run_reports import REPORTS_KEY
 from headwater.engine.observers import OBSERVERS_KEY, RunObserver, RunObservers, check_observers
 from headwater.engine.runner import Runner
 from headwater.engine.scheduling.release import strip_state as _strip  # noqa: F401
@@ -166,9 +167,12 @@ class FlowRunner(Runner):
         run_context = _context.to_dict()
         run_context.update(context or {})
         run_context.pop(OBSERVERS_KEY, None)  # an enclosing run's observers are not this run's
+        run_context.pop(REPORTS_KEY, None)
         run_context[LOG_LEVEL_KEY] = run_level()  # for the run's tasks in worker processes
         if watchers and watchers.in_tasks:
             run_context[OBSERVERS_KEY] = watchers
+        elif watchers:  # task runs elsewhere bring back their times (and log lines)
+            run_context[REPORTS_KEY] = watchers.reports_wanted()
         self.task_states = {}
         self.run_observers = watchers
         args = PassArgs(

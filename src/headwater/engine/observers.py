@@ -18,8 +18,8 @@ The events of one flow run (``flow.run()`` on a schedule makes one run per sched
   the pass, with the state it ended in: an unmapped task (``map_index=None``), a child of a
   mapped task (its ``map_index``), a mapped task that ended without children, as a whole
   (``map_index=None``), and tasks that keep a state they were given. A task run reported from
-  where it ran also gets ``started_at=`` (``time.time()`` as it started) and ``run_count=``
-  (1, or more on a retry);
+  where it ran also gets ``started_at=`` (``time.time()`` as it started; ``None`` for a task
+  that kept the state it had, in a later pass) and ``run_count=`` (1, or more on a retry);
 - ``flow_run_finished(flow=, state=, run_id=, error=)``: once, with the flow's final state; if
   the run raised instead (Ctrl-C, or an error under ``raise_on_exception``), ``state`` is
   ``None`` and ``error`` is the exception; ``executor=`` is the executor of the last pass.
@@ -28,6 +28,11 @@ An observer on the hot path may also define ``record_task_run(task, state, map_i
 pass_number, started_at, run_count)``: it is then called with these, positionally, instead of
 ``task_run_finished`` (a call with keywords costs a few hundred nanoseconds more per task run;
 the run-history recorder uses it).
+
+A task run in another process (``LocalDaskExecutor("processes")``, ``DaskExecutor``) is
+reported without ``started_at``: its state's ``run_report`` says when it started and ended,
+its run count and, when an observer sets ``worker_log_level``, its log lines at that level or
+above (:mod:`headwater.engine._run_reports`).
 
 A run has more than one pass when tasks wait to retry: each pass (``pass_number`` 1, 2, ...)
 settles every task again, so the tasks that keep their state are reported again.
@@ -97,6 +102,11 @@ class RunObserver:
     """
 
     live_on_clusters: bool = True
+    #: bring back the log lines of task runs in other processes at this level or above, on
+    #: their states' ``run_report`` (``None``: do not)
+    worker_log_level: int | None = None
+    #: at most this many lines per task run
+    worker_max_logs: int = 1000
 
     def flow_run_started(
         self, *, flow: Flow, run_id: str, parameters: dict[str, Any], **kwargs: Any
@@ -180,14 +190,20 @@ def check_observers(value: Any, owner: str) -> tuple[RunObserver, ...]:
     return tuple(value)
 
 
-def default_observers() -> list[RunObserver]:
-    """The observers every ``flow.run()`` gets: the run-history recorder if ``history.enabled``.
+def default_observers(history: bool | None = None) -> list[RunObserver]:
+    """The observers every ``flow.run()`` gets: the run-history recorder if the run is recorded.
 
-    ``headwater.history`` is imported only when history is enabled.
+    Args:
+        history: record the run (``True``), do not (``False``), or as ``history.enabled``
+            says (``None``).
+
+    ``headwater.history`` is imported only when the run is recorded.
     """
-    from headwater.configuration import setting
+    if history is None:
+        from headwater.configuration import setting
 
-    if not setting("history.enabled"):
+        history = bool(setting("history.enabled"))
+    if not history:
         return []
     from headwater.history import default_recorder
 
@@ -303,6 +319,19 @@ class RunObservers:
         self.by_callback = pickles and reports and self._live
         with self._lock:
             self._seen = set()
+
+    def reports_wanted(self) -> Any:
+        """What task runs in other processes should bring back for these observers: a
+        :class:`~headwater.engine._run_reports.ReportsWanted`, or ``None`` (no observers)."""
+        if not self.observers:
+            return None
+        from headwater.engine._run_reports import ReportsWanted
+
+        wanting = [o for o in self.observers if getattr(o, "worker_log_level", None) is not None]
+        if not wanting:
+            return ReportsWanted(None, 0)
+        level = min(int(o.worker_log_level) for o in wanting)  # type: ignore[arg-type]
+        return ReportsWanted(level, max(int(o.worker_max_logs) for o in wanting))
 
     # -- the tasks of a pass ------------------------------------------------------------------
     def tasks_planned(self, count: int) -> None:

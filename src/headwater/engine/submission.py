@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from time import time as _time
 from typing import TYPE_CHECKING, Any
 
+from headwater.engine._run_reports import REPORTS_KEY, run_reported
 from headwater.engine.observers import OBSERVERS_KEY
 from headwater.engine.state import Failed, Mapped, State
 from headwater.utilities.logging import LOG_LEVEL_KEY, adopt_level
@@ -51,7 +52,9 @@ def run_task_call(
     ``upstream`` maps edges to states; a list stands for the children of a mapped upstream task
     (a reduce) and a ``(FLATTEN, value)`` pair for an edge with ``flatten``: both are turned into
     the state the task runner expects here, where the executor has resolved their futures.
-    A worker process takes on the log level of the process the run started in.
+    A worker process takes on the log level of the process the run started in. A task run
+    whose run's observers are in another process carries its times (and log lines, if asked
+    for) back on its state (:mod:`headwater.engine._run_reports`).
     """
     level = ctx.get(LOG_LEVEL_KEY)
     if level is not None:
@@ -61,11 +64,16 @@ def run_task_call(
         if t is list or t is tuple:
             _prepare_upstream(upstream)
             break
-    if OBSERVERS_KEY not in ctx:
-        return runner.run_unit(state, upstream, ctx, map_index)  # type: ignore[no-any-return]
+    observers = ctx.get(OBSERVERS_KEY)
+    if observers is None:
+        wanted = ctx.get(REPORTS_KEY)  # observers in the run's process, task runs elsewhere
+        if wanted is None:
+            return runner.run_unit(state, upstream, ctx, map_index)  # type: ignore[no-any-return]
+        return run_reported(wanted, runner, state, upstream, ctx, map_index)
     started = _time()  # the run's observers live in this process: tell them when it started
     new: State = runner.run_unit(state, upstream, ctx, map_index)
-    ctx[OBSERVERS_KEY].task_ran(runner.task, new, map_index, started, state)
+    # a task that keeps the state it had (a later pass) did not run: it has no start
+    observers.task_ran(runner.task, new, map_index, None if new is state else started, state)
     return new
 
 
@@ -186,7 +194,9 @@ def _run_in_process(
             "files, locks, connections or generators inside the tasks that use them), or run "
             "the flow on a thread-based executor."
         )
-        return Failed(str(err), result=err)
+        failed = Failed(str(err), result=err)
+        failed.run_report = new.run_report  # when it ran, for the run's observers
+        return failed
     return new
 
 

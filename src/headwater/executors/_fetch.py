@@ -4,7 +4,7 @@ Why: ``distributed`` keeps a finished call's value on the worker that computed i
 anyone holds its future, and if that worker dies, the scheduler computes the value again — so a
 task body that had finished would run a second time. The run needs every value in this process
 in the end anyway. So :class:`ValueFetcher` fetches each value as soon as its call finishes
-(several at a time), keeps it on the :class:`~headwater.executors._dask_future.DaskFuture`, and
+(those finishing within :data:`BATCH_DELAY` of each other in one request), keeps it on the :class:`~headwater.executors._dask_future.DaskFuture`, and
 then lets go of the cluster's copy, unless a call that needs it is still queued here (it
 *pins* it). A call submitted after that gets the value itself in its arguments (large ones are
 scattered to the cluster). The done callbacks of a call run once its value is here, and read it
@@ -22,16 +22,21 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 import weakref
 from typing import Any
 
 from headwater.executors._dask_future import NO_VALUE, DaskFuture
 from headwater.executors._payloads import Ref
 
-__all__ = ["BATCH", "CallDeps", "ValueFetcher", "unpin_all"]
+__all__ = ["BATCH", "BATCH_DELAY", "CallDeps", "ValueFetcher", "unpin_all"]
 
 #: at most this many values are fetched in one request
 BATCH = 1000
+#: seconds the values of calls finishing one after another are collected for one request,
+#: unless the executor's ``wait`` is waiting for one of them
+BATCH_DELAY = 0.05
+_HURRY: Any = object()  # put in the queue by a waiter: fetch what is there now
 
 
 class ValueFetcher:
@@ -45,7 +50,7 @@ class ValueFetcher:
         self.client = client
         self.lock = threading.Lock()
         self._settled = threading.Condition(self.lock)
-        self._done: queue.SimpleQueue[tuple[DaskFuture, Any] | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
     def watch(self, fut: DaskFuture, remote: Any) -> None:
@@ -92,8 +97,12 @@ class ValueFetcher:
         failed: the executor's ``wait`` gathers those from the cluster.
         """
         with self._settled:
+            hurried = False
             for fut in futures:
                 while fut.fetched and fut.settled is not fut.future:
+                    if not hurried:
+                        self._done.put(_HURRY)
+                        hurried = True
                     self._settled.wait(0.5)  # (woken at once by each batch settled)
 
     def close(self) -> None:
@@ -115,20 +124,30 @@ class ValueFetcher:
             item = done.get()
             if item is None:
                 return
-            batch = [item]
-            closing = False
-            while len(batch) < BATCH:
-                try:
-                    more = done.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    closing = True
-                    break
-                batch.append(more)
+            if item is _HURRY:
+                continue  # nothing was waiting to be fetched any more
+            batch, closing = self._collect(item)
             self._settle(batch)
             if closing:
                 return
+
+    def _collect(self, first: tuple[DaskFuture, Any]) -> tuple[list[Any], bool]:
+        """``first`` and what finishes within :data:`BATCH_DELAY`; and whether to stop after."""
+        done, batch = self._done, [first]
+        deadline = time.monotonic() + BATCH_DELAY
+        while len(batch) < BATCH:
+            left = deadline - time.monotonic()
+            try:
+                more = done.get(timeout=left) if left > 0 else done.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                return batch, True
+            if more is _HURRY:
+                deadline = time.monotonic()  # someone waits: only what is queued already
+                continue
+            batch.append(more)
+        return batch, False
 
     def _settle(self, batch: list[tuple[DaskFuture, Any]]) -> None:
         finished: list[tuple[DaskFuture, Any]] = []
@@ -140,7 +159,8 @@ class ValueFetcher:
         values: list[Any] | None = None
         if finished:
             try:
-                values = self.client.gather([remote for _, remote in finished])
+                # straight from the workers: the scheduler only says where the values are
+                values = self.client.gather([remote for _, remote in finished], direct=True)
             except BaseException:  # a closing client, a value lost meanwhile...
                 values = None  # their values are gathered by the executor's wait instead
         if values is None:

@@ -5,8 +5,10 @@ state, times, host, process, headwater version, executor, scheduled time, parent
 task run (state, times, run count, cached, error and traceback), log lines at
 ``history.log_level`` or above (``history.max_logs_per_run`` at most) and artifacts — into
 ``{home_dir}/history.db`` (SQLite; ``history.path``), or into PostgreSQL when ``history.url``
-is set. ``history.enabled = false``, ``flow.run(history=False)`` or ``headwater run
---no-history`` turn it off.
+is set. ``history.enabled = false``, a flow made with ``history=False`` (``Flow(...,
+history=False)``, ``@flow(history=False)``), ``flow.run(history=False)`` or ``headwater run
+--no-history`` turn it off; ``flow.run(history=...)`` decides over the flow's option, and the
+flow's over the configuration.
 
 Read it back with :func:`open_store`::
 

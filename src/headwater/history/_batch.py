@@ -16,6 +16,9 @@ The events, each a tuple whose first item is its kind:
   failed state's result (its error) or, for a ``Cached`` state, whether it was reused
   (:func:`reused`); ``started_at`` is ``None`` when the task ran in another process;
 - ``(LOG, run_uuid, task_slug, map_index, task_name, record)``;
+- ``(LINES, run_uuid, task_slug, map_index, task_name, started_at, lines)``: the log lines
+  (``(level, logger, message, created)``) a task run in another process brought back with its
+  state; written once per task run, however often it is reported;
 - ``(ARTIFACT, run_uuid, task_slug, map_index, key, type, data_json, description, created_at)``;
 - ``(END, run_uuid, state_name, message, ended_at, executor)``.
 """
@@ -32,12 +35,20 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
+from headwater.history._facts import (
+    FACTS,
+    instance_facts,
+    reused,
+    state_facts,
+    state_name,
+)
 from headwater.history._store import SQLStore
 
 __all__ = [
     "ARTIFACT",
     "END",
     "FACTS",
+    "LINES",
     "LOG",
     "START",
     "TASK",
@@ -49,7 +60,7 @@ __all__ = [
     "state_name",
 ]
 
-START, TASK, LOG, ARTIFACT, END = range(5)
+START, TASK, LOG, ARTIFACT, END, LINES = range(6)
 
 _UPSERT_TASK = (
     "INSERT INTO task_runs (flow_run_id, task_slug, task_name, map_index, state, message, "
@@ -63,7 +74,9 @@ _UPSERT_TASK = (
     "started_at = COALESCE(excluded.started_at, task_runs.started_at), "
     "run_count = CASE WHEN excluded.started_at IS NULL THEN task_runs.run_count "
     "ELSE excluded.run_count END, "
-    "cached = excluded.cached, failed = excluded.failed, error_type = excluded.error_type, "
+    "cached = CASE WHEN excluded.started_at IS NULL AND task_runs.state = excluded.state "
+    "THEN task_runs.cached ELSE excluded.cached END, "
+    "failed = excluded.failed, error_type = excluded.error_type, "
     "error_message = excluded.error_message, traceback = excluded.traceback"
 )
 _INSERT_LOG = (
@@ -119,58 +132,6 @@ def _graph(flow: Any, max_tasks: int) -> str | None:
         return None
 
 
-FACTS: dict[type, tuple[str, int, int] | None] = {}
-""":func:`state_facts` by state class, as computed so far."""
-
-
-def state_facts(cls: type) -> tuple[str, int, int] | None:
-    """``(name, is Cached, is Failed)`` of a Prefect 1 state class (kept in :data:`FACTS`);
-    ``None`` for a class of another kind, whose instances say (:func:`instance_facts`)."""
-    from headwater.engine.state import Cached, Failed, State
-
-    facts = None
-    if issubclass(cls, State):
-        facts = (cls.__name__, int(issubclass(cls, Cached)), int(issubclass(cls, Failed)))
-    FACTS[cls] = facts
-    return facts
-
-
-def instance_facts(state: Any) -> tuple[tuple[str, int, int], Any]:
-    """The facts of a state of another kind than Prefect 1's (the ``@flow`` API's, whose one
-    class has a ``name`` and ``is_failed()``), and its error if it failed."""
-    name = getattr(state, "name", None)
-    name = name if isinstance(name, str) else type(state).__name__
-    failed = _asks(state, "is_failed") or _asks(state, "is_crashed")
-    cached = int(name == "Cached")
-    return (name, cached, failed), (getattr(state, "data", None) if failed else cached)
-
-
-def _asks(state: Any, method: str) -> int:
-    ask = getattr(state, method, None)
-    try:
-        return int(bool(ask())) if callable(ask) else 0
-    except Exception:  # a state that cannot say
-        return 0
-
-
-def state_name(state: Any) -> str:
-    """The name of ``state``'s kind: its class name, or the ``name`` of an ``@flow`` state."""
-    cls = type(state)
-    facts = FACTS[cls] if cls in FACTS else state_facts(cls)
-    return facts[0] if facts is not None else instance_facts(state)[0][0]
-
-
-def reused(cache_for: Any, expiration: Any, started_at: float | None) -> int:
-    """Whether a ``Cached`` state was made before its task run started (a cache hit), not by
-    the run: its ``cached_result_expiration`` less the task's ``cache_for`` is when it was
-    made. A run that started elsewhere (``started_at`` unknown) is taken to have made it."""
-    if started_at is None:
-        return 0
-    if cache_for is None or not hasattr(expiration, "timestamp"):
-        return 1
-    return int(expiration.timestamp() - cache_for.total_seconds() < started_at)
-
-
 def _error(error: Any) -> tuple[str | None, str | None, str | None]:
     if not isinstance(error, BaseException):
         return None, None, None
@@ -198,14 +159,16 @@ class Batch:
         self.runs: dict[str, int] = {}
         self.logs: dict[str, int] = {}
         self.dropped: dict[str, int] = {}
+        # per run, the task runs of other processes whose lines are written: (slug, index, start)
+        self.lined: dict[str, set[tuple[Any, ...]]] = {}
         self.flows: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
 
     def write(self, events: list[tuple[Any, ...]]) -> list[str]:
         """Write ``events`` in one transaction; returns the uuids of the runs that ended."""
-        by_kind: list[list[tuple[Any, ...]]] = [[], [], [], [], []]
+        by_kind: list[list[tuple[Any, ...]]] = [[], [], [], [], [], []]
         for e in events:
             by_kind[e[0]].append(e)
-        starts, tasks, logs, artifacts, ends = by_kind
+        starts, tasks, logs, artifacts, ends, lines = by_kind
 
         def work(cur: Any) -> None:
             for e in starts:
@@ -214,7 +177,7 @@ class Batch:
             runs = self.runs
             if tasks:
                 cur.executemany(sql(_UPSERT_TASK), self._task_rows(tasks))
-            rows = self._log_rows(logs) + self._dropped_rows(ends)
+            rows = self._log_rows(logs) + self._line_rows(lines) + self._dropped_rows(ends)
             if rows:
                 cur.executemany(sql(_INSERT_LOG), rows)
             if artifacts:
@@ -242,6 +205,7 @@ class Batch:
     def forget(self, uuid: str) -> None:
         """Drop what is kept about run ``uuid``."""
         self.runs.pop(uuid, None)
+        self.lined.pop(uuid, None)
         self.max_logs.pop(uuid, None)
         self.logs.pop(uuid, None)
         self.dropped.pop(uuid, None)
@@ -339,18 +303,22 @@ class Batch:
             )
         return rows
 
+    def _kept(self, uuid: str) -> bool:
+        """Whether one more log line of run ``uuid`` is kept (else it is counted as left out)."""
+        n = self.logs.get(uuid, 0)
+        if n >= self.max_logs[uuid]:
+            self.dropped[uuid] = self.dropped.get(uuid, 0) + 1
+            return False
+        self.logs[uuid] = n + 1
+        return True
+
     def _log_rows(self, logs: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         rows = []
-        runs, counts, caps = self.runs, self.logs, self.max_logs
+        runs = self.runs
         for _, uuid, slug, index, task_name, record in logs:
             run = runs.get(uuid)
-            if run is None:
+            if run is None or not self._kept(uuid):
                 continue
-            n = counts.get(uuid, 0)
-            if n >= caps[uuid]:
-                self.dropped[uuid] = self.dropped.get(uuid, 0) + 1
-                continue
-            counts[uuid] = n + 1
             try:
                 message = record.getMessage()
             except Exception:  # a bad %-format: keep the raw message
@@ -361,6 +329,22 @@ class Batch:
                 (run, slug, _index(slug, index), task_name, record.levelno, record.name,
                  message, record.created)
             )  # fmt: skip
+        return rows
+
+    def _line_rows(self, lines: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        rows = []
+        runs = self.runs
+        for _, uuid, slug, index, name, started, held in lines:
+            run = runs.get(uuid)
+            done = self.lined.setdefault(uuid, set())
+            if run is None or (slug, index, started) in done:
+                continue
+            done.add((slug, index, started))
+            label = None if name is None else str(name) if index is None else f"{name}[{index}]"
+            at = _index(slug, index)
+            for level, logger, message, created in held:
+                if self._kept(uuid):
+                    rows.append((run, slug, at, label, level, logger, message, created))
         return rows
 
     def _dropped_rows(self, ends: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -4,8 +4,9 @@
 :func:`headwater.engine.observers.default_observers`). Its hooks only append a tuple to the
 writer's queue — no formatting, no lock, no I/O — and the writer thread does the rest
 (:mod:`headwater.history._writer`). Log lines reach the history through
-:class:`HistoryLogHandler` on the ``headwater`` logger, which keeps the records emitted inside a
-run being recorded in this process, at ``history.log_level`` or above.
+:class:`~headwater.history._lines.HistoryLogHandler` on the ``headwater`` logger, which keeps
+the records emitted inside a run being recorded in this process, at ``history.log_level`` or
+above; those of task runs in other processes come back with their states.
 
 No secret is written (:mod:`headwater.history._masking`): the start of a Prefect 1 run is
 queued once its context is known (its first pass or log line), so the run's
@@ -14,7 +15,6 @@ queued once its context is known (its first pass or log line), so the run's
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -22,20 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.context import context as _context
 from headwater.engine.observers import RunObserver
-from headwater.history._batch import (
-    ARTIFACT,
-    END,
-    LOG,
-    START,
-    TASK,
-    instance_facts,
-    reused,
-    state_facts,
-    state_name,
-)
-from headwater.history._batch import FACTS as _FACTS
+from headwater.history._active import ACTIVE, PENDING, call_slug, forget, release
+from headwater.history._batch import END, LINES, START, TASK
+from headwater.history._facts import FACTS as _FACTS
+from headwater.history._facts import instance_facts, reused, state_facts, state_name
+from headwater.history._lines import ARTIFACT_TYPES, HistoryLogHandler, record_artifact
 from headwater.history._masking import MASKER, state_secrets
-from headwater.history._writer import Writer, writer_for
+from headwater.history._writer import writer_for
 
 if TYPE_CHECKING:
     from headwater.core.flow import Flow
@@ -49,17 +42,8 @@ __all__ = [
     "default_recorder",
     "record_artifact",
     "resolve_target",
+    "running_runs",
 ]
-
-ARTIFACT_TYPES = ("markdown", "table", "link", "progress", "image")
-"""The types of artifact :func:`record_artifact` accepts."""
-
-_ACTIVE: dict[str, Writer] = {}
-"""The runs being recorded in this process, by run uuid, with their writer."""
-
-_PENDING: dict[str, tuple[Any, ...]] = {}
-"""The starts of Prefect 1 runs not queued yet: each waits for its run's context (see
-:func:`_release`), whose ``secrets`` are masked in every row of the run, its parameters too."""
 
 _CTX = _context.context_var
 _now = time.time
@@ -96,23 +80,10 @@ def _opener(target: str) -> Any:
             from headwater.history._sqlite import SQLiteStore
 
             store = SQLiteStore(target, mark_crashed=False)
-        store.mark_crashed(frozenset(_ACTIVE))
+        store.mark_crashed(frozenset(ACTIVE))
         return store
 
     return open_for_writing
-
-
-def _release(run_id: Any, ctx: Any) -> None:
-    """Queue the pending start of run ``run_id``, the run's ``context.secrets`` added to the
-    mask first (``ctx``: the run's context, or ``None``)."""
-    event = _PENDING.pop(run_id, None)
-    writer = _ACTIVE.get(run_id)
-    if event is None or writer is None:
-        return
-    secrets = ctx.get("secrets") if ctx is not None else None
-    if secrets:
-        MASKER.add(secrets)
-    writer.start_run(run_id, event)
 
 
 def _config_secrets() -> Any:
@@ -173,6 +144,21 @@ class HistoryRecorder(RunObserver):
     def __repr__(self) -> str:
         return f"HistoryRecorder({self.target!r})"
 
+    @property
+    def worker_log_level(self) -> int:  # type: ignore[override]
+        """``history.log_level``: the lines of task runs in other processes come back from it."""
+        from headwater.configuration import setting
+
+        level = setting("history.log_level")
+        return int(logging.getLevelName(level.upper())) if isinstance(level, str) else int(level)
+
+    @property
+    def worker_max_logs(self) -> int:  # type: ignore[override]
+        """``history.max_logs_per_run``: no task run brings back more lines than its run keeps."""
+        from headwater.configuration import setting
+
+        return int(setting("history.max_logs_per_run"))
+
     def flow_run_started(
         self, *, flow: Flow, run_id: str, parameters: dict[str, Any], **kwargs: Any
     ) -> None:
@@ -183,7 +169,7 @@ class HistoryRecorder(RunObserver):
         MASKER.add(_config_secrets())
         scheduled = kwargs.get("scheduled_start_time")
         limits = (int(setting("history.max_logs_per_run")), int(setting("history.graph_max_tasks")))
-        _ACTIVE[run_id] = self.writer
+        ACTIVE[run_id] = self.writer
         event = (
             START,
             run_id,
@@ -197,16 +183,16 @@ class HistoryRecorder(RunObserver):
             limits,
         )
         if getattr(flow, "graph", None) is not None:  # its context comes with its first pass
-            _PENDING[run_id] = event
+            PENDING[run_id] = event
         else:
             self.writer.start_run(run_id, event)
 
     def tasks_planned(self, *, count: int, **kwargs: Any) -> None:
         """Queue the run's start, once its context (and ``context.secrets``) is known."""
-        if _PENDING:
+        if PENDING:
             ctx = _CTX.get()
             if ctx is not None:
-                _release(ctx.get("flow_run_id"), ctx)
+                release(ctx.get("flow_run_id"), ctx)
 
     def task_run_finished(
         self,
@@ -242,7 +228,8 @@ class HistoryRecorder(RunObserver):
 
         The engine calls it positionally, in place of :meth:`task_run_finished`. The tuple
         holds only text, numbers and a shared tuple (an error for a failed task), so the
-        garbage collector untracks it at once and never scans the queue again.
+        garbage collector untracks it at once and never scans the queue again. A task run of
+        another process (``started_at`` unknown) brings its times and log lines on its state.
         """
         cls = type(state)
         try:
@@ -251,19 +238,35 @@ class HistoryRecorder(RunObserver):
             facts = state_facts(cls)
         extra: Any = None
         ended = _now()
-        if facts is None:  # an @flow state
-            facts, extra = instance_facts(state)
-        elif facts[2]:
-            extra = state.result  # the error
-        elif facts[1]:
-            expiration = getattr(state, "cached_result_expiration", None)
-            extra = reused(getattr(task, "cache_for", None), expiration, started_at)
         slug: Any
         name: Any
         try:
             slug, name = task.slug, task.name
         except AttributeError:  # a task object of another kind
             slug, name = getattr(task, "slug", None), getattr(task, "name", None)
+        if facts is None:  # an @flow state: each call of a task is a task run of its own
+            facts, extra = instance_facts(state)
+            call = getattr(state, "run_id", None)
+            if call is not None:
+                slug = call_slug(run_id, call, str(name))
+        else:
+            if started_at is None:
+                report = state.run_report
+                if report is not None:  # it ran in another process
+                    started_at, ended, run_count = (
+                        report.started_at,
+                        report.ended_at,
+                        report.run_count,
+                    )
+                    if report.logs:
+                        self._append(
+                            (LINES, run_id, slug, map_index, name, started_at, report.logs)
+                        )
+            if facts[2]:
+                extra = state.result  # the error
+            elif facts[1]:
+                expiration = getattr(state, "cached_result_expiration", None)
+                extra = reused(getattr(task, "cache_for", None), expiration, started_at)
         self._append(
             (
                 TASK,
@@ -295,103 +298,9 @@ class HistoryRecorder(RunObserver):
             message = f"The run raised {type(error).__name__}: {error}"
         message = None if message is None else str(message)
         executor = _executor_name(kwargs.get("executor"))
-        _release(run_id, None)
-        _ACTIVE.pop(run_id, None)
+        release(run_id, None)
+        forget(run_id)
         self.writer.end_run(run_id, (END, run_id, name, message, _now(), executor))
-
-
-class HistoryLogHandler(logging.Handler):
-    """Keeps the log records emitted inside a run being recorded in this process.
-
-    Installed once on the ``headwater`` logger; its level is ``history.log_level`` (set again
-    at each run's start). :meth:`handle` takes no lock and formats nothing: the record is
-    queued, and its message made by the writer thread.
-    """
-
-    _installed: HistoryLogHandler | None = None
-
-    @classmethod
-    def install(cls) -> HistoryLogHandler:
-        """The handler on the ``headwater`` logger (added on first use), at the configured
-        ``history.log_level``."""
-        from headwater.configuration import setting
-        from headwater.utilities.logging import get_logger
-
-        handler = cls._installed
-        if handler is None:
-            handler = cls._installed = cls()
-            get_logger().addHandler(handler)
-        level = setting("history.log_level")
-        handler.setLevel(level.upper() if isinstance(level, str) else int(level))
-        return handler
-
-    def handle(self, record: logging.LogRecord) -> bool:
-        """Queue ``record`` if it belongs to a run being recorded here, at the level or above."""
-        if record.levelno < self.level:
-            return False
-        ctx = _CTX.get()
-        if ctx is None:
-            return False
-        run = ctx.get("flow_run_id")
-        writer = _ACTIVE.get(run) if run is not None else None
-        if writer is None:
-            return False
-        if _PENDING:
-            _release(run, ctx)
-        writer.append(
-            (
-                LOG,
-                run,
-                ctx.get("task_slug"),
-                ctx.get("map_index"),
-                ctx.get("task_full_name"),
-                record,
-            )
-        )
-        return True
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Queue ``record`` (see :meth:`handle`)."""
-        self.handle(record)
-
-
-def record_artifact(*, key: str, type: str, data: Any, description: str | None = None) -> bool:
-    """Record an artifact for the flow run (and task run) running now in this process.
-
-    Args:
-        key: the artifact's key (its name in the UI).
-        type: one of :data:`ARTIFACT_TYPES`.
-        data: its content, JSON-serialisable (markdown text, a list of rows, a URL...).
-        description: a line saying what it is.
-
-    Returns:
-        Whether it was recorded: ``False`` outside a run, or in a run the history does not
-        record.
-
-    Raises:
-        ValueError: ``type`` is not one of :data:`ARTIFACT_TYPES`, or ``key`` is empty.
-        TypeError: ``data`` cannot be written as JSON.
-    """
-    if type not in ARTIFACT_TYPES:
-        raise ValueError(
-            f"record_artifact(): type must be one of {', '.join(ARTIFACT_TYPES)}, got {type!r}."
-        )
-    if not isinstance(key, str) or not key:
-        raise ValueError(f"record_artifact(): key must be a non-empty string, got {key!r}.")
-    try:
-        text = json.dumps(data)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"record_artifact(key={key!r}): data must be JSON-serialisable ({exc}); pass text, "
-            "numbers, lists and dicts."
-        ) from None
-    run = _context.get("flow_run_id")
-    writer = _ACTIVE.get(run) if run is not None else None
-    if writer is None:
-        return False
-    slug, index = _context.get("task_slug"), _context.get("map_index")
-    writer.append((ARTIFACT, run, slug, index, key, type, text, description, _now()))
-    return True
 
 
 _recorders: dict[str, HistoryRecorder] = {}
@@ -408,8 +317,4 @@ def default_recorder() -> HistoryRecorder:
 
 def running_runs() -> list[str]:
     """The uuids of the runs this process is recording now."""
-    return list(_ACTIVE)
-
-
-os.register_at_fork(after_in_child=_ACTIVE.clear)  # a forked child runs none of them
-os.register_at_fork(after_in_child=_PENDING.clear)
+    return list(ACTIVE)

@@ -97,9 +97,29 @@ CREATE TABLE artifacts (
 CREATE INDEX artifacts_by_run ON artifacts (flow_run_id, id);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = """
+CREATE TABLE registered_flows (
+    id {pk},
+    name TEXT NOT NULL,
+    project TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    labels TEXT NOT NULL,
+    storage TEXT,
+    location TEXT,
+    schedule TEXT,
+    schedule_active INTEGER NOT NULL,
+    parameters TEXT NOT NULL,
+    flow_hash TEXT NOT NULL,
+    idempotency_key TEXT,
+    registered_at {float} NOT NULL,
+    UNIQUE (name, project, version)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 """The migrations, in order: ``MIGRATIONS[n - 1]`` takes a database from version ``n - 1`` to
-``n`` (1: flows, flow runs, task runs, logs; 2: heartbeats, artifacts)."""
+``n`` (1: flows, flow runs, task runs, logs; 2: heartbeats, artifacts; 3: registered flows,
+one row per version, see :mod:`headwater.history._registry`)."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
 """The schema version this headwater reads and writes."""

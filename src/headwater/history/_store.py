@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from headwater.history import _rows
+from headwater.history._registry import FlowRegistry, SQLFlowRegistry
 from headwater.history._rows import FLOW_RUN_COLUMNS, LIVE_STATES, TASK_RUN_COLUMNS
 
 __all__ = ["HistoryStore", "SQLStore", "pid_alive", "stale_seconds"]
@@ -52,9 +53,10 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-class HistoryStore(abc.ABC):
+class HistoryStore(FlowRegistry):
     """The run-history store: read methods over recorded flows, runs, task runs, logs and
-    artifacts (see ``docs/how-to/history.md`` for the keys of each dict)."""
+    artifacts (see ``docs/how-to/history.md`` for the keys of each dict), and the registered
+    flows of :class:`~headwater.history._registry.FlowRegistry`."""
 
     target: str
     """The SQLite file path or the PostgreSQL URL (its password hidden) of the store."""
@@ -159,7 +161,7 @@ def _check_filters(filters: dict[str, Any], extra: frozenset[str] = frozenset())
         )
 
 
-class SQLStore(HistoryStore):
+class SQLStore(SQLFlowRegistry, HistoryStore):
     """:class:`HistoryStore` over a DB-API connection, in SQL SQLite and PostgreSQL share.
 
     A subclass connects in ``__init__`` and implements :meth:`cursor` and :meth:`transaction`.

@@ -1,19 +1,21 @@
 """The writer thread: one per process and database, writing what the recorder queued.
 
 The recorder appends events to :attr:`Writer.queue` (a ``deque``: an append is atomic and
-takes no lock). The writer thread, started with the first run, wakes every
-:data:`POLL_SECONDS` while runs are being recorded (and sleeps until woken otherwise), takes
-what is queued and writes it as one batch (:class:`~headwater.history._batch.Batch`). Every
-``history.heartbeat_seconds`` it also marks the runs it records as alive, which is how another
-process tells a live run from one whose process was killed.
+takes no lock, and wakes no one). The writer thread, started with the first run, looks at the
+queue every :data:`LIVE_SECONDS` while runs are being recorded (and sleeps until woken
+otherwise), takes what is queued and writes it as one batch
+(:class:`~headwater.history._batch.Batch`). Every ``history.heartbeat_seconds`` it also marks
+the runs it records as alive, which is how another process tells a live run from one whose
+process was killed.
 
 Writing a row costs several microseconds of the interpreter's time, which a run in this process
 would otherwise have. While a run is being recorded, the writer therefore writes its start at
-once, its task runs only once it has lasted :data:`LIVE_AFTER_SECONDS`, and then keeps to a
-share of the time (:data:`WRITE_SHARE`): after a batch that took ``t`` seconds it waits
-``t * (1 - share) / share`` before the next one. So a short run costs its tasks only the
-appends, the rows of a long one appear in batches while it goes on, and what is left is
-written once no run is going on (or at once, when someone waits in :meth:`Writer.flush`).
+once, and then at most one batch per :data:`LIVE_SECONDS`, each small enough to keep to a
+share of the time (:data:`WRITE_SHARE`; the cost of a row is measured as it goes): a task run
+that ends while the run goes on shows within about :data:`LIVE_SECONDS`, a quick run costs its
+tasks only the appends, and the rows of a run making them faster than that share allows follow
+a little behind, until the writer catches up once no run is going on (or at once, when someone
+waits in :meth:`Writer.flush`).
 
 :func:`flush_all` waits until everything queued so far is written; it runs by itself when the
 interpreter exits normally (``atexit``), so no recorded row is lost. A child process made by
@@ -36,28 +38,28 @@ from typing import Any
 
 from headwater.history._store import SQLStore
 
-__all__ = ["FLUSH", "POLL_SECONDS", "Writer", "close_all", "flush_all", "writer_for"]
+__all__ = ["FLUSH", "LIVE_SECONDS", "Writer", "close_all", "flush_all", "writer_for"]
 
-POLL_SECONDS = 0.05
-"""How often the writer takes what was queued while runs are being recorded."""
+LIVE_SECONDS = 0.25
+"""How often the writer writes what was queued while runs are being recorded."""
 
 FLUSH = -1
 """The kind of the event ``(FLUSH, threading.Event)``: set once everything before it is written."""
 
 WRITE_SHARE = 0.03
-LIVE_AFTER_SECONDS = 2.0
-"""How long a run goes on before the rows of its task runs are written while it runs."""
 """The share of the time the writer writes while runs are being recorded in this process."""
 
 REOPEN_SECONDS = 30.0
 """How long the writer waits before trying again to open a database it could not open."""
 
 IDLE_SECONDS = 30.0
-#: how long the first run waits for the writer to open (and create) the database
-OPEN_WAIT_SECONDS = 5.0
 """The writer thread ends after this long with nothing to do (the next run starts it again)."""
 
+#: how long the first run waits for the writer to open (and create) the database
+OPEN_WAIT_SECONDS = 5.0
+
 _MAX_BATCH = 20_000
+_MIN_LIVE_BATCH = 100  # the fewest events a batch written while runs go on takes
 
 _writers: dict[str, Writer] = {}
 _writers_lock = threading.Lock()
@@ -84,8 +86,9 @@ class Writer:
         self.reopen = False
         self.retry_at = 0.0
         self.waiting = 0  # flush() calls waiting: write at full speed
-        self.resume_at = 0.0
-        self.starting = False  # a run was started: write its row at once, its tasks later
+        self.resume_at = 0.0  # while runs go on, the next batch is written at this time
+        self.event_cost = 20e-6  # seconds of writing per event, as last measured
+        self.starting = False  # a run was started: write its row at once
         self._start_lock = threading.Lock()
         self._warned: set[str] = set()
         # set once the thread has opened the database: the files exist before the first run
@@ -145,30 +148,32 @@ class Writer:
         finally:
             self.opened.set()
         while not self.stopping:
+            self.wake.clear()
             now = time.monotonic()
             if self.active and now - last_beat >= beat_every:
                 last_beat = now
                 self._guarded("heartbeat", lambda b: b.heartbeat())
-            if self.starting:
+            if self.starting:  # a run's row is written at once, its task runs a tick later
                 self.starting = False
                 self._batch_once()
-                self.resume_at = max(self.resume_at, time.monotonic() + LIVE_AFTER_SECONDS)
-                continue
-            if self.active and not self.waiting and now < self.resume_at:
-                self.wake.wait(min(self.resume_at - now, beat_every))
-            elif not self.queue:
-                if not self.wake.wait(POLL_SECONDS if self.active else IDLE_SECONDS):
-                    if self._retire():
-                        return
-            else:
-                self._batch_once()
-                if self.active and not self.waiting:  # keep to WRITE_SHARE of the time
-                    spent = time.monotonic() - now
-                    self.resume_at = time.monotonic() + spent * (1 - WRITE_SHARE) / WRITE_SHARE
-                continue
-            self.wake.clear()
+                self.resume_at = time.monotonic() + LIVE_SECONDS
+            elif self.queue and (self.waiting or not self.active):
+                self._batch_once()  # no run goes on, or someone waits: catch up
+            elif self.queue and now >= self.resume_at:
+                spent = self._batch_once(self._live_limit())
+                self.resume_at = now + max(LIVE_SECONDS, spent / WRITE_SHARE)
+            elif self.queue or self.active:
+                wait = self.resume_at - now if self.queue else LIVE_SECONDS
+                self.wake.wait(max(0.001, min(wait, beat_every)))
+            elif not self.wake.wait(IDLE_SECONDS) and self._retire():
+                return
         while self.queue:
             self._batch_once()
+
+    def _live_limit(self) -> int:
+        """How many events a batch written while runs go on takes: what keeps to
+        :data:`WRITE_SHARE` of :data:`LIVE_SECONDS` at the measured cost per event."""
+        return max(_MIN_LIVE_BATCH, int(WRITE_SHARE * LIVE_SECONDS / self.event_cost))
 
     def _retire(self) -> bool:
         """End the thread if there is nothing to do (a later run starts another)."""
@@ -178,23 +183,30 @@ class Writer:
             self.thread = None
             return True
 
-    def _batch_once(self) -> None:
-        """Write one batch: what is queued, up to the next flush request or ``_MAX_BATCH``."""
+    def _batch_once(self, limit: int = _MAX_BATCH) -> float:
+        """Write one batch: what is queued, up to the next flush request or ``limit`` events;
+        returns the seconds it took."""
         queue = self.queue
         events: list[tuple[Any, ...]] = []
         flushes: list[threading.Event] = []
         pop = queue.popleft
-        while queue and len(events) < _MAX_BATCH:
+        while queue and len(events) < limit:
             e = pop()
             if e[0] == FLUSH:
                 flushes.append(e[1])
                 break
             events.append(e)
+        spent = 0.0
         if events:
+            began = time.monotonic()
             self._guarded("write", lambda b: self._write(b, events))
+            spent = time.monotonic() - began
+            if len(events) >= _MIN_LIVE_BATCH:
+                self.event_cost = max(1e-6, spent / len(events))
         for done in flushes:
             self.waiting -= 1
             done.set()
+        return spent
 
     def _write(self, batch: Any, events: list[tuple[Any, ...]]) -> None:
         from headwater.history._batch import START

@@ -19,19 +19,78 @@
 Calling a flow runs it in this process and returns its value (``return_state=True``: its
 final state); a flow called while another runs is a subflow of it. ``async def`` flows
 return a coroutine to await.
+
+For type checkers a flow is generic in its function's parameters and return type,
+``Flow[P, R]``: ``@flow`` on ``def total(n: int = 3) -> int`` gives a ``Flow[[int], int]``,
+whose calls are checked against ``total``'s parameters and return an ``int``; ``.fn`` is typed
+as ``total`` and ``.with_options(...)`` keeps the type. An ``async def`` flow returns
+``Coroutine[Any, Any, R]``; with ``return_state=True`` a call returns a
+:class:`~headwater.modern.states.State` (its arguments are then checked loosely: a keyword
+option cannot follow a signature's ``*args`` for type checkers).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    ParamSpec,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    overload,
+)
 
 from headwater.modern.options import check_delay
 from headwater.modern.parameters import Parameters
 
-__all__ = ["Flow", "flow"]
+if TYPE_CHECKING:
+    from headwater.modern.runners import TaskRunner
+    from headwater.modern.states import State
+
+__all__ = ["Flow", "FlowDecorator", "FlowOptions", "flow"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound=Coroutine[Any, Any, Any])
+FlowHook = Callable[..., Any]
+"""A hook ``hook(flow, flow_run, state)``."""
+
+
+class FlowOptions(TypedDict, total=False):
+    """The keyword options of ``@flow(...)`` and ``Flow.with_options(...)`` (see :class:`Flow`).
+
+    Type checkers check the options against these types; an option added to :class:`Flow`
+    needs its line here too.
+    """
+
+    name: str | None
+    version: str | None
+    flow_run_name: str | Callable[..., str] | None
+    retries: int | None
+    retry_delay_seconds: float | None
+    task_runner: TaskRunner | type[TaskRunner] | None
+    description: str | None
+    timeout_seconds: float | None
+    validate_parameters: bool
+    persist_result: bool | None
+    result_storage: Any
+    result_serializer: Any
+    cache_result_in_memory: bool
+    log_prints: bool | None
+    on_completion: FlowHook | Sequence[FlowHook] | None
+    on_failure: FlowHook | Sequence[FlowHook] | None
+    on_cancellation: FlowHook | Sequence[FlowHook] | None
+    on_crashed: FlowHook | Sequence[FlowHook] | None
+    on_running: FlowHook | Sequence[FlowHook] | None
+    observers: Any
+    history: bool | None
+
 
 _HOOKS = ("on_completion", "on_failure", "on_cancellation", "on_crashed", "on_running")
 
@@ -47,7 +106,7 @@ def _hook_list(value: Any, option: str, owner: str) -> tuple[Callable[..., Any],
     return tuple(hooks)
 
 
-class Flow:
+class Flow(Generic[P, R]):
     """A flow function and its options (what ``@flow`` makes); call it to run it.
 
     Args:
@@ -67,11 +126,13 @@ class Flow:
         on_completion, on_failure, on_cancellation, on_crashed, on_running: lists of hooks
             ``hook(flow, flow_run, state)``.
         observers: headwater run observers told about each run (besides the default ones).
+        history: record the flow's runs in the run history (``True``), keep them out
+            (``False``), or as ``history.enabled`` says (``None``, the default).
     """
 
     def __init__(
         self,
-        fn: Callable[..., Any],
+        fn: Callable[P, R],
         name: str | None = None,
         version: str | None = None,
         flow_run_name: str | Callable[[], str] | None = None,
@@ -92,10 +153,11 @@ class Flow:
         on_crashed: Any = None,
         on_running: Any = None,
         observers: Any = None,
+        history: bool | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@flow decorates a function; got {type(fn).__name__}: {fn!r}.")
-        self.fn = fn
+        self.fn: Callable[P, R] = fn
         self.name = name or getattr(fn, "__name__", "flow").replace("_", "-")
         owner = f"Flow {self.name!r}"
         self.version = version
@@ -119,6 +181,12 @@ class Flow:
         from headwater.engine.observers import check_observers
 
         self.observers = check_observers(observers, owner)
+        if history is not None and not isinstance(history, bool):
+            raise TypeError(
+                f"{owner}: history must be True, False or None (as history.enabled says), "
+                f"got {type(history).__name__} {history!r}."
+            )
+        self.history = history
         self.isasync = inspect.iscoroutinefunction(fn)
         self.parameters = Parameters(fn, owner)
         self._settings = {
@@ -138,6 +206,7 @@ class Flow:
             "log_prints": log_prints,
             **dict(zip(_HOOKS, given)),
             "observers": observers,
+            "history": history,
         }
         functools.update_wrapper(self, fn)
 
@@ -157,15 +226,24 @@ class Flow:
     def __repr__(self) -> str:
         return f"<Flow {self.name!r}>"
 
-    def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
-        """Run the flow with these arguments: its value (or its final state)."""
+    @overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+    @overload
+    def __call__(
+        self: Flow[P, C], *args: Any, return_state: Literal[True], **kwargs: Any
+    ) -> Coroutine[Any, Any, State]: ...
+    @overload
+    def __call__(self, *args: Any, return_state: Literal[True], **kwargs: Any) -> State: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the flow with these arguments: its value (``return_state=True``: its final state)."""
         from headwater.modern import flow_engine
 
+        return_state = kwargs.pop("return_state", False)
         if self.isasync:
             return flow_engine.run_flow_async(self, args, kwargs, return_state)
         return flow_engine.run_flow_sync(self, args, kwargs, return_state)
 
-    def with_options(self, **changes: Any) -> Flow:
+    def with_options(self, **changes: Unpack[FlowOptions]) -> Flow[P, R]:
         """A copy of the flow with some options changed (any keyword of ``@flow``)."""
         unknown = set(changes) - set(self._settings)
         if unknown:
@@ -205,18 +283,45 @@ class Flow:
             "run the flow on a schedule in this process with flow.serve(cron=...)",
         )
 
-    def from_source(self, *args: Any, **kwargs: Any) -> Any:
-        """Needs Prefect's server: raises with the local alternative."""
+    @classmethod
+    def from_source(cls, source: Any = None, entrypoint: str | None = None) -> Flow[..., Any]:
+        """Needs Prefect's server (a flow loaded from stored code): raises with the local way.
+
+        Raises:
+            ServerNotAvailableError: always.
+        """
         from headwater._server_only import server_only
 
-        server_only("Flow.from_source()", "import the flow's module and call the flow")
+        server_only(
+            "Flow.from_source() (flows loaded from a repository or storage for a deployment)",
+            "import the flow's module and call the flow, or serve it in this process with "
+            "flow.serve(...)",
+        )
 
 
-def flow(__fn: Callable[..., Any] | None = None, **options: Any) -> Any:
-    """Make a function a :class:`Flow`; bare (``@flow``) or with options (``@flow(name=...)``).
+class FlowDecorator:
+    """The type of :data:`flow`: ``@flow``, ``@flow(...)`` and ``flow.from_source(...)``."""
 
-    See :class:`Flow` for the options.
-    """
-    if __fn is None:
-        return lambda fn: Flow(fn, **options)
-    return Flow(__fn, **options)
+    @overload
+    def __call__(self, fn: Callable[P, R], /, **options: Unpack[FlowOptions]) -> Flow[P, R]: ...
+    @overload
+    def __call__(
+        self, fn: None = None, /, **options: Unpack[FlowOptions]
+    ) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
+    def __call__(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+        """Make a function a :class:`Flow`: bare (``@flow``) or with options (``@flow(...)``).
+
+        See :class:`Flow` for the options.
+        """
+        if fn is None:
+            return lambda f: Flow(f, **options)
+        return Flow(fn, **options)
+
+    from_source = staticmethod(Flow.from_source)
+
+    def __repr__(self) -> str:
+        return "<the @flow decorator>"
+
+
+flow: FlowDecorator = FlowDecorator()
+"""Make a function a :class:`Flow`: ``@flow`` or ``@flow(name=..., retries=...)``."""

@@ -1,7 +1,8 @@
 """Telling run observers about modern runs (the same observers as Prefect 1 runs).
 
 A ``@flow`` run notifies the observers of ``@flow(observers=[...])`` and those of
-:func:`headwater.engine.observers.default_observers` (the run-history recorder), with the events
+:func:`headwater.engine.observers.default_observers` (the run-history recorder, unless
+``@flow(history=False)``), with the events
 of :class:`~headwater.engine.observers.RunObserver`: ``flow_run_started`` (with
 ``parent_run_id``), ``task_run_finished`` (``map_index=None``, ``pass_number=1``, plus
 ``task_run_id``, ``task_run_name``, ``run_count`` and ``started_at``, a ``time.time()``; an
@@ -29,9 +30,9 @@ def _has_fast_path(observer: Any) -> bool:
     return callable(getattr(observer, "record_task_run", None))
 
 
-def _defaults() -> tuple[Any, ...]:
+def _defaults(history: bool | None) -> tuple[Any, ...]:
     make = getattr(_observers, "default_observers", None)
-    return tuple(make()) if make is not None else ()
+    return tuple(make(history)) if make is not None else ()
 
 
 class Notifier:
@@ -125,5 +126,5 @@ class Notifier:
 
 def notifier_for(flow: Any, run_id: str, extra: Sequence[Any]) -> Notifier | None:
     """The notifier of a run of ``flow``, or ``None`` when no observer listens."""
-    observers = (*extra, *_defaults())
+    observers = (*extra, *_defaults(getattr(flow, "history", None)))
     return Notifier(observers, flow, run_id) if observers else None

@@ -1,9 +1,9 @@
 """Flows registered with the UI, and starting their runs in background threads.
 
 A :class:`Launcher` holds the flows a UI process may start (``headwater ui --flow FILE``,
-``serve_ui(flows=[...])``). :meth:`Launcher.start` checks the parameters, runs the flow with
-``flow.run()`` in a daemon thread (recording into the UI's history database) and returns the id
-the run got in the history store, once the store has it.
+``serve_ui(flows=[...])``). :meth:`Launcher.start` checks the parameters, runs the flow once
+with ``flow.run()`` in a daemon thread (now, even if it has a schedule; recording into the UI's
+history database) and returns the id the run got in the history store, once the store has it.
 """
 
 from __future__ import annotations
@@ -211,6 +211,6 @@ class Launcher:
         context = {"flow_run_id": run_id, "flow_run_name": run_name}
         try:
             with set_temporary_config(self.settings):
-                entry.flow.run(parameters=values, context=context)
+                entry.flow.run(parameters=values, context=context, run_on_schedule=False)
         except BaseException:  # a run's error is the run's: logged, never the server's
             logger.exception("The run %r of flow %r raised", run_name, entry.name)

@@ -171,6 +171,7 @@ class FlowGraph:
             )
         self._validated = None
         self._reference_tasks = tasks
+        self._cache.clear()  # Prefect 1's answers go with any change of the flow's shape
 
     def parameters(self) -> set[Parameter]:
         """The flow's :class:`~headwater.core.parameter.Parameter` tasks."""

@@ -25,10 +25,8 @@ The events, each a tuple whose first item is its kind:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import socket
 import time
 import traceback
 import weakref
@@ -42,6 +40,7 @@ from headwater.history._facts import (
     state_facts,
     state_name,
 )
+from headwater.history._rows import host_name, sha256
 from headwater.history._store import SQLStore
 
 __all__ = [
@@ -99,7 +98,7 @@ def _jsonable(value: Any) -> Any:
 
 def graph_hash(flow: Any) -> str:
     """A hash of ``flow``'s name, tasks (slug, class, name) and edges: equal for equal graphs."""
-    digest = hashlib.sha256(str(getattr(flow, "name", "")).encode())
+    digest = sha256(str(getattr(flow, "name", "")).encode())
     graph = getattr(flow, "graph", None)
     if graph is not None:
         tasks = sorted(
@@ -110,7 +109,7 @@ def graph_hash(flow: Any) -> str:
             for e in graph.edges
         )
         digest.update("\n".join(tasks + ["--"] + edges).encode())
-    return digest.hexdigest()[:32]
+    return str(digest.hexdigest())[:32]
 
 
 def _index(slug: str | None, index: int | None) -> int | None:
@@ -155,7 +154,7 @@ class Batch:
 
         self.store = store
         self.max_logs: dict[str, int] = {}
-        self.machine = (socket.gethostname(), os.getpid(), __version__)
+        self.machine = (host_name(), os.getpid(), __version__)
         self.runs: dict[str, int] = {}
         self.logs: dict[str, int] = {}
         self.dropped: dict[str, int] = {}

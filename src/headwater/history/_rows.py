@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
     "FLOW_RUN_COLUMNS",
     "TASK_RUN_COLUMNS",
+    "host_name",
+    "sha256",
     "artifact_dict",
     "epoch",
     "flow_run_dict",
@@ -24,6 +27,30 @@ __all__ = [
     "percentile",
     "task_run_dict",
 ]
+
+
+def host_name() -> str:
+    """This machine's network name, without importing ``socket`` (which costs milliseconds)."""
+    uname = getattr(os, "uname", None)
+    if uname is not None:
+        return str(uname().nodename)
+    import socket  # Windows
+
+    return socket.gethostname()
+
+
+def sha256(data: bytes = b"") -> Any:
+    """A SHA-256 hash object; the interpreter's own one where it has it (loading OpenSSL for
+    ``hashlib`` costs milliseconds on every start)."""
+    try:
+        from _sha2 import sha256 as make  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        try:
+            from _sha256 import sha256 as make  # type: ignore[import-not-found,no-redef,unused-ignore]
+        except ImportError:
+            from hashlib import sha256 as make  # type: ignore[assignment,unused-ignore]
+    return make(data)
+
 
 LIVE_STATES = ("Running", "Pending", "Scheduled")
 """The states of a flow run that has not ended."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import abc
 import json
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -174,7 +173,7 @@ class SQLStore(SQLFlowRegistry, HistoryStore):
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.host = socket.gethostname()
+        self.host = _rows.host_name()
 
     # -- what a backend provides ------------------------------------------------------------
     @abc.abstractmethod

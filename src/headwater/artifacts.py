@@ -3,7 +3,9 @@
 Each ``create_*_artifact`` call returns the artifact's id (a ``uuid.UUID``) and attaches the
 artifact to the flow run (and task run) running now, or to no run when called outside one.
 Artifacts are kept in memory (:func:`artifacts_of` gives a run's) and, when the run history is
-on, recorded in it, where the web UI shows them::
+on, recorded in it, where the web UI shows them. Those created by a task run in another process
+(a process or dask executor or task runner) come back with the task run's state, when the run
+history records the run::
 
     from headwater.artifacts import (
         artifacts_of, create_markdown_artifact, create_progress_artifact,
@@ -26,12 +28,14 @@ import collections
 import contextlib
 import dataclasses
 import datetime
+import json
 import logging
 import math
 import re
 import threading
 import uuid
 import warnings
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
@@ -141,15 +145,28 @@ def _record_in_history(artifact: Artifact) -> None:
     scope = context(flow_run_id=artifact.flow_run_id) if own_run else contextlib.nullcontext()
     try:
         with scope:
-            record(
+            recorded = record(
                 key=key, type=artifact.type, data=artifact.data, description=artifact.description
             )
+        if not recorded and artifact.flow_run_id is not None:
+            # a task run in another process: it goes back with the task run's state
+            from headwater.engine._run_reports import report_artifact
+
+            report_artifact(artifact)
     except (TypeError, ValueError) as exc:
         warnings.warn(
             f"Artifact {key!r} was not recorded in the run history: {exc}",
             ArtifactWarning,
             stacklevel=4,
         )
+
+
+def _trim() -> None:
+    """Forget the oldest runs' artifacts beyond :data:`MAX_RUNS_KEPT` (under ``_lock``)."""
+    while len(_by_run) > MAX_RUNS_KEPT:
+        _, dropped = _by_run.popitem(last=False)
+        for old in dropped:
+            _by_id.pop(old.id, None)
 
 
 def _create(type_: str, data: Any, key: str | None, description: str | None) -> uuid.UUID:
@@ -170,12 +187,37 @@ def _create(type_: str, data: Any, key: str | None, description: str | None) -> 
         _by_run.move_to_end(flow_run_id)
         run.append(artifact)
         _by_id[artifact.id] = artifact
-        while len(_by_run) > MAX_RUNS_KEPT:
-            _, dropped = _by_run.popitem(last=False)
-            for old in dropped:
-                _by_id.pop(old.id, None)
+        _trim()
     _record_in_history(artifact)
     return artifact.id
+
+
+def keep_reported(flow_run_id: str, lines: Iterable[Any]) -> None:
+    """Keep in memory the artifacts a task run of flow run ``flow_run_id`` created in another
+    process (``ArtifactLine`` tuples of :mod:`headwater.engine._run_reports`); an artifact
+    known already (a progress update, a task run reported again) takes the data it came with."""
+    with _lock:
+        run = _by_run.setdefault(flow_run_id, [])
+        _by_run.move_to_end(flow_run_id)
+        for hex_id, key, type_, data, description, created, task_run_id in lines:
+            artifact_id = uuid.UUID(hex=hex_id)
+            known = _by_id.get(artifact_id)
+            if known is not None:
+                known.data, known.description = json.loads(data), description
+                continue
+            artifact = Artifact(
+                id=artifact_id,
+                type=type_,
+                key=key,
+                description=description,
+                data=json.loads(data),
+                flow_run_id=flow_run_id,
+                task_run_id=task_run_id,
+                created=datetime.datetime.fromtimestamp(created, datetime.UTC),
+            )
+            run.append(artifact)
+            _by_id[artifact_id] = artifact
+        _trim()
 
 
 def artifacts_of(flow_run_id: str | None) -> list[Artifact]:

@@ -32,7 +32,8 @@ the run-history recorder uses it).
 A task run in another process (``LocalDaskExecutor("processes")``, ``DaskExecutor``) is
 reported without ``started_at``: its state's ``run_report`` says when it started and ended,
 its run count and, when an observer sets ``worker_log_level``, its log lines at that level or
-above (:mod:`headwater.engine._run_reports`).
+above, and when one sets ``worker_max_artifacts``, the artifacts it created
+(:mod:`headwater.engine._run_reports`).
 
 A run has more than one pass when tasks wait to retry: each pass (``pass_number`` 1, 2, ...)
 settles every task again, so the tasks that keep their state are reported again.
@@ -107,6 +108,9 @@ class RunObserver:
     worker_log_level: int | None = None
     #: at most this many lines per task run
     worker_max_logs: int = 1000
+    #: bring back at most this many artifacts created by each task run in another process, on
+    #: their states' ``run_report`` (0: none)
+    worker_max_artifacts: int = 0
 
     def flow_run_started(
         self, *, flow: Flow, run_id: str, parameters: dict[str, Any], **kwargs: Any
@@ -325,13 +329,9 @@ class RunObservers:
         :class:`~headwater.engine._run_reports.ReportsWanted`, or ``None`` (no observers)."""
         if not self.observers:
             return None
-        from headwater.engine._run_reports import ReportsWanted
+        from headwater.engine._run_reports import wanted_by
 
-        wanting = [o for o in self.observers if getattr(o, "worker_log_level", None) is not None]
-        if not wanting:
-            return ReportsWanted(None, 0)
-        level = min(int(o.worker_log_level) for o in wanting)  # type: ignore[arg-type]
-        return ReportsWanted(level, max(int(o.worker_max_logs) for o in wanting))
+        return wanted_by(self.observers)
 
     # -- the tasks of a pass ------------------------------------------------------------------
     def tasks_planned(self, count: int) -> None:

@@ -16,9 +16,10 @@ The events, each a tuple whose first item is its kind:
   failed state's result (its error) or, for a ``Cached`` state, whether it was reused
   (:func:`reused`); ``started_at`` is ``None`` when the task ran in another process;
 - ``(LOG, run_uuid, task_slug, map_index, task_name, record)``;
-- ``(LINES, run_uuid, task_slug, map_index, task_name, started_at, lines)``: the log lines
-  (``(level, logger, message, created)``) a task run in another process brought back with its
-  state; written once per task run, however often it is reported;
+- ``(LINES, run_uuid, task_slug, map_index, task_name, started_at, lines, artifacts)``: the
+  log lines (``(level, logger, message, created)``) and artifacts (``(id_hex, key, type,
+  data_json, description, created, task_run_id)``) a task run in another process brought back
+  with its state; written once per task run, however often it is reported;
 - ``(ARTIFACT, run_uuid, task_slug, map_index, key, type, data_json, description, created_at)``;
 - ``(END, run_uuid, state_name, message, ended_at, executor)``.
 """
@@ -176,18 +177,15 @@ class Batch:
             runs = self.runs
             if tasks:
                 cur.executemany(sql(_UPSERT_TASK), self._task_rows(tasks))
-            rows = self._log_rows(logs) + self._line_rows(lines) + self._dropped_rows(ends)
+            made: list[tuple[Any, ...]] = []
+            rows = self._log_rows(logs) + self._line_rows(lines, made) + self._dropped_rows(ends)
             if rows:
                 cur.executemany(sql(_INSERT_LOG), rows)
-            if artifacts:
-                cur.executemany(
-                    sql(_INSERT_ARTIFACT),
-                    [
-                        (runs[a[1]], a[2], _index(a[2], a[3]), *a[4:])
-                        for a in artifacts
-                        if a[1] in runs
-                    ],
-                )
+            made += [
+                (runs[a[1]], a[2], _index(a[2], a[3]), *a[4:]) for a in artifacts if a[1] in runs
+            ]
+            if made:
+                cur.executemany(sql(_INSERT_ARTIFACT), made)
             if ends:
                 beat = time.time()
                 cur.executemany(
@@ -330,10 +328,14 @@ class Batch:
             )  # fmt: skip
         return rows
 
-    def _line_rows(self, lines: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    def _line_rows(
+        self, lines: Iterable[tuple[Any, ...]], made: list[tuple[Any, ...]]
+    ) -> list[tuple[Any, ...]]:
+        """The log rows of ``lines`` events (each task run's once); their artifacts' rows are
+        added to ``made``."""
         rows = []
         runs = self.runs
-        for _, uuid, slug, index, name, started, held in lines:
+        for _, uuid, slug, index, name, started, held, artifacts in lines:
             run = runs.get(uuid)
             done = self.lined.setdefault(uuid, set())
             if run is None or (slug, index, started) in done:
@@ -344,6 +346,9 @@ class Batch:
             for level, logger, message, created in held:
                 if self._kept(uuid):
                     rows.append((run, slug, at, label, level, logger, message, created))
+            for hex_id, key, kind, data, description, created, _task_run in artifacts:
+                name_of = key or f"{kind}-{hex_id[:8]}"
+                made.append((run, slug, at, name_of, kind, data, description, created))
         return rows
 
     def _dropped_rows(self, ends: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -6,7 +6,8 @@ writer's queue — no formatting, no lock, no I/O — and the writer thread does
 (:mod:`headwater.history._writer`). Log lines reach the history through
 :class:`~headwater.history._lines.HistoryLogHandler` on the ``headwater`` logger, which keeps
 the records emitted inside a run being recorded in this process, at ``history.log_level`` or
-above; those of task runs in other processes come back with their states.
+above; those of task runs in other processes come back with their states, as do the artifacts
+they create (at most :attr:`HistoryRecorder.worker_max_artifacts` per task run).
 
 No secret is written (:mod:`headwater.history._masking`): the start of a Prefect 1 run is
 queued once its context is known (its first pass or log line), so the run's
@@ -152,6 +153,9 @@ class HistoryRecorder(RunObserver):
         level = setting("history.log_level")
         return int(logging.getLevelName(level.upper())) if isinstance(level, str) else int(level)
 
+    #: at most this many artifacts of each task run in another process are recorded
+    worker_max_artifacts = 1000
+
     @property
     def worker_max_logs(self) -> int:  # type: ignore[override]
         """``history.max_logs_per_run``: no task run brings back more lines than its run keeps."""
@@ -229,7 +233,8 @@ class HistoryRecorder(RunObserver):
         The engine calls it positionally, in place of :meth:`task_run_finished`. The tuple
         holds only text, numbers and a shared tuple (an error for a failed task), so the
         garbage collector untracks it at once and never scans the queue again. A task run of
-        another process (``started_at`` unknown) brings its times and log lines on its state.
+        another process (``started_at`` unknown) brings its times, log lines and artifacts on
+        its state.
         """
         cls = type(state)
         try:
@@ -249,19 +254,13 @@ class HistoryRecorder(RunObserver):
             call = getattr(state, "run_id", None)
             if call is not None:
                 slug = call_slug(run_id, call, str(name))
+            report = getattr(state, "run_report", None) if started_at is None else None
+            if report is not None:  # it ran in another process
+                started_at, ended, run_count = self._reported(report, run_id, slug, None, name)
         else:
-            if started_at is None:
-                report = state.run_report
-                if report is not None:  # it ran in another process
-                    started_at, ended, run_count = (
-                        report.started_at,
-                        report.ended_at,
-                        report.run_count,
-                    )
-                    if report.logs:
-                        self._append(
-                            (LINES, run_id, slug, map_index, name, started_at, report.logs)
-                        )
+            report = state.run_report if started_at is None else None
+            if report is not None:  # it ran in another process
+                started_at, ended, run_count = self._reported(report, run_id, slug, map_index, name)
             if facts[2]:
                 extra = state.result  # the error
             elif facts[1]:
@@ -282,6 +281,21 @@ class HistoryRecorder(RunObserver):
                 run_count,
             )
         )
+
+    def _reported(
+        self, report: Any, run_id: str, slug: Any, map_index: Any, name: Any
+    ) -> tuple[float, float, int]:
+        """Queue the log lines and artifacts a task run of another process brought back (the
+        artifacts are also kept in memory: ``headwater.artifacts.artifacts_of``); its start,
+        end and run count."""
+        logs, artifacts = report.logs, getattr(report, "artifacts", ())
+        if logs or artifacts:
+            self._append((LINES, run_id, slug, map_index, name, report.started_at, logs, artifacts))
+        if artifacts:
+            from headwater.artifacts import keep_reported
+
+            keep_reported(run_id, artifacts)
+        return report.started_at, report.ended_at, report.run_count
 
     def flow_run_finished(
         self, *, flow: Flow, state: State | None, run_id: str, **kwargs: Any

@@ -9,6 +9,11 @@ of :class:`~headwater.engine.observers.RunObserver`: ``flow_run_started`` (with
 observer with ``record_task_run`` gets that instead, positionally, as in Prefect 1 runs) and ``flow_run_finished``. The states are modern
 states (:mod:`headwater.modern.states`). An observer that raises is warned about once per
 event and run, and the run carries on.
+
+A task run sent to another process (a process pool or dask task runner) is reported when its
+future completes, with ``started_at=None``: its state's ``run_report`` brings its times, run
+count, and the log lines and artifacts the observers asked for (:meth:`Notifier.reports_wanted`,
+as in Prefect 1 runs: :mod:`headwater.engine._run_reports`).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ def _defaults(history: bool | None) -> tuple[Any, ...]:
 class Notifier:
     """The observers of one flow run, and the calls that tell them."""
 
-    __slots__ = ("_hooks", "_lock", "_warned", "flow", "observers", "run_id")
+    __slots__ = ("_hooks", "_lock", "_wanted", "_warned", "flow", "observers", "run_id")
 
     def __init__(self, observers: Sequence[Any], flow: Any, run_id: str) -> None:
         self.observers = tuple(observers)
@@ -47,6 +52,7 @@ class Notifier:
         self._warned: set[tuple[int, str]] = set()
         self._lock = threading.Lock()
         self._hooks: dict[str, list[tuple[Any, Any]]] = {}
+        self._wanted: Any = None
         # observers on the hot path take task runs positionally (``record_task_run``)
         fast = [(o, o.record_task_run) for o in self.observers if _has_fast_path(o)]
         self._hooks["fast"] = fast
@@ -58,6 +64,15 @@ class Notifier:
                 if getattr(type(o), event, None) is not base
                 and not (event == "task_run_finished" and _has_fast_path(o))
             ]
+
+    def reports_wanted(self) -> Any:
+        """What task runs in other processes bring back for these observers (a
+        :class:`~headwater.engine._run_reports.ReportsWanted`, worked out once per run)."""
+        if self._wanted is None:
+            from headwater.engine._run_reports import wanted_by
+
+            self._wanted = wanted_by(self.observers)
+        return self._wanted
 
     def _call(self, event: str, kwargs: dict[str, Any]) -> None:
         for observer, hook in self._hooks[event]:

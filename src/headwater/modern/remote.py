@@ -2,13 +2,17 @@
 
 The run's flow context travels as a snapshot (id, name, parameters, tags, log_prints) so that
 ``headwater.runtime`` and ``get_run_logger()`` work in the worker; observers stay in the
-submitting process, which reports the run when its future completes.
+submitting process, which reports the run when its future completes. What they want to hear
+of the task run (its log lines, its artifacts) travels with the snapshot, is collected in the
+worker while the task runs, and comes back on its state (``state.run_report``, see
+:mod:`headwater.engine._run_reports`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from headwater.engine._run_reports import Collecting
 from headwater.modern import states as st
 from headwater.modern.context import ACTIVE, FLOW_RUN, FlowRun
 
@@ -38,6 +42,7 @@ def snapshot(run: FlowRun | None) -> dict[str, Any] | None:
         "log_prints": run.log_prints,
         "persist_result": run.persist_result,
         "result_settings": run.result_settings,
+        "reports": run.observers.reports_wanted() if run.observers is not None else None,
     }
 
 
@@ -62,13 +67,22 @@ def run_remote(
 
     run = _restore(flow)
     tokens = (FLOW_RUN.set(run), ACTIVE.set(run))
+    wanted = flow.get("reports") if flow is not None else None
     try:
         options = options_of(task)
-        if options.is_async:
-            import asyncio
+        with Collecting(wanted, run.id if run is not None else None, _current_run):
+            if options.is_async:
+                import asyncio
 
-            return asyncio.run(run_async(task, options, args, kwargs, flow_run=run, report=False))
-        return run_sync(task, options, args, kwargs, flow_run=run, report=False)
+                coro = run_async(task, options, args, kwargs, flow_run=run, report=False)
+                return asyncio.run(coro)
+            return run_sync(task, options, args, kwargs, flow_run=run, report=False)
     finally:
         ACTIVE.reset(tokens[1])
         FLOW_RUN.reset(tokens[0])
+
+
+def _current_run() -> str | None:
+    """The id of the ``@flow`` run running now in this context."""
+    run = FLOW_RUN.get()
+    return None if run is None else run.id

@@ -69,7 +69,7 @@ class State:
         data: the run's return value, or the exception of a failed run.
     """
 
-    __slots__ = ("_created", "_run", "_run_id", "data", "message", "name", "type")
+    __slots__ = ("_created", "_run", "_run_id", "data", "message", "name", "run_report", "type")
 
     def __init__(
         self,
@@ -85,6 +85,8 @@ class State:
         self._created = time.time()
         self._run: Any = None
         self._run_id: str | None = None
+        #: what a task run in another process brought back (a ``TaskRunReport``), or ``None``
+        self.run_report: Any = None
 
     @property
     def timestamp(self) -> datetime.datetime:
@@ -109,9 +111,12 @@ class State:
     def __getstate__(self) -> dict[str, Any]:
         state = {k: getattr(self, k) for k in ("_created", "data", "message", "name", "type")}
         state["_run_id"] = self.run_id
+        if self.run_report is not None:
+            state["run_report"] = self.run_report
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        self.run_report = None
         for key, value in state.items():
             object.__setattr__(self, key, value)
         self._run = None

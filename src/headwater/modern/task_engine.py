@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from headwater.context import context as _context
+from headwater.engine._run_reports import finished_report
 from headwater.modern import states as st
 from headwater.modern.annotations import UpstreamFailed, resolve_inputs, wait_for_all
 from headwater.modern.context import ACTIVE, FLOW_RUN, TASK_RUN, FlowRun, TaskRun
@@ -255,8 +256,11 @@ class TaskRunEngine:
             if options.legacy_on_failure is not None:
                 self._call_hook(options.legacy_on_failure, (self.task, state))
         flow_run = self.flow_run
-        if self.report and flow_run is not None and flow_run.observers is not None:
-            flow_run.observers.task_finished(self.task, state, run)
+        if self.report:
+            if flow_run is not None and flow_run.observers is not None:
+                flow_run.observers.task_finished(self.task, state, run)
+        else:  # run in another process: what its observers asked for goes back on its state
+            state.run_report = finished_report(run.started, run.run_count)
         return state
 
     def _hooks(self, hooks: tuple[Any, ...], state: st.State) -> None:

@@ -81,3 +81,49 @@ def test_a_finished_task_run_shows_while_its_run_goes_on(store):
         "upstream": "Success",
         "blocked": "Success",
     }
+
+
+@task
+def cluster_upstream() -> int:
+    return 1
+
+
+@task
+def cluster_blocked(x: int, release: str) -> int:
+    """Runs on a cluster worker until the file ``release`` exists."""
+    from pathlib import Path
+
+    deadline = time.monotonic() + WAIT
+    while not Path(release).exists():
+        assert time.monotonic() < deadline, "the test never released the task"
+        time.sleep(0.02)
+    return x + 1
+
+
+def test_a_task_run_finished_on_a_cluster_shows_while_its_run_goes_on(
+    store, dask_cluster, tmp_path
+):
+    from headwater.executors import DaskExecutor
+
+    release = tmp_path / "release"
+    with Flow("live-on-a-cluster") as flow:
+        cluster_blocked(cluster_upstream(), str(release))
+    states: list[Any] = []
+    executor = DaskExecutor(address=dask_cluster.scheduler.address)
+    thread = threading.Thread(target=lambda: states.append(flow.run(executor=executor)))
+    thread.start()
+    try:
+        _, tasks = _poll(
+            lambda: (lambda r: r if "cluster_upstream" in r[1] else None)(
+                _rows(store, "live-on-a-cluster")
+            ),
+            "the row of the task run that finished on the cluster",
+        )
+        assert thread.is_alive() and not release.exists()  # the run is still blocked
+        up = tasks["cluster_upstream"]
+        assert (up["state"], up["run_count"]) == ("Success", 1)
+        assert up["started_at"] is not None and up["ended_at"] is not None
+    finally:
+        release.touch()
+        thread.join(WAIT)
+    assert not thread.is_alive() and states[0].is_successful()

@@ -133,9 +133,9 @@ class HistoryRecorder(RunObserver):
             assert store.list_flow_runs()[0]["state"] == "Success"
     """
 
-    #: on a cluster, task runs are recorded when each pass collects its states: hearing of each
-    #: as it finishes would bring every result back from the workers
-    live_on_clusters = False
+    #: on a cluster, task runs are recorded as each finishes: ``DaskExecutor`` brings every
+    #: value into this process as its call finishes anyway (the run needs it here in the end)
+    live_on_clusters = True
 
     def __init__(self, target: str | os.PathLike[str] | None = None) -> None:
         self.target = resolve_target(target)

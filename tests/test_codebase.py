@@ -134,6 +134,8 @@ _LIBRARY = {
     "headwater.automations",
     "headwater.workers",
     "headwater.flow_runs",
+    "headwater.task_worker",
+    "headwater.input",
     "headwater.docker",
     "headwater.runner",
     "headwater.blocks",

@@ -40,6 +40,7 @@ __all__ = [
     "Runner",
     "RunnerDeployment",
     "ServedRun",
+    "arun_deployment",
     "build_schedule",
     "deploy",
     "run_deployment",
@@ -50,6 +51,7 @@ __all__ = [
 RunnerDeployment = Deployment
 _LOCALLY = "serve the flows in this process with headwater.deployments.serve(...), or call the flow"
 run_deployment = server_only_function("run_deployment", _LOCALLY)
+arun_deployment = server_only_function("arun_deployment", _LOCALLY)
 deploy = server_only_function("deploy", _LOCALLY)
 _logger = logging.getLogger("headwater.serve")
 _MAX_WAIT = 60.0

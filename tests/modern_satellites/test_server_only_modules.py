@@ -62,6 +62,19 @@ STAND_INS: list[tuple[str, str, Callable[[Any], Any], tuple[str, ...]]] = [
         ("LocalFileSystem",),
     ),
     ("headwater.deployments", "run_deployment", lambda f: f("etl/nightly"), ("call the flow",)),
+    (
+        "headwater.deployments",
+        "arun_deployment",
+        lambda f: f("etl/nightly"),
+        ("call the flow",),
+    ),
+    ("headwater.task_worker", "TaskWorker", lambda c: c(), ("task.submit",)),
+    ("headwater.task_worker", "serve", lambda f: f(), ("flow.serve",)),
+    ("headwater.input", "receive_input", lambda f: f(int), ("flow parameters",)),
+    ("headwater.input", "RunInput", lambda c: c.receive(), ("flow parameters",)),
+    ("headwater.input", "RunInput", lambda c: c(approved=True).send_to("id"), ("parameters",)),
+    ("headwater.input", "Keyset", lambda c: c(), ("parameters",)),
+    ("headwater.input", "create_flow_run_input", lambda f: f("k", 1), ("parameters",)),
     ("headwater.flow_runs", "wait_for_flow_run", lambda f: f("id"), ("call the flow",)),
     ("headwater.flow_runs", "pause_flow_run", lambda f: f(), ("pause_task()",)),
     ("headwater.flow_runs", "resume_flow_run", lambda f: f("id"), ("run the flow again",)),
@@ -132,6 +145,11 @@ def test_every_name_prefect_exports_from_these_modules_exists() -> None:
         "headwater.variables": "Variable",
         "headwater.docker": "DockerImage",
         "headwater.runner.storage": "GitRepository RemoteStorage LocalStorage BlockStorageAdapter",
+        "headwater.task_worker": "TaskWorker StopTaskWorker serve aserve",
+        "headwater.input": "RunInput RunInputMetadata Keyset GetInputHandler receive_input "
+        "send_input create_flow_run_input read_flow_run_input filter_flow_run_input "
+        "delete_flow_run_input keyset_from_base_key keyset_from_paused_state",
+        "headwater.deployments": "run_deployment arun_deployment deploy serve",
     }
     for module, names in expected.items():
         imported = importlib.import_module(module)

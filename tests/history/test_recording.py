@@ -142,6 +142,41 @@ def test_retries_count_runs_in_one_row(store):
     assert [(t["state"], t["run_count"]) for t in rows] == [("Success", 3)]
 
 
+@task(max_retries=1, retry_delay=dt.timedelta(0))
+def fails_some(x):
+    from headwater import context
+
+    if x % 5 == 0 and context.get("task_run_count", 1) < 2:
+        raise RuntimeError("not yet")
+    if x in (44, 59):
+        raise ValueError(f"bad value {x}")
+    return x
+
+
+def test_rows_written_together_keep_their_order_and_errors(store):
+    # 60 children run in two passes (the retried ones again), reported in both: the writer
+    # gets each row twice in one batch, within one statement's worth of rows, failed ones
+    # among the others
+    with Flow("hundreds") as flow:
+        fails_some.map(list(range(60)))
+    assert flow.run().is_failed()
+    run = _one_run(store, "hundreds")
+    rows = {
+        t["map_index"]: t for t in store.list_task_runs(run["id"]) if t["map_index"] is not None
+    }
+    assert sorted(rows) == list(range(60))
+    for x, t in rows.items():
+        failed = x in (44, 59)
+        retried = failed or x % 5 == 0
+        assert (t["state"], t["run_count"]) == (
+            "Failed" if failed else "Success",
+            2 if retried else 1,
+        ), t
+        assert t["error_type"] == ("ValueError" if failed else None), t
+        assert (t["traceback"] is not None) == failed, t
+        assert t["ended_at"] is not None and t["started_at"] is not None, t
+
+
 def test_cached_task_runs_are_marked(store):
     cached = task(lambda x, y: x + y, name="plus", cache_for=dt.timedelta(hours=1))
     with Flow("caching") as flow:

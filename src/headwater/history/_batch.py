@@ -31,7 +31,9 @@ import os
 import time
 import traceback
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import Any
 
 from headwater.history._facts import (
@@ -43,6 +45,9 @@ from headwater.history._facts import (
 )
 from headwater.history._rows import host_name, sha256
 from headwater.history._store import SQLStore
+
+FLAT_FIELDS = 11
+"""How many items a flat event takes: its kind (an ``int``) and its fields."""
 
 __all__ = [
     "ARTIFACT",
@@ -62,11 +67,13 @@ __all__ = [
 
 START, TASK, LOG, ARTIFACT, END, LINES = range(6)
 
-_UPSERT_TASK = (
+_TASK_COLUMNS = (
     "INSERT INTO task_runs (flow_run_id, task_slug, task_name, map_index, state, message, "
     "started_at, ended_at, run_count, cached, failed, error_type, error_message, traceback) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (flow_run_id, task_slug, map_index) DO UPDATE SET "
+    "VALUES "
+)
+_TASK_CONFLICT = (
+    " ON CONFLICT (flow_run_id, task_slug, map_index) DO UPDATE SET "
     "task_name = excluded.task_name, message = excluded.message, "
     "ended_at = CASE WHEN excluded.started_at IS NULL AND task_runs.state = excluded.state "
     "THEN task_runs.ended_at ELSE excluded.ended_at END, "
@@ -79,6 +86,27 @@ _UPSERT_TASK = (
     "failed = excluded.failed, error_type = excluded.error_type, "
     "error_message = excluded.error_message, traceback = excluded.traceback"
 )
+# the values of a failed task run's row, and of one that did not fail: its empty error columns
+# are not sent (each NULL sent costs the sqlite3 module a lookup of adapters)
+_FAILED_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)"
+_DONE_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, NULL)"
+
+CHUNK_ROWS = 64
+"""Task run rows upserted by one statement. Each statement the database runs lets go of the
+interpreter's lock, and the writer thread then waits for a run's thread to hand it back: one
+statement per row would make a batch written during a run wait that long for every row.
+(64 rows of 13 values stay under SQLite's oldest limit of 999 values per statement.)"""
+
+
+def _upsert(values: str, rows: int = 1) -> str:
+    return _TASK_COLUMNS + ", ".join([values] * rows) + _TASK_CONFLICT
+
+
+_UPSERTS = {
+    (failed, n): _upsert(_FAILED_VALUES if failed else _DONE_VALUES, n)
+    for failed in (0, 1)
+    for n in (1, CHUNK_ROWS)
+}
 _INSERT_LOG = (
     "INSERT INTO logs (flow_run_id, task_slug, map_index, task_name, level, logger, message, "
     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -163,9 +191,11 @@ class Batch:
         self.lined: dict[str, set[tuple[Any, ...]]] = {}
         self.flows: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
 
-    def write(self, events: list[tuple[Any, ...]]) -> list[str]:
-        """Write ``events`` in one transaction; returns the uuids of the runs that ended."""
-        by_kind: list[list[tuple[Any, ...]]] = [[], [], [], [], [], []]
+    def write(self, events: Sequence[Sequence[Any]], flat: Sequence[Any] = ()) -> list[str]:
+        """Write ``events`` and the flat task run events ``flat`` (their fields one after the
+        other, :data:`~headwater.history._writer.FLAT_FIELDS` per event) in one transaction;
+        returns the uuids of the runs that ended."""
+        by_kind: list[list[Any]] = [[], [], [], [], [], []]
         for e in events:
             by_kind[e[0]].append(e)
         starts, tasks, logs, artifacts, ends, lines = by_kind
@@ -175,8 +205,8 @@ class Batch:
                 self._start(cur, e)
             sql = self.store.sql
             runs = self.runs
-            if tasks:
-                cur.executemany(sql(_UPSERT_TASK), self._task_rows(tasks))
+            if tasks or flat:
+                self._write_tasks(cur, chain(tasks, zip(*[iter(flat)] * FLAT_FIELDS)))
             made: list[tuple[Any, ...]] = []
             rows = self._log_rows(logs) + self._line_rows(lines, made) + self._dropped_rows(ends)
             if rows:
@@ -271,34 +301,54 @@ class Batch:
         self.flows[flow] = (int(row[0]), version)
         return int(row[0])
 
-    def _task_rows(self, tasks: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    def _write_tasks(self, cur: Any, tasks: Iterable[Sequence[Any]]) -> None:
+        """Upsert the rows of task run ``tasks`` in their order, failed ones with their error:
+        :data:`CHUNK_ROWS` rows per statement, none of them twice in one (PostgreSQL refuses
+        to update a row twice in one statement), the rest one by one."""
+        for failed, group in groupby(self._task_rows(tasks), key=itemgetter(0)):
+            rows: list[tuple[Any, ...]] = []
+            keys: set[tuple[Any, ...]] = set()
+            for _, row in group:
+                key = (row[0], row[1], row[3])
+                if key in keys or len(rows) == CHUNK_ROWS:
+                    self._upsert_rows(cur, failed, rows)
+                    rows, keys = [], set()
+                rows.append(row)
+                keys.add(key)
+            self._upsert_rows(cur, failed, rows)
+
+    def _upsert_rows(self, cur: Any, failed: int, rows: list[tuple[Any, ...]]) -> None:
+        sql = self.store.sql
+        if len(rows) == CHUNK_ROWS:
+            cur.execute(sql(_UPSERTS[failed, CHUNK_ROWS]), [v for row in rows for v in row])
+        elif rows:
+            cur.executemany(sql(_UPSERTS[failed, 1]), rows)
+
+    def _task_rows(self, tasks: Iterable[Sequence[Any]]) -> Iterator[tuple[int, tuple[Any, ...]]]:
+        """``(failed, row)`` of each task run event: made one at a time as the database takes
+        them (a row kept for the whole batch is one more object for the garbage collector)."""
         runs = self.runs
-        rows = []
         for _, uuid, slug, name, index, facts, message, extra, started, ended, count in tasks:
             run = runs.get(uuid)
             if run is None:
                 continue
             name = str(name)
-            etype, emessage, tb = _error(extra) if facts[2] else (None, None, None)
-            rows.append(
-                (
-                    run,
-                    slug or name,
-                    name if index is None else f"{name}[{index}]",
-                    -1 if index is None else index,
-                    facts[0],
-                    message,
-                    started,
-                    ended,
-                    count,
-                    facts[1] and int(extra),
-                    facts[2],
-                    etype,
-                    emessage,
-                    tb,
-                )
+            row = (
+                run,
+                slug or name,
+                name if index is None else f"{name}[{index}]",
+                -1 if index is None else index,
+                facts[0],
+                message,
+                started,
+                ended,
+                count,
+                facts[1] and int(extra),
             )
-        return rows
+            if facts[2]:
+                yield 1, (*row, *_error(extra))
+            else:
+                yield 0, row
 
     def _kept(self, uuid: str) -> bool:
         """Whether one more log line of run ``uuid`` is kept (else it is counted as left out)."""

@@ -126,26 +126,44 @@ def secret_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def secret_tasks(flow: Any) -> tuple[Any, ...]:
+    """``flow``'s secret tasks (``is_secret``), found once per version of its graph."""
+    graph = getattr(flow, "graph", None)
+    if graph is None or not hasattr(graph, "memo"):
+        return _secret_among(getattr(flow, "tasks", None) or ())
+    found: tuple[Any, ...] = graph.memo(_SECRET_TASKS, lambda: _secret_among(graph.tasks))
+    return found
+
+
+def _secret_among(tasks: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(t for t in tasks if getattr(t, "is_secret", False))
+
+
+_SECRET_TASKS = "history.secret_tasks"
+
+
 def flow_secrets(flow: Any) -> None:
     """Add the values of the environment variables ``flow``'s ``EnvVarSecret`` tasks read."""
-    tasks = getattr(flow, "tasks", None) or ()
-    for task in tasks:
+    for task in secret_tasks(flow):
         var = getattr(task, "var_name", None)
-        if getattr(task, "is_secret", False) and isinstance(var, str) and var in os.environ:
+        if isinstance(var, str) and var in os.environ:
             MASKER.add(os.environ[var])
 
 
-def state_secrets(flow_state: Any) -> None:
-    """Add the results of the secret tasks in a flow's final state."""
+def state_secrets(flow_state: Any, flow: Any = None) -> None:
+    """Add the results of the secret tasks in a flow's final state (those of ``flow``'s secret
+    tasks, when it is given: a run's states are not all looked at)."""
     states = getattr(flow_state, "result", None)
     if not isinstance(states, Mapping):
         return
-    for task, state in states.items():
-        secret = getattr(task, "is_secret", False) or getattr(state, "secret", False)
-        if secret:
-            MASKER.add(getattr(state, "result", None))
-            for child in getattr(state, "map_states", None) or ():
-                MASKER.add(getattr(child, "result", None))
+    if flow is not None and getattr(flow, "graph", None) is not None:
+        found = [(t, states[t]) for t in secret_tasks(flow) if t in states]
+    else:
+        found = [(t, s) for t, s in states.items() if getattr(t, "is_secret", False)]
+    for _task, state in found:
+        MASKER.add(getattr(state, "result", None))
+        for child in getattr(state, "map_states", None) or ():
+            MASKER.add(getattr(child, "result", None))
 
 
 class _MaskedCursor:

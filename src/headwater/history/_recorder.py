@@ -1,7 +1,7 @@
 """``HistoryRecorder``: the run observer that records flow runs, task runs and logs.
 
 ``flow.run()`` adds one to every run while ``history.enabled`` is true (see
-:func:`headwater.engine.observers.default_observers`). Its hooks only append a tuple to the
+:func:`headwater.engine.observers.default_observers`). Its hooks only add an event to the
 writer's queue — no formatting, no lock, no I/O — and the writer thread does the rest
 (:mod:`headwater.history._writer`). Log lines reach the history through
 :class:`~headwater.history._lines.HistoryLogHandler` on the ``headwater`` logger, which keeps
@@ -141,6 +141,7 @@ class HistoryRecorder(RunObserver):
         self.target = resolve_target(target)
         self.writer = writer_for(self.target, _opener(self.target))
         self._append = self.writer.append
+        self._extend = self.writer.extend
 
     def __repr__(self) -> str:
         return f"HistoryRecorder({self.target!r})"
@@ -228,11 +229,11 @@ class HistoryRecorder(RunObserver):
         started_at: float | None,
         run_count: int,
     ) -> None:
-        """Queue the task run's row: one tuple, formatted later by the writer thread.
+        """Queue the task run's row, formatted later by the writer thread.
 
-        The engine calls it positionally, in place of :meth:`task_run_finished`. The tuple
-        holds only text, numbers and a shared tuple (an error for a failed task), so the
-        garbage collector untracks it at once and never scans the queue again. A task run of
+        The engine calls it positionally, in place of :meth:`task_run_finished`. The row's
+        fields go into the writer's queue flat (:meth:`~headwater.history._writer.Writer.extend`):
+        no object is kept per task run for the garbage collector to count. A task run of
         another process (``started_at`` unknown) brings its times, log lines and artifacts on
         its state.
         """
@@ -266,7 +267,7 @@ class HistoryRecorder(RunObserver):
             elif facts[1]:
                 expiration = getattr(state, "cached_result_expiration", None)
                 extra = reused(getattr(task, "cache_for", None), expiration, started_at)
-        self._append(
+        self._extend(  # flat: nothing more for the garbage collector to count
             (
                 TASK,
                 run_id,
@@ -302,7 +303,7 @@ class HistoryRecorder(RunObserver):
     ) -> None:
         """Queue the run's end: its state, or ``Failed``/``Cancelled`` if it raised."""
         error = kwargs.get("error")
-        state_secrets(state)  # the values secret tasks returned
+        state_secrets(state, flow)  # the values secret tasks returned
         if state is not None:
             name, message = state_name(state), state.message
         elif isinstance(error, KeyboardInterrupt):

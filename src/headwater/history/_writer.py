@@ -1,7 +1,11 @@
 """The writer thread: one per process and database, writing what the recorder queued.
 
-The recorder appends events to :attr:`Writer.queue` (a ``deque``: an append is atomic and
-takes no lock, and wakes no one). The writer thread, started with the first run, looks at the
+The recorder appends events to :attr:`Writer.queue`, a list: an ``append`` or an ``extend``
+is atomic and takes no lock, and wakes no one. A task run's event goes in flat
+(:meth:`Writer.extend` of its kind followed by its fields, see :func:`take`): a tuple kept in the
+queue per task run would be one more object for the garbage collector to count, and on a run of
+many tasks it triggers collections of the whole heap often enough to cost more than the
+recording itself. Every other event is one tuple. The writer thread, started with the first run, looks at the
 queue every :data:`LIVE_SECONDS` while runs are being recorded (and sleeps until woken
 otherwise), takes what is queued and writes it as one batch
 (:class:`~headwater.history._batch.Batch`). Every ``history.heartbeat_seconds`` it also marks
@@ -32,13 +36,22 @@ import contextlib
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from headwater.history._batch import FLAT_FIELDS
 from headwater.history._store import SQLStore
 
-__all__ = ["FLUSH", "LIVE_SECONDS", "Writer", "close_all", "flush_all", "writer_for"]
+__all__ = [
+    "FLAT_FIELDS",
+    "FLUSH",
+    "LIVE_SECONDS",
+    "Writer",
+    "close_all",
+    "flush_all",
+    "take",
+    "writer_for",
+]
 
 LIVE_SECONDS = 0.25
 """How often the writer writes what was queued while runs are being recorded."""
@@ -76,8 +89,11 @@ class Writer:
     def __init__(self, target: str, opener: Callable[[], SQLStore]) -> None:
         self.target = target
         self.opener = opener
-        self.queue: deque[tuple[Any, ...]] = deque()
+        self.queue: list[Any] = []
+        #: queue one event (a tuple whose first item is its kind)
         self.append = self.queue.append
+        #: queue a flat event: its kind, then its fields, :data:`FLAT_FIELDS` items in all
+        self.extend = self.queue.extend
         self.active: set[str] = set()
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
@@ -186,29 +202,21 @@ class Writer:
     def _batch_once(self, limit: int = _MAX_BATCH) -> float:
         """Write one batch: what is queued, up to the next flush request or ``limit`` events;
         returns the seconds it took."""
-        queue = self.queue
-        events: list[tuple[Any, ...]] = []
-        flushes: list[threading.Event] = []
-        pop = queue.popleft
-        while queue and len(events) < limit:
-            e = pop()
-            if e[0] == FLUSH:
-                flushes.append(e[1])
-                break
-            events.append(e)
+        events, flat, flushes = take(self.queue, limit)
         spent = 0.0
-        if events:
+        count = len(events) + len(flat) // FLAT_FIELDS
+        if count:
             began = time.monotonic()
-            self._guarded("write", lambda b: self._write(b, events))
+            self._guarded("write", lambda b: self._write(b, events, flat))
             spent = time.monotonic() - began
-            if len(events) >= _MIN_LIVE_BATCH:
-                self.event_cost = max(1e-6, spent / len(events))
+            if count >= _MIN_LIVE_BATCH:
+                self.event_cost = max(1e-6, spent / count)
         for done in flushes:
             self.waiting -= 1
             done.set()
         return spent
 
-    def _write(self, batch: Any, events: list[tuple[Any, ...]]) -> None:
+    def _write(self, batch: Any, events: list[Any], flat: list[Any]) -> None:
         from headwater.history._batch import START
         from headwater.history._masking import flow_secrets, secret_parameters
 
@@ -216,7 +224,7 @@ class Writer:
             if e[0] == START:
                 flow_secrets(e[2])
                 events[i] = (*e[:3], secret_parameters(e[3]), *e[4:])
-        for uuid in batch.write(events):
+        for uuid in batch.write(events, flat):
             self.active.discard(uuid)
 
     def _guarded(self, what: str, work: Callable[[Any], None]) -> None:
@@ -279,6 +287,40 @@ class Writer:
             type(exc).__name__,
             " ".join(str(exc).split()),
         )
+
+
+def take(queue: list[Any], limit: int) -> tuple[list[Any], list[Any], list[threading.Event]]:
+    """Take up to ``limit`` events from the start of ``queue``, up to and with the first flush
+    request: the events that are tuples, the flat ones (all their items in one list), and the
+    flush requests.
+
+    Another thread may add to the queue meanwhile: what it adds lands after what is taken (a
+    list's slice, ``append``, ``extend`` and ``del`` are each atomic).
+    """
+    chunk = queue[: limit * FLAT_FIELDS]
+    end = len(chunk)
+    events: list[Any] = []
+    flat: list[Any] = []
+    flushes: list[threading.Event] = []
+    count = i = 0
+    while i < end and count < limit:
+        item = chunk[i]
+        if type(item) is tuple:
+            i += 1
+            if item[0] == FLUSH:
+                flushes.append(item[1])
+                break
+            events.append(item)
+            count += 1
+        else:  # flat events, one after the other: each its kind, then its fields
+            j = i
+            while j < end and count < limit and type(chunk[j]) is not tuple:
+                j += FLAT_FIELDS
+                count += 1
+            flat += chunk[i:j]
+            i = j
+    del queue[:i]
+    return events, flat, flushes
 
 
 def writer_for(target: str, opener: Callable[[], SQLStore]) -> Writer:
